@@ -1,0 +1,69 @@
+/** libc through `Deno.dlopen`. Only `ffi/runtime.ts` imports this file, and only inside Deno. */
+import type { Address, RawLibc } from "./libc.ts";
+import type { LibraryCandidate, Platform } from "./platforms.ts";
+
+/** The symbol table, C prototypes beside each declaration. */
+function libcSymbols(platform: Platform) {
+  return {
+    // int ftruncate(int fd, off_t length)
+    ftruncate: { parameters: ["i32", "i64"], result: "i32" },
+    // int fchmod(int fd, mode_t mode)
+    fchmod: { parameters: ["i32", "u32"], result: "i32" },
+    // int fstat(int fd, struct stat *buf)
+    fstat: { name: platform.fstatSymbol, parameters: ["i32", "buffer"], result: "i32" },
+    // void *mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset); MAP_FAILED is -1
+    mmap: { parameters: ["usize", "usize", "i32", "i32", "i32", "i64"], result: "isize" },
+    // int munmap(void *addr, size_t length)
+    munmap: { parameters: ["usize", "usize"], result: "i32" },
+    // int close(int fd)
+    close: { parameters: ["i32"], result: "i32" },
+    // int *__errno_location(void) (glibc, musl) / int *__error(void) (macOS)
+    errno_location: { name: platform.errnoSymbol, parameters: [], result: "pointer" },
+  } as const satisfies Deno.ForeignLibraryInterface;
+}
+
+const shmSymbols = {
+  // int shm_open(const char *name, int oflag, mode_t mode)
+  shm_open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
+  // int shm_unlink(const char *name)
+  shm_unlink: { parameters: ["buffer"], result: "i32" },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+function open(platform: Platform, candidate: LibraryCandidate) {
+  const libc = Deno.dlopen(candidate.libc, libcSymbols(platform)).symbols;
+  const shm = candidate.shm
+    ? Deno.dlopen(candidate.shm, shmSymbols).symbols
+    : Deno.dlopen(candidate.libc, shmSymbols).symbols;
+  return { libc, shm };
+}
+
+/** Opens the first library of `platform.libraries` that has every symbol. */
+export function bindDeno(platform: Platform): RawLibc {
+  let lastError: unknown;
+  for (const candidate of platform.libraries) {
+    let opened;
+    try {
+      opened = open(platform, candidate);
+    } catch (error) {
+      lastError = error;
+      continue;
+    }
+    const { libc, shm } = opened;
+    const errnoView = new Deno.UnsafePointerView(libc.errno_location()!);
+    return {
+      shm_open: (path, oflag, mode) => shm.shm_open(path, oflag, mode),
+      shm_unlink: (path) => shm.shm_unlink(path),
+      ftruncate: (fd, length) => libc.ftruncate(fd, BigInt(length)),
+      fchmod: (fd, mode) => libc.fchmod(fd, mode),
+      fstat: (fd, buf) => libc.fstat(fd, buf),
+      mmap: (length, prot, flags, fd) => Number(libc.mmap(0n, BigInt(length), prot, flags, fd, 0n)),
+      munmap: (address, length) => libc.munmap(BigInt(address), BigInt(length)),
+      close: (fd) => libc.close(fd),
+      errno: () => errnoView.getInt32(),
+      arrayBuffer: (address: Address, offset: number, length: number) =>
+        Deno.UnsafePointerView.getArrayBuffer(Deno.UnsafePointer.create(BigInt(address))!, length, offset),
+      maxArrayBufferBytes: Number.MAX_SAFE_INTEGER,
+    };
+  }
+  throw lastError;
+}

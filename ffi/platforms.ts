@@ -1,0 +1,157 @@
+/**
+ * Every platform's constants, as data. Only linux-x86_64 (glibc) is tested on this project's machines;
+ * the other rows were written from the platform headers (cited beside each value) and must be reviewed
+ * against them before that platform is claimed as supported.
+ */
+import type { PlatformFacts } from "./libc.ts";
+
+/** One platform: where libc is, its flag values, its `struct stat` layout, its errno numbers. */
+export interface Platform extends PlatformFacts {
+  /** Libraries to try, in order; the first that opens with every symbol wins (glibc before musl). */
+  readonly libraries: readonly LibraryCandidate[];
+  /** The symbol that returns the calling thread's `int *errno`. */
+  readonly errnoSymbol: string;
+  /** The symbol of `fstat` that fills the layout below (macOS x86-64 needs the 64-bit-inode one). */
+  readonly fstatSymbol: string;
+  readonly O_RDWR: number;
+  readonly O_CREAT: number;
+  readonly O_EXCL: number;
+  readonly PROT_READ_WRITE: number;
+  readonly MAP_SHARED: number;
+  /** `sizeof(struct stat)` and `offsetof(struct stat, st_size)`; st_size is a little-endian int64. */
+  readonly statSize: number;
+  readonly statSizeOffset: number;
+  /** macOS declares `shm_open(const char *, int, ...)`: a variadic `mode` cannot be passed through FFI
+   * on arm64, so the mode is set with `fchmod` after creating. */
+  readonly modeIsVariadic: boolean;
+}
+
+/** A library file and, where shm_open/shm_unlink live elsewhere (glibc before 2.34), that file. */
+export interface LibraryCandidate {
+  readonly libc: string;
+  readonly shm?: string;
+}
+
+// <asm-generic/errno-base.h>, <asm-generic/errno.h>: the same numbers on x86-64 and arm64 Linux.
+const LINUX_ERRNO: Record<number, string> = {
+  1: "EPERM",
+  2: "ENOENT",
+  4: "EINTR",
+  9: "EBADF",
+  11: "EAGAIN",
+  12: "ENOMEM",
+  13: "EACCES",
+  14: "EFAULT",
+  16: "EBUSY",
+  17: "EEXIST",
+  19: "ENODEV",
+  22: "EINVAL",
+  23: "ENFILE",
+  24: "EMFILE",
+  26: "ETXTBSY",
+  27: "EFBIG",
+  28: "ENOSPC",
+  30: "EROFS",
+  36: "ENAMETOOLONG",
+  38: "ENOSYS",
+  75: "EOVERFLOW",
+};
+
+// <sys/errno.h> of macOS.
+const DARWIN_ERRNO: Record<number, string> = {
+  1: "EPERM",
+  2: "ENOENT",
+  4: "EINTR",
+  9: "EBADF",
+  12: "ENOMEM",
+  13: "EACCES",
+  14: "EFAULT",
+  16: "EBUSY",
+  17: "EEXIST",
+  19: "ENODEV",
+  22: "EINVAL",
+  23: "ENFILE",
+  24: "EMFILE",
+  26: "ETXTBSY",
+  27: "EFBIG",
+  28: "ENOSPC",
+  30: "EROFS",
+  35: "EAGAIN",
+  63: "ENAMETOOLONG",
+  78: "ENOSYS",
+  84: "EOVERFLOW",
+};
+
+// Linux <asm-generic/fcntl.h> (x86-64 and arm64 agree), <asm-generic/mman-common.h>, <linux/limits.h>
+// NAME_MAX 255 for the file under /dev/shm.
+const LINUX = {
+  errnoSymbol: "__errno_location",
+  fstatSymbol: "fstat",
+  O_RDWR: 0o2,
+  O_CREAT: 0o100,
+  O_EXCL: 0o200,
+  PROT_READ_WRITE: 0x1 | 0x2,
+  MAP_SHARED: 0x01,
+  maxNameBytes: 255,
+  errnoCodes: LINUX_ERRNO,
+  modeIsVariadic: false,
+} as const;
+
+// macOS <sys/fcntl.h>, <sys/mman.h>, PSHMNAMLEN 31 in <sys/posix_shm.h> counts the leading '/'.
+const DARWIN = {
+  libraries: [{ libc: "/usr/lib/libSystem.B.dylib" }],
+  errnoSymbol: "__error",
+  O_RDWR: 0x0002,
+  O_CREAT: 0x0200,
+  O_EXCL: 0x0800,
+  PROT_READ_WRITE: 0x1 | 0x2,
+  MAP_SHARED: 0x0001,
+  maxNameBytes: 30,
+  errnoCodes: DARWIN_ERRNO,
+  modeIsVariadic: true,
+  // struct stat with 64-bit inodes: dev 4, mode 2, nlink 2, ino 8, uid 4, gid 4, rdev 4, pad 4,
+  // four timespecs 64 -> st_size at 96; 144 bytes in all.
+  statSize: 144,
+  statSizeOffset: 96,
+} as const;
+
+/** The table: `${os}-${arch}` -> the platform. */
+export const PLATFORMS: Readonly<Record<string, Platform>> = {
+  // x86-64 `struct stat` (arch/x86/include/uapi/asm/stat.h): dev 8, ino 8, nlink 8, mode 4, uid 4,
+  // gid 4, pad 4, rdev 8 -> st_size at 48; 144 bytes. glibc and musl use the kernel's layout.
+  "linux-x86_64": {
+    ...LINUX,
+    id: "linux-x86_64",
+    libraries: [
+      { libc: "libc.so.6" },
+      { libc: "libc.so.6", shm: "librt.so.1" },
+      { libc: "libc.musl-x86_64.so.1" },
+      { libc: "/lib/ld-musl-x86_64.so.1" },
+    ],
+    statSize: 144,
+    statSizeOffset: 48,
+  },
+  // arm64 uses <asm-generic/stat.h>: dev 8, ino 8, mode 4, nlink 4, uid 4, gid 4, rdev 8, pad 8
+  // -> st_size at 48; 128 bytes.
+  "linux-aarch64": {
+    ...LINUX,
+    id: "linux-aarch64",
+    libraries: [
+      { libc: "libc.so.6" },
+      { libc: "libc.so.6", shm: "librt.so.1" },
+      { libc: "libc.musl-aarch64.so.1" },
+      { libc: "/lib/ld-musl-aarch64.so.1" },
+    ],
+    statSize: 128,
+    statSizeOffset: 48,
+  },
+  // x86-64 macOS: plain `fstat` is the 32-bit-inode one; `fstat$INODE64` fills the layout above.
+  "darwin-x86_64": { ...DARWIN, id: "darwin-x86_64", fstatSymbol: "fstat$INODE64" },
+  "darwin-aarch64": { ...DARWIN, id: "darwin-aarch64", fstatSymbol: "fstat" },
+};
+
+/** The platform for an OS and CPU as the runtime names them (`linux`/`darwin`, `x86_64`/`x64`/`arm64`/`aarch64`). */
+export function platformFor(os: string, arch: string): Platform | undefined {
+  const cpu = arch === "x64" ? "x86_64" : arch === "arm64" ? "aarch64" : arch;
+  return PLATFORMS[`${os}-${cpu}`];
+}

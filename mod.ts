@@ -1,0 +1,20 @@
+/**
+ * Python's `multiprocessing.shared_memory` for Deno and Bun: named POSIX shared memory segments,
+ * numpy-style typed arrays that live in them, and `ShareableList`, byte-compatible with CPython.
+ *
+ * ```ts
+ * import { SharedMemory } from "@shm/shared-memory";
+ *
+ * using shm = new SharedMemory({ create: true, size: 40 });
+ * new BigInt64Array(shm.buf.buffer).set([1n, 2n, 3n, 4n, 5n]);
+ * // another process: new SharedMemory({ name: shm.name }) sees the same five numbers
+ * ```
+ *
+ * Deno needs `--allow-ffi`; Bun needs nothing.
+ *
+ * @module
+ */
+
+export { SharedMemory, type SharedMemoryOptions } from "./src/shared_memory.ts";
+export { SharedMemoryError, type Syscall } from "./src/errors.ts";
+export { UnsupportedPlatformError } from "./ffi/runtime.ts";

@@ -1,0 +1,83 @@
+/**
+ * Checks of what callers pass, before any system call: each failure is a TypeError (wrong kind of
+ * value) or RangeError (right kind, wrong value) that names the argument.
+ */
+import type { SharedMemoryOptions } from "./shared_memory.ts";
+import { checkName } from "./names.ts";
+
+/** The largest size or offset: beyond it a JS number no longer counts bytes exactly. */
+export const MAX_BYTES = Number.MAX_SAFE_INTEGER;
+
+/** The options with their defaults applied. */
+export interface CheckedOptions {
+  name: string | undefined;
+  create: boolean;
+  size: unknown;
+  mode: number;
+  track: boolean;
+}
+
+const KNOWN_OPTIONS = new Set(["name", "create", "size", "mode", "track"]);
+
+/** Checks the constructor's argument: the name alone, or an options object. */
+export function checkOptions(options: SharedMemoryOptions | string | undefined): CheckedOptions {
+  if (typeof options === "string") options = { name: options };
+  if (options === null || typeof options !== "object") {
+    throw new TypeError(
+      `options must be an object such as { create: true, size: 1024 } or { name: 'psm_...' }, got ${describe(options)}`,
+    );
+  }
+  for (const key of Object.keys(options)) {
+    if (!KNOWN_OPTIONS.has(key)) {
+      throw new TypeError(`unknown option '${key}' (known: ${[...KNOWN_OPTIONS].join(", ")})`);
+    }
+  }
+  const { name, create = false, size, mode = 0o600, track = true } = options;
+  if (typeof create !== "boolean") throw new TypeError(`create must be a boolean, got ${describe(create)}`);
+  if (typeof track !== "boolean") throw new TypeError(`track must be a boolean, got ${describe(track)}`);
+  if (!Number.isInteger(mode)) throw new TypeError(`mode must be an integer such as 0o600, got ${describe(mode)}`);
+  if (mode < 0 || mode > 0o777) throw new RangeError(`mode must be between 0o000 and 0o777, got 0o${mode.toString(8)}`);
+  if (!create && name === undefined) {
+    throw new TypeError("name is required to attach to a segment (or pass create: true with a size)");
+  }
+  if (name !== undefined) checkName(name);
+  return { name, create, size, mode, track };
+}
+
+/** A new segment's size: a whole number of bytes, at least 1. */
+export function checkCreateSize(size: unknown): asserts size is number {
+  if (size === undefined) throw new TypeError("size is required when create is true");
+  checkByteCount(size, "size", 1);
+}
+
+/**
+ * Checks that `value` is a whole number of bytes, at least `min` and at most `MAX_BYTES`.
+ */
+export function checkByteCount(value: unknown, argument: string, min = 0): asserts value is number {
+  if (typeof value !== "number") throw new TypeError(`${argument} must be a number, got ${describe(value)}`);
+  if (Number.isNaN(value)) throw new RangeError(`${argument} must be a number of bytes, got NaN`);
+  if (!Number.isInteger(value)) throw new RangeError(`${argument} must be a whole number of bytes, got ${value}`);
+  if (value < min) throw new RangeError(`${argument} must be at least ${min}, got ${value}`);
+  if (value > MAX_BYTES) throw new RangeError(`${argument} must be at most ${MAX_BYTES} bytes, got ${value}`);
+}
+
+/** Checks `offset` and `length` (default: to the end) against a segment of `size` bytes. */
+export function checkWindow(offset: unknown, length: unknown, size: number): { offset: number; length: number } {
+  checkByteCount(offset, "offset");
+  if (offset > size) throw new RangeError(`offset ${offset} is past the end of the ${size}-byte segment`);
+  if (length === undefined) return { offset, length: size - offset };
+  checkByteCount(length, "length");
+  if (offset + length > size) {
+    throw new RangeError(`offset ${offset} + length ${length} runs past the end of the ${size}-byte segment`);
+  }
+  return { offset, length };
+}
+
+/** A short description of a value for a message. */
+export function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (typeof value === "string") return `'${value}'`;
+  if (typeof value === "bigint") return `${value}n`;
+  if (typeof value === "number" || typeof value === "boolean" || value === undefined) return String(value);
+  return typeof value;
+}

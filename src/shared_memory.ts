@@ -1,0 +1,210 @@
+/** A named POSIX shared memory segment, mapped once and seen as bytes: CPython's `SharedMemory`. */
+import { libc } from "../ffi/runtime.ts";
+import { errorFromErrno, SharedMemoryError } from "./errors.ts";
+import { Mapping } from "./mapping.ts";
+import { randomName } from "./names.ts";
+import { checkCreateSize, checkOptions, checkWindow } from "./arguments.ts";
+import { track, untrack } from "./tracking.ts";
+
+/** How to create or attach to a segment; the same fields as CPython's `SharedMemory(name, create, size)`. */
+export interface SharedMemoryOptions {
+  /** The segment's name without a leading `/`. Required to attach; drawn as `psm_` + 8 hex digits when creating without one. */
+  name?: string;
+  /** Create a new segment (`true`) or attach to an existing one (`false`, the default). */
+  create?: boolean;
+  /** The size in bytes of a new segment: a whole number > 0. Ignored when attaching: the segment's size is read. */
+  size?: number;
+  /** Permission bits of a new segment. Default `0o600`: only this user can attach. */
+  mode?: number;
+  /**
+   * Unlink a segment this handle created, at the latest when the process ends (default `true`).
+   * Attaching never tracks, so a child that attaches and exits never removes its parent's segment.
+   */
+  track?: boolean;
+}
+
+/** Draws this many automatic names before giving up on collisions (each is 1 in 2^32). */
+const AUTO_NAME_TRIES = 100;
+
+/** EINVAL is 22 on Linux and macOS alike. */
+const EINVAL = 22;
+
+/**
+ * A named shared memory segment, created or attached by name, mapped read-write for the life of the handle.
+ */
+export class SharedMemory implements Disposable {
+  readonly #name: string;
+  readonly #size: number;
+  readonly #created: boolean;
+  readonly #mapping: Mapping;
+  #unlinked = false;
+
+  /** Creates (`{ create: true, size }`) or attaches to (`{ name }` or just the name) a segment. */
+  constructor(options: SharedMemoryOptions | string) {
+    const { name, create, size, mode, track: tracked } = checkOptions(options);
+    if (create) {
+      checkCreateSize(size);
+      const opened = name === undefined ? openAutoNamed(mode) : { name, fd: openOrThrow(name, true, mode) };
+      this.#name = opened.name;
+      this.#size = size;
+      this.#mapping = sizeAndMap(opened.fd, opened.name, size);
+      this.#created = true;
+      if (tracked) track(this.#name);
+    } else {
+      const fd = openOrThrow(name!, false, mode);
+      this.#name = name!;
+      this.#size = readSize(fd, this.#name);
+      this.#mapping = mapAndClose(fd, this.#name, this.#size, false);
+      this.#created = false;
+    }
+  }
+
+  /** The segment's name, without the leading `/` (as CPython's `.name`). */
+  get name(): string {
+    return this.#name;
+  }
+
+  /** The segment's size in bytes. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /** Whether this handle created the segment (and so owns its unlinking on dispose). */
+  get created(): boolean {
+    return this.#created;
+  }
+
+  /** Whether `close()` has run: every view of the segment now reads as empty. */
+  get closed(): boolean {
+    return this.#mapping.released;
+  }
+
+  /**
+   * The whole segment as bytes, with no copy. Typed arrays over `buf.buffer` are views of the same
+   * memory. After `close()` it, and every view made from it, has length 0. Throws a RangeError when the
+   * segment is larger than this runtime's largest ArrayBuffer (4 GiB in Bun): use `view()` there.
+   */
+  get buf(): Uint8Array {
+    return new Uint8Array(this.#mapping.whole());
+  }
+
+  /**
+   * `length` bytes from `offset` (default: to the end), with no copy; reaches every byte of a segment
+   * of any size, also where `buf` cannot. Reads as empty after `close()`.
+   */
+  view(offset = 0, length?: number): Uint8Array {
+    const window = checkWindow(offset, length, this.#size);
+    return this.#mapping.bytes(window.offset, window.length);
+  }
+
+  /** Unmaps the segment from this process; every view reads as empty from now on. Safe to call twice. */
+  close(): void {
+    const result = this.#mapping.release();
+    if (result < 0) throw errorFromErrno(result, "munmap", this.#name);
+  }
+
+  /**
+   * Removes the segment's name so no one else can attach; the memory lives until every process has
+   * closed it. Throws `SharedMemoryError` with code `ENOENT` if the name is already gone.
+   */
+  unlink(): void {
+    const result = libc().shmUnlink(this.#name);
+    if (this.#created) untrack(this.#name);
+    this.#unlinked = true;
+    if (result < 0) throw errorFromErrno(result, "shm_unlink", this.#name);
+  }
+
+  /** Closes; a handle that created the segment also unlinks it (a name already unlinked is fine). */
+  [Symbol.dispose](): void {
+    this.close();
+    if (!this.#created || this.#unlinked) return;
+    try {
+      this.unlink();
+    } catch (error) {
+      if (!(error instanceof SharedMemoryError && error.code === "ENOENT")) throw error;
+    }
+  }
+
+  /** `SharedMemory('psm_1a2b3c4d', size=4096)`, as CPython's repr. */
+  toString(): string {
+    return `SharedMemory('${this.#name}', size=${this.#size}${this.closed ? ", closed" : ""})`;
+  }
+
+  /** How Deno's console shows a handle. */
+  [Symbol.for("Deno.customInspect")](): string {
+    return this.toString();
+  }
+
+  /** How Bun's and Node's console show a handle. */
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.toString();
+  }
+}
+
+function openOrThrow(name: string, create: boolean, mode: number): number {
+  const fd = libc().shmOpen(name, create, mode);
+  if (fd < 0) throw errorFromErrno(fd, "shm_open", name);
+  return fd;
+}
+
+/** Creates a segment under a fresh `psm_` name, drawing again on a collision as CPython does. */
+function openAutoNamed(mode: number): { name: string; fd: number } {
+  let collision: SharedMemoryError | undefined;
+  for (let i = 0; i < AUTO_NAME_TRIES; i++) {
+    const name = randomName();
+    const fd = libc().shmOpen(name, true, mode);
+    if (fd >= 0) return { name, fd };
+    collision = errorFromErrno(fd, "shm_open", name);
+    if (collision.code !== "EEXIST") throw collision;
+  }
+  throw collision!;
+}
+
+/** Sizes and maps a segment just created; on any failure the segment is removed again. */
+function sizeAndMap(fd: number, name: string, size: number): Mapping {
+  const truncated = libc().ftruncate(fd, size);
+  if (truncated < 0) {
+    const error = errorFromErrno(truncated, "ftruncate", name);
+    libc().close(fd);
+    libc().shmUnlink(name);
+    throw error;
+  }
+  return mapAndClose(fd, name, size, true);
+}
+
+/** The segment's size, from `fstat`; the descriptor is closed on failure. */
+function readSize(fd: number, name: string): number {
+  const size = libc().fstatSize(fd);
+  if (size < 0) {
+    const error = errorFromErrno(size, "fstat", name);
+    libc().close(fd);
+    throw error;
+  }
+  if (size === 0) {
+    libc().close(fd);
+    throw new SharedMemoryError(
+      "EINVAL",
+      EINVAL,
+      "mmap",
+      name,
+      `shared memory segment '${name}' is empty (size 0) and cannot be mapped`,
+    );
+  }
+  return size;
+}
+
+/**
+ * Maps the segment and closes the descriptor: the mapping keeps the memory, and a closed descriptor
+ * cannot leak (EMFILE) however many handles a program keeps. A failed new segment is removed again.
+ */
+function mapAndClose(fd: number, name: string, size: number, created: boolean): Mapping {
+  const address = libc().mmap(size, fd);
+  if (address < 0) {
+    const error = errorFromErrno(address, "mmap", name);
+    libc().close(fd);
+    if (created) libc().shmUnlink(name);
+    throw error;
+  }
+  libc().close(fd);
+  return new Mapping(address, size);
+}
