@@ -18,3 +18,9 @@
 export { SharedMemory, type SharedMemoryOptions } from "./src/shared_memory.ts";
 export { SharedMemoryError, type Syscall } from "./src/errors.ts";
 export { UnsupportedPlatformError } from "./ffi/runtime.ts";
+
+// Arrays (issue 3): exports go here.
+
+// ShareableList (issue 4): exports go here.
+
+// Cleanup at exit, the manager (issue 5): exports go here.

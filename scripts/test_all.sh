@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Every check and every test, under Deno and under Bun, with the pinned runtimes from node_modules.
+# Ends with one line: "N passed, N failed" (each check counts as one; Deno counts tests and their steps).
+set -u
+cd "$(dirname "$0")/.."
+export PATH="$PWD/node_modules/.bin:$PATH"
+export NO_COLOR=1
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+passed=0
+failed=0
+
+# A check passes or fails as a whole; its output is shown only when it fails.
+check() {
+  local label=$1
+  shift
+  if "$@" >"$log" 2>&1; then
+    passed=$((passed + 1))
+    echo "ok   $label"
+  else
+    failed=$((failed + 1))
+    echo "FAIL $label"
+    tail -n 60 "$log"
+  fi
+}
+
+check "deno fmt --check" deno fmt --check
+check "deno lint" deno lint
+check "deno check" deno check mod.ts tests/ examples/ bench/ scripts/
+check "deno doc --lint mod.ts" deno doc --lint mod.ts
+check "deno publish --dry-run" deno publish --dry-run --allow-dirty
+
+# The same test files under each runtime; counts are read from each runner's summary line.
+echo "== deno test"
+deno test --allow-all tests/ 2>&1 | tee "$log"
+summary=$(grep -E '^(ok|FAILED) \| ' "$log" | tail -n 1)
+if [ -z "$summary" ]; then
+  echo "FAIL deno test printed no summary"
+  failed=$((failed + 1))
+else
+  p=$(sed -nE 's/.*\| ([0-9]+) passed( \(([0-9]+) steps?\))?.*/\1 \3/p' <<<"$summary")
+  f=$(sed -nE 's/.*\| ([0-9]+) failed( \(([0-9]+) steps?\))?.*/\1 \3/p' <<<"$summary")
+  for n in $p; do passed=$((passed + n)); done
+  for n in $f; do failed=$((failed + n)); done
+fi
+
+echo "== bun test"
+bun test tests/ 2>&1 | tee "$log"
+bp=$(sed -nE 's/^ *([0-9]+) pass$/\1/p' "$log" | tail -n 1)
+bf=$(sed -nE 's/^ *([0-9]+) fail$/\1/p' "$log" | tail -n 1)
+if [ -z "$bp" ] || [ -z "$bf" ]; then
+  echo "FAIL bun test printed no summary"
+  failed=$((failed + 1))
+else
+  passed=$((passed + bp))
+  failed=$((failed + bf))
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
