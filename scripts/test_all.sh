@@ -3,7 +3,7 @@
 # Ends with one line: "N passed, N failed" (each check counts as one; Deno counts tests and their steps).
 set -u
 cd "$(dirname "$0")/.."
-export PATH="$PWD/node_modules/.bin:$PATH"
+source scripts/with_runtimes.sh
 export NO_COLOR=1
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

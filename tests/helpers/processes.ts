@@ -15,10 +15,10 @@ export type Runtime = "deno" | "bun";
 /** The runtime running this test. */
 export const THIS_RUNTIME: Runtime = "Bun" in globalThis ? "bun" : "deno";
 
-/** The runtime a child of each kind runs in: the pinned one from node_modules, else the one on PATH. */
+/** The runtime a child of each kind runs in: the pinned one from tools/runtimes, else the one on PATH. */
 export function runtimePath(runtime: Runtime): string {
   if (runtime === THIS_RUNTIME) return process.execPath;
-  const pinned = `${ROOT}node_modules/.bin/${runtime}`;
+  const pinned = `${ROOT}tools/runtimes/node_modules/.bin/${runtime}`;
   return existsSync(pinned) ? pinned : runtime;
 }
 
@@ -42,7 +42,10 @@ export interface ChildResult {
 }
 
 /** Runs a command to its end and returns what it printed. Throws if it cannot start. */
-export function run(command: readonly string[], options: { input?: string; env?: Record<string, string> } = {}): ChildResult {
+export function run(
+  command: readonly string[],
+  options: { input?: string; env?: Record<string, string> } = {},
+): ChildResult {
   const [file, ...args] = command;
   const result = spawnSync(file, args, {
     encoding: "utf8",
@@ -55,11 +58,16 @@ export function run(command: readonly string[], options: { input?: string; env?:
 }
 
 /** Runs a command that must succeed; returns its stdout, trimmed. On failure the message shows its stderr. */
-export function runOk(command: readonly string[], options: { input?: string; env?: Record<string, string> } = {}): string {
+export function runOk(
+  command: readonly string[],
+  options: { input?: string; env?: Record<string, string> } = {},
+): string {
   const result = run(command, options);
   if (result.status !== 0) {
     throw new Error(
-      `${command.join(" ")} exited with ${result.status ?? result.signal}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`,
+      `${command.join(" ")} exited with ${
+        result.status ?? result.signal
+      }\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`,
     );
   }
   return result.stdout.trim();
