@@ -92,6 +92,8 @@ export class Mapping {
   }
 }
 
+/** Detaches `buffer` unless it is already detached (a caller may have detached it first). */
 function detach(buffer: ArrayBuffer | undefined): void {
-  (buffer as { transfer?(length: number): ArrayBuffer } | undefined)?.transfer?.(0);
+  const detachable = buffer as (ArrayBuffer & { detached: boolean; transfer(length: number): ArrayBuffer }) | undefined;
+  if (detachable && !detachable.detached) detachable.transfer(0);
 }

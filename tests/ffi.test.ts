@@ -1,0 +1,61 @@
+/** The FFI layer: the platform table, errno after failures, and the runtime facts the design leans on. */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { platformFor, PLATFORMS } from "../ffi/platforms.ts";
+import { libc } from "../ffi/runtime.ts";
+import { SharedMemory, SharedMemoryError } from "../mod.ts";
+import { uniqueName } from "./helpers/segments.ts";
+
+test("every platform row names its library, symbols, flags, stat layout and errno codes", () => {
+  for (const [id, platform] of Object.entries(PLATFORMS)) {
+    assert.equal(platform.id, id);
+    assert.ok(platform.libraries.length > 0, id);
+    assert.ok(platform.errnoSymbol && platform.fstatSymbol, id);
+    for (const flag of [platform.O_RDWR, platform.O_CREAT, platform.O_EXCL]) assert.ok(flag > 0, id);
+    assert.equal(new Set([platform.O_RDWR, platform.O_CREAT, platform.O_EXCL]).size, 3, `${id}: flags differ`);
+    assert.ok(platform.statSizeOffset + 8 <= platform.statSize, id);
+    for (const code of ["ENOENT", "EEXIST", "EACCES", "EINVAL", "EMFILE", "ENOSPC", "ENAMETOOLONG", "ENOMEM"]) {
+      assert.ok(Object.values(platform.errnoCodes).includes(code), `${id} lacks ${code}`);
+    }
+  }
+});
+
+test("runtime names of OS and CPU map onto the table", () => {
+  assert.equal(platformFor("linux", "x64")?.id, "linux-x86_64");
+  assert.equal(platformFor("linux", "x86_64")?.id, "linux-x86_64");
+  assert.equal(platformFor("linux", "arm64")?.id, "linux-aarch64");
+  assert.equal(platformFor("darwin", "aarch64")?.id, "darwin-aarch64");
+  assert.equal(platformFor("windows", "x86_64"), undefined);
+});
+
+test("this machine is linux-x86_64 and its libc loads", () => {
+  assert.equal(libc().platform.id, "linux-x86_64");
+});
+
+test("errno is read right after each failed call, also under allocation pressure", () => {
+  const missing = uniqueName("errno");
+  using existing = new SharedMemory({ create: true, size: 8 });
+  let garbage: unknown[] = [];
+  for (let i = 0; i < 3000; i++) {
+    garbage.push(new Array(100).fill(i));
+    if (garbage.length > 200) garbage = [];
+    assert.throws(() => new SharedMemory(missing), { code: "ENOENT" });
+    assert.throws(() => new SharedMemory({ name: existing.name, create: true, size: 8 }), { code: "EEXIST" });
+  }
+});
+
+test("an errno the table does not name still makes a SharedMemoryError, coded E<number>", () => {
+  const error = new SharedMemoryError("E999", 999, "mmap", "x");
+  assert.equal(error.message, "mmap failed on shared memory segment 'x' (E999)");
+});
+
+test("transfer(0) detaches a buffer over the mapping, and close() after a caller detached it is fine", () => {
+  // The fact the close() safety rests on (runtime-ffi-facts): checked here on the raw FFI buffer.
+  using shm = new SharedMemory({ create: true, size: 4096 });
+  const buffer = shm.buf.buffer;
+  const view = new Int32Array(buffer, 4, 4);
+  (buffer as ArrayBuffer & { transfer(length: number): ArrayBuffer }).transfer(0);
+  assert.equal(buffer.byteLength, 0);
+  assert.equal(view.length, 0);
+  assert.equal(view[0], undefined);
+});
