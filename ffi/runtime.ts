@@ -57,7 +57,7 @@ export function libc(): Libc {
     const denied = cause instanceof Error && (cause.name === "NotCapable" || cause.name === "PermissionDenied");
     const hint = denied ? ": run Deno with --allow-ffi" : "";
     throw new UnsupportedPlatformError(
-      `could not load libc (${platform.libraries.map((l) => l.libc).join(", ")}) in ${runtime.name}${hint}`,
+      `could not load libc (${[...new Set(platform.libraries.map((l) => l.libc))].join(", ")}) in ${runtime.name}${hint}`,
       { cause },
     );
   }

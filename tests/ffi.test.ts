@@ -5,6 +5,7 @@ import { platformFor, PLATFORMS } from "../ffi/platforms.ts";
 import { libc } from "../ffi/runtime.ts";
 import { SharedMemory, SharedMemoryError } from "../mod.ts";
 import { uniqueName } from "./helpers/segments.ts";
+import { ROOT, runOk, runtimePath } from "./helpers/processes.ts";
 
 test("every platform row names its library, symbols, flags, stat layout and errno codes", () => {
   for (const [id, platform] of Object.entries(PLATFORMS)) {
@@ -58,4 +59,9 @@ test("transfer(0) detaches a buffer over the mapping, and close() after a caller
   assert.equal(buffer.byteLength, 0);
   assert.equal(view.length, 0);
   assert.equal(view[0], undefined);
+});
+
+test("Deno without --allow-ffi: importing works, the first call says to add --allow-ffi", () => {
+  const out = runOk([runtimePath("deno"), "run", `${ROOT}tests/fixtures/without_ffi_permission.ts`]);
+  assert.match(out, /^UnsupportedPlatformError: could not load libc \(.*\) in deno: run Deno with --allow-ffi$/);
 });

@@ -15,11 +15,16 @@ export type Runtime = "deno" | "bun";
 /** The runtime running this test. */
 export const THIS_RUNTIME: Runtime = "Bun" in globalThis ? "bun" : "deno";
 
-/** The runtime a child of each kind runs in: the pinned one from tools/runtimes, else the one on PATH. */
+/**
+ * The runtime a child of each kind runs in: the pinned one from tools/runtimes, else this process's own
+ * binary or the one on PATH. The pinned path goes through node_modules/.bin on purpose: Deno's
+ * node:child_process rewrites a spawn of its own `execPath` (it passes the parent's permissions on), and a
+ * child must run exactly as a user's would.
+ */
 export function runtimePath(runtime: Runtime): string {
-  if (runtime === THIS_RUNTIME) return process.execPath;
   const pinned = `${ROOT}tools/runtimes/node_modules/.bin/${runtime}`;
-  return existsSync(pinned) ? pinned : runtime;
+  if (existsSync(pinned)) return pinned;
+  return runtime === THIS_RUNTIME ? process.execPath : runtime;
 }
 
 /** The command line that runs `script` (a path from the repository root) in `runtime`. */
