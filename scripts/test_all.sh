@@ -26,7 +26,7 @@ check() {
 
 check "deno fmt --check" deno fmt --check
 check "deno lint" deno lint
-check "deno check" deno check mod.ts tests/ examples/ bench/ scripts/
+check "deno check" deno check mod.ts tests/ examples/ bench/
 check "deno doc --lint mod.ts" deno doc --lint mod.ts
 check "deno publish --dry-run" deno publish --dry-run --allow-dirty
 
