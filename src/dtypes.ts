@@ -40,17 +40,29 @@ export type DType =
 
 /** For each dtype: the typed array that stores it, what an element reads as, and what it accepts. */
 export interface DTypeTypes {
+  /** `|b1`: one byte, 0 or 1; reads as a boolean. */
   bool: { array: Uint8Array; value: boolean; input: boolean | number };
+  /** `|i1`: reads as a number. */
   int8: { array: Int8Array; value: number; input: number };
+  /** `|u1`: reads as a number. */
   uint8: { array: Uint8Array; value: number; input: number };
+  /** `<i2`: reads as a number. */
   int16: { array: Int16Array; value: number; input: number };
+  /** `<u2`: reads as a number. */
   uint16: { array: Uint16Array; value: number; input: number };
+  /** `<i4`: reads as a number. */
   int32: { array: Int32Array; value: number; input: number };
+  /** `<u4`: reads as a number. */
   uint32: { array: Uint32Array; value: number; input: number };
+  /** `<i8`: reads as a bigint; takes a bigint or a safe integer. */
   int64: { array: BigInt64Array; value: bigint; input: bigint | number };
+  /** `<u8`: reads as a bigint; takes a bigint or a safe integer. */
   uint64: { array: BigUint64Array; value: bigint; input: bigint | number };
+  /** `<f2`: reads as a number (only where the runtime has `Float16Array`). */
   float16: { array: Float16Array; value: number; input: number };
+  /** `<f4`: reads as a number. */
   float32: { array: Float32Array; value: number; input: number };
+  /** `<f8`: reads as a number. */
   float64: { array: Float64Array; value: number; input: number };
 }
 
@@ -66,8 +78,11 @@ export type AnyTypedArray = TypedArrayOf<DType> | Uint8ClampedArray;
 
 /** A typed array class, as used here: a view of `length` elements at `byteOffset`, or a new zeroed one. */
 export interface TypedArrayClass {
+  /** A view of `length` elements of `buffer` from `byteOffset`. */
   new (buffer: ArrayBuffer, byteOffset: number, length: number): TypedArrayOf<DType>;
+  /** A new array of `length` zeros. */
   new (length: number): TypedArrayOf<DType>;
+  /** The class name, such as `Int32Array`. */
   readonly name: string;
 }
 
@@ -86,8 +101,9 @@ export interface DTypeInfo {
   readonly array: TypedArrayClass;
   /** How its elements are checked and read. */
   readonly kind: DTypeKind;
-  /** The smallest and largest value of an integer dtype. */
+  /** The smallest value of an integer dtype (a bigint for 64-bit ones). */
   readonly min?: number | bigint;
+  /** The largest value of an integer dtype (a bigint for 64-bit ones). */
   readonly max?: number | bigint;
 }
 

@@ -1,0 +1,58 @@
+/**
+ * Printing an array as a (nested) list, on one line, as Python prints `a.tolist()`:
+ * `[2, 4, 6, 8, 10]`, `[[1, 2, 3], [4, 5, 6]]`; a 0-d array prints its one element alone (`7`).
+ *
+ * Elements print as JavaScript prints them, except that 64-bit integers print without the `n` of a
+ * bigint literal (`2`, not `2n`), negative zero prints as `-0`, and bools print as `true` / `false` (JSON's spelling, so a printed
+ * array of numbers or bools parses as JSON; Python would write `True`). Like numpy, an array of more
+ * than `SUMMARY_THRESHOLD` elements is summarized: each axis longer than `2 * EDGE_ITEMS` shows its
+ * first and last `EDGE_ITEMS` entries around `...`.
+ */
+
+/** Arrays with more elements than this print summarized (numpy's `threshold`). */
+export const SUMMARY_THRESHOLD = 1000;
+
+/** How many entries each end of a long axis keeps in a summary (numpy's `edgeitems`). */
+export const EDGE_ITEMS = 3;
+
+/** One element, by its flat (C-order) index, as text. */
+export type FormatElement = (flatIndex: number) => string;
+
+/** The array of `shape` as a nested list; `element(i)` gives the text of the i-th element in C order. */
+export function formatArray(shape: readonly number[], element: FormatElement): string {
+  const size = shape.reduce((product, n) => product * n, 1);
+  const summarize = size > SUMMARY_THRESHOLD;
+  const parts: string[] = [];
+  // strides in elements: how far apart consecutive entries of each axis are in C order
+  const strides = shape.map((_, axis) => shape.slice(axis + 1).reduce((product, n) => product * n, 1));
+
+  const write = (axis: number, base: number): void => {
+    if (axis === shape.length) {
+      parts.push(element(base));
+      return;
+    }
+    const length = shape[axis];
+    parts.push("[");
+    const shown = summarize && length > 2 * EDGE_ITEMS
+      ? [...range(0, EDGE_ITEMS), -1, ...range(length - EDGE_ITEMS, length)]
+      : range(0, length);
+    shown.forEach((i, position) => {
+      if (position > 0) parts.push(", ");
+      if (i < 0) parts.push("...");
+      else write(axis + 1, base + i * strides[axis]);
+    });
+    parts.push("]");
+  };
+
+  write(0, 0);
+  return parts.join("");
+}
+
+/** The text of one element: bigints without `n`, `-0` keeps its sign, everything else as `String` writes it. */
+export function formatValue(value: number | bigint | boolean): string {
+  return Object.is(value, -0) ? "-0" : String(value);
+}
+
+function range(start: number, end: number): number[] {
+  return Array.from({ length: end - start }, (_, i) => start + i);
+}

@@ -1,0 +1,645 @@
+/**
+ * A numpy-style array in shared memory: a dtype, a shape and a typed array over a window of a
+ * `SharedMemory`, plus a small descriptor another process (Deno, Bun, a Worker, Python with numpy)
+ * attaches by.
+ *
+ * One segment can hold several arrays, each at an offset aligned to its element size. Elements are in
+ * C order (the last index varies fastest); `strides` are in bytes, as numpy's:
+ *
+ * ```
+ * segment 'psm_1a2b3c4d' (size >= offset + nbytes)
+ * +----------------+---------------------------------------------------------+-------
+ * | other data ... | a[0,0] a[0,1] a[0,2] a[1,0] a[1,1] a[1,2]               | ...
+ * +----------------+---------------------------------------------------------+-------
+ * 0                offset                                                    offset + nbytes
+ *                  shape [2, 3], dtype int32: itemsize 4, strides [12, 4], nbytes 24
+ * descriptor: { "name": "psm_1a2b3c4d", "dtype": "int32", "shape": [2, 3], "offset": <offset> }
+ * numpy:      np.ndarray((2, 3), dtype=np.dtype("int32"), buffer=shm.buf, offset=<offset>)
+ * ```
+ *
+ * A segment cannot be empty, so an array with no elements (a 0 in its shape) made in a new segment
+ * gets a segment of 1 byte, and its typed array has length 0.
+ */
+import { SharedMemory } from "./shared_memory.ts";
+import { checkByteCount, describe, MAX_BYTES } from "./arguments.ts";
+import { checkName } from "./names.ts";
+import {
+  type AnyTypedArray,
+  type DType,
+  type DTypeInfo,
+  dtypeInfo,
+  dtypeOfTypedArray,
+  type InputOf,
+  READ,
+  toStored,
+  type TypedArrayOf,
+  type ValueOf,
+} from "./dtypes.ts";
+import { formatArray, formatValue } from "./array_format.ts";
+
+/** A shape: the length of each axis (`[]` is 0-d: one element), or one number for a 1-d array. */
+export type Shape = number | readonly number[];
+
+/**
+ * What another process needs to attach to an array: plain JSON, so it passes through
+ * `JSON.stringify`, a command-line argument, `postMessage` and a Python dict unchanged.
+ */
+export interface ArrayDescriptor<D extends DType = DType> {
+  /** The segment's name, without the leading `/`. */
+  name: string;
+  /** numpy's dtype name, such as `int64`: `np.dtype(dtype)` in Python. */
+  dtype: D;
+  /** The length of each axis, in C order. */
+  shape: number[];
+  /** Where the first element is, in bytes from the start of the segment. */
+  offset: number;
+}
+
+/** Where a new array goes: a new segment (the default) or a window of an existing one. */
+export interface PlacementOptions {
+  /**
+   * Place the array in this segment, at `offset`, instead of creating a segment. The array never
+   * closes or unlinks it: the caller owns it.
+   */
+  shm?: SharedMemory;
+  /** The byte offset in `shm`: a multiple of the element size, with the array fitting. Default 0. Needs `shm`. */
+  offset?: number;
+  /** The name of the new segment (default: a fresh `psm_` name). Not with `shm`. */
+  name?: string;
+  /** Permission bits of the new segment (default `0o600`). Not with `shm`. */
+  mode?: number;
+  /** Unlink the new segment at the latest when the process ends (default `true`). Not with `shm`. */
+  track?: boolean;
+}
+
+/** Options of `SharedArray.from`: where the array goes, and its dtype and shape if not inferred. */
+export interface FromOptions<D extends DType = DType> extends PlacementOptions {
+  /**
+   * The dtype (a name such as `int32` or a numpy type string such as `<i4`). Default: that of a typed
+   * array; for plain arrays `float64` (numbers), `int64` (bigints) or `bool` (booleans).
+   */
+  dtype?: D;
+  /** The shape; its product must equal the number of values. Default: the nesting of `data`, else `[length]`. */
+  shape?: Shape;
+}
+
+/** Options of `SharedArray.attach`. */
+export interface AttachOptions {
+  /** Use this already open segment (its name must be the descriptor's) instead of opening it again. */
+  shm?: SharedMemory;
+}
+
+/** One array of a layout: its shape and dtype. */
+export interface ArraySpec {
+  /** The array's shape. */
+  shape: Shape;
+  /** The array's dtype (a name or a numpy type string). */
+  dtype: DType | string;
+}
+
+/** Where each array of a layout starts, and how large a segment holds them all. */
+export interface Layout {
+  /** Byte offset of each array, in the order given, each aligned to its element size. */
+  offsets: number[];
+  /** The segment size that holds them all (at least 1, since a segment cannot be empty). */
+  size: number;
+}
+
+/** Values, possibly nested in arrays, that `SharedArray.from` copies in. */
+export type ArrayData = AnyTypedArray | readonly unknown[];
+
+/**
+ * The dtype `SharedArray.from` gives `data` when no dtype is passed: that of a typed array, else by
+ * the innermost values: `float64` for numbers, `int64` for bigints, `bool` for booleans.
+ */
+export type DTypeOfData<T> = T extends Int8Array ? "int8"
+  : T extends Uint8Array | Uint8ClampedArray ? "uint8"
+  : T extends Int16Array ? "int16"
+  : T extends Uint16Array ? "uint16"
+  : T extends Int32Array ? "int32"
+  : T extends Uint32Array ? "uint32"
+  : T extends BigInt64Array ? "int64"
+  : T extends BigUint64Array ? "uint64"
+  : T extends Float16Array ? "float16"
+  : T extends Float32Array ? "float32"
+  : T extends Float64Array ? "float64"
+  : T extends readonly (infer E)[] ? ([E] extends [bigint] ? "int64"
+      : [E] extends [number] ? "float64"
+      : [E] extends [boolean] ? "bool"
+      : [E] extends [ArrayData] ? DTypeOfData<E>
+      : DType)
+  : DType;
+
+/** Who closes and unlinks the segment: the array created it, opened it, or borrowed the caller's. */
+type Ownership = "created" | "attached" | "borrowed";
+
+const PLACEMENT_OPTIONS = ["shm", "offset", "name", "mode", "track"];
+const FROM_OPTIONS = new Set([...PLACEMENT_OPTIONS, "dtype", "shape"]);
+const ZEROS_OPTIONS = new Set(PLACEMENT_OPTIONS);
+const ATTACH_OPTIONS = new Set(["shm"]);
+const NEW_SEGMENT_OPTIONS = ["name", "mode", "track"] as const;
+
+/** The default dtype of plain values, by their JS type. */
+const DEFAULT_DTYPES: Readonly<Record<string, DType>> = { number: "float64", bigint: "int64", boolean: "bool" };
+
+/**
+ * A numpy-style array whose elements live in shared memory. `data` is a typed array over the segment
+ * (no copy): what one process writes there, every process attached to the segment sees.
+ */
+export class SharedArray<D extends DType = DType> implements Disposable {
+  readonly #shm: SharedMemory;
+  readonly #info: DTypeInfo;
+  readonly #shape: readonly number[];
+  readonly #strides: readonly number[];
+  /** Strides in elements, for indexing the typed array. */
+  readonly #elementStrides: readonly number[];
+  readonly #size: number;
+  readonly #offset: number;
+  readonly #ownership: Ownership;
+  #data: TypedArrayOf<DType>;
+  #closed = false;
+
+  private constructor(shm: SharedMemory, info: DTypeInfo, shape: number[], offset: number, ownership: Ownership) {
+    this.#shm = shm;
+    this.#info = info;
+    this.#shape = Object.freeze(shape);
+    this.#elementStrides = Object.freeze(elementStrides(shape));
+    this.#strides = Object.freeze(this.#elementStrides.map((stride) => stride * info.itemsize));
+    this.#size = sizeOf(shape);
+    this.#offset = offset;
+    this.#ownership = ownership;
+    const bytes = shm.view(offset, this.#size * info.itemsize);
+    this.#data = new info.array(bytes.buffer as ArrayBuffer, bytes.byteOffset, this.#size);
+  }
+
+  /**
+   * A new zero-filled array of `shape` and `dtype` (default `float64`): in a new segment, or in
+   * `options.shm` at `options.offset` (whose bytes are then set to zero).
+   */
+  static zeros<D extends DType = "float64">(shape: Shape, dtype?: D, options: PlacementOptions = {}): SharedArray<D> {
+    const info = dtypeInfo(dtype ?? "float64");
+    const checkedShape = checkShape(shape, "shape", info);
+    checkKnownOptions(options, ZEROS_OPTIONS);
+    const place = placement(options, sizeOf(checkedShape) * info.itemsize, info);
+    const array = place((shm, offset, ownership) => new SharedArray<D>(shm, info, checkedShape, offset, ownership));
+    if (options.shm) array.#bytes().fill(0);
+    return array;
+  }
+
+  /**
+   * A new array holding a copy of `data`: a typed array, or numbers, bigints or booleans, possibly
+   * nested (`[[1, 2], [3, 4]]` has shape `[2, 2]`). Every value is checked against the dtype before
+   * anything is created or written; after that the array and `data` are independent.
+   */
+  static from<T extends ArrayData, D extends DType = DTypeOfData<T>>(
+    data: T,
+    options: FromOptions<D> = {},
+  ): SharedArray<D> {
+    checkKnownOptions(options, FROM_OPTIONS);
+    const given = options.dtype === undefined ? undefined : dtypeInfo(options.dtype);
+    const { staged, info, shape } = stage(data, given, options.shape);
+    const place = placement(options, staged.length * info.itemsize, info);
+    const array = place((shm, offset, ownership) => new SharedArray<D>(shm, info, shape, offset, ownership));
+    array.#data.set(staged as never);
+    return array;
+  }
+
+  /**
+   * The array another process described: `descriptor` is the object from its `descriptor` property,
+   * or that object as a JSON string. Opens the segment (or uses `options.shm`); writes nothing.
+   */
+  static attach<D extends DType = DType>(
+    descriptor: ArrayDescriptor<D> | string,
+    options: AttachOptions = {},
+  ): SharedArray<D> {
+    const { name, info, shape, offset } = checkDescriptor(descriptor);
+    checkKnownOptions(options, ATTACH_OPTIONS);
+    const nbytes = sizeOf(shape) * info.itemsize;
+    if (options.shm !== undefined) {
+      const shm = checkShm(options.shm);
+      if (shm.name !== name) {
+        throw new RangeError(`options.shm is segment '${shm.name}' but the descriptor names '${name}'`);
+      }
+      checkOffset(offset, nbytes, info, shm.size, "descriptor.offset");
+      return new SharedArray<D>(shm, info, shape, offset, "borrowed");
+    }
+    const shm = new SharedMemory({ name });
+    try {
+      checkOffset(offset, nbytes, info, shm.size, "descriptor.offset");
+      return new SharedArray<D>(shm, info, shape, offset, "attached");
+    } catch (error) {
+      shm.close();
+      throw error;
+    }
+  }
+
+  /**
+   * Offsets for several arrays in one segment, each aligned to its element size, and the segment size
+   * that holds them all. Place each with `{ shm, offset: offsets[i] }`.
+   */
+  static layout(specs: readonly ArraySpec[]): Layout {
+    if (!Array.isArray(specs)) {
+      throw new TypeError(`specs must be an array of { shape, dtype }, got ${describe(specs)}`);
+    }
+    const offsets: number[] = [];
+    let end = 0;
+    specs.forEach((spec, i) => {
+      if (spec === null || typeof spec !== "object") {
+        throw new TypeError(`specs[${i}] must be an object { shape, dtype }, got ${describe(spec)}`);
+      }
+      const info = dtypeInfo(spec.dtype, `specs[${i}].dtype`);
+      const nbytes = sizeOf(checkShape(spec.shape, `specs[${i}].shape`, info)) * info.itemsize;
+      const offset = Math.ceil(end / info.itemsize) * info.itemsize;
+      offsets.push(offset);
+      end = offset + nbytes;
+      if (end > MAX_BYTES) throw new RangeError(`the arrays need more than ${MAX_BYTES} bytes`);
+    });
+    return { offsets, size: Math.max(end, 1) };
+  }
+
+  /** The elements, as a typed array over the segment (no copy). Empty once closed. */
+  get data(): TypedArrayOf<D> {
+    return this.#data as TypedArrayOf<D>;
+  }
+
+  /** The dtype's name, such as `int64`. */
+  get dtype(): D {
+    return this.#info.name as D;
+  }
+
+  /** numpy's type string of the dtype, such as `<i8` (`np.dtype(typestr)` in Python). */
+  get typestr(): string {
+    return this.#info.typestr;
+  }
+
+  /** Bytes per element. */
+  get itemsize(): number {
+    return this.#info.itemsize;
+  }
+
+  /** The length of each axis (frozen). */
+  get shape(): readonly number[] {
+    return this.#shape;
+  }
+
+  /** Bytes from one entry of each axis to the next, in C order (frozen), as numpy's `strides`. */
+  get strides(): readonly number[] {
+    return this.#strides;
+  }
+
+  /** The number of axes (0 for a 0-d array). */
+  get ndim(): number {
+    return this.#shape.length;
+  }
+
+  /** The number of elements: the product of the shape (1 for 0-d). */
+  get size(): number {
+    return this.#size;
+  }
+
+  /** The bytes the elements take: `size * itemsize`. */
+  get nbytes(): number {
+    return this.#size * this.#info.itemsize;
+  }
+
+  /** Where the first element is, in bytes from the start of the segment. */
+  get offset(): number {
+    return this.#offset;
+  }
+
+  /** The segment the array lives in. */
+  get shm(): SharedMemory {
+    return this.#shm;
+  }
+
+  /** Whether the array (or its segment) is closed: `data` is then empty and `get`/`set` throw. */
+  get closed(): boolean {
+    return this.#closed || this.#shm.closed;
+  }
+
+  /** What another process attaches by: `{ name, dtype, shape, offset }`, a new plain object each time. */
+  get descriptor(): ArrayDescriptor<D> {
+    return { name: this.#shm.name, dtype: this.dtype, shape: [...this.#shape], offset: this.#offset };
+  }
+
+  /** The descriptor, so `JSON.stringify(array)` gives what `SharedArray.attach` takes. */
+  toJSON(): ArrayDescriptor<D> {
+    return this.descriptor;
+  }
+
+  /**
+   * The element at `index` (one integer per axis; negative counts from the end, as in numpy).
+   * int64/uint64 read as bigints, bool as booleans, the rest as numbers.
+   */
+  get(...index: number[]): ValueOf<D> {
+    const flat = this.#flatIndex(index);
+    return READ[this.#info.kind](this.#data[flat]) as ValueOf<D>;
+  }
+
+  /**
+   * Sets the element at `index` (one integer per axis, then the value). The value is checked against
+   * the dtype first: a wrong kind is a TypeError, out of range a RangeError, and nothing is written.
+   */
+  set(...indexAndValue: [...index: number[], value: InputOf<D>]): void {
+    const index = indexAndValue.slice(0, -1) as number[];
+    const flat = this.#flatIndex(index);
+    const stored = toStored(this.#info, indexAndValue[indexAndValue.length - 1]);
+    (this.#data as unknown as Record<number, number | bigint>)[flat] = stored;
+  }
+
+  /** The elements as nested plain arrays (a 0-d array gives its one element), as numpy's `tolist()`. */
+  toList(): unknown {
+    this.#checkOpen();
+    const read = READ[this.#info.kind];
+    const build = (axis: number, base: number): unknown =>
+      axis === this.#shape.length
+        ? read(this.#data[base])
+        : Array.from({ length: this.#shape[axis] }, (_, i) => build(axis + 1, base + i * this.#elementStrides[axis]));
+    return build(0, 0);
+  }
+
+  /** Closes the segment if the array opened or created it; never a segment passed in as `shm`. Safe to call twice. */
+  close(): void {
+    if (this.#ownership !== "borrowed") this.#shm.close();
+    this.#release();
+  }
+
+  /**
+   * Closes (as `close()`), and an array that created its own segment also unlinks it. An array in a
+   * caller's `shm` leaves that segment open and linked.
+   */
+  [Symbol.dispose](): void {
+    if (this.#ownership !== "borrowed") this.#shm[Symbol.dispose]();
+    this.#release();
+  }
+
+  /**
+   * The elements as a nested list on one line: `[2, 4, 6, 8, 10]`, `[[1, 2], [3, 4]]`; bigints
+   * without `n`, bools as `true`/`false`, a 0-d array as its element; more than 1000 elements
+   * summarized with `...` as numpy does.
+   */
+  toString(): string {
+    if (this.closed) return `SharedArray(closed, dtype=${this.dtype}, shape=[${this.#shape.join(", ")}])`;
+    const read = READ[this.#info.kind];
+    return formatArray(this.#shape, (i) => formatValue(read(this.#data[i])));
+  }
+
+  /** How Deno's console shows an array: as `toString()`. */
+  [Symbol.for("Deno.customInspect")](): string {
+    return this.toString();
+  }
+
+  /** How Bun's and Node's console show an array: as `toString()`. */
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.toString();
+  }
+
+  #release(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#data = new this.#info.array(0);
+  }
+
+  #checkOpen(): void {
+    if (this.closed) throw new TypeError("the array is closed");
+  }
+
+  /** The element's bytes. */
+  #bytes(): Uint8Array {
+    return new Uint8Array(this.#data.buffer, this.#data.byteOffset, this.#data.byteLength);
+  }
+
+  #flatIndex(index: readonly number[]): number {
+    this.#checkOpen();
+    return flatIndex(this.#shape, this.#elementStrides, index);
+  }
+}
+
+/**
+ * Checks a shape (a number for 1-d, or an array of lengths) and returns it as a new array: each length
+ * a whole number >= 0, and with `info`, the whole array at most `MAX_BYTES` bytes.
+ */
+export function checkShape(shape: unknown, argument = "shape", info?: DTypeInfo): number[] {
+  const lengths = typeof shape === "number" ? [shape] : shape;
+  if (!Array.isArray(lengths)) {
+    throw new TypeError(`${argument} must be an array of lengths such as [2, 3], got ${describe(shape)}`);
+  }
+  const checked: number[] = [];
+  let bytes = info?.itemsize ?? 1;
+  lengths.forEach((length: unknown, axis) => {
+    const name = typeof shape === "number" ? argument : `${argument}[${axis}]`;
+    if (typeof length !== "number") throw new TypeError(`${name} must be a number, got ${describe(length)}`);
+    if (!Number.isInteger(length) || length < 0) {
+      throw new RangeError(`${name} must be a whole number >= 0, got ${length}`);
+    }
+    bytes *= length;
+    if (length > MAX_BYTES || bytes > MAX_BYTES) {
+      throw new RangeError(`${argument} [${lengths.join(", ")}] needs more than ${MAX_BYTES} bytes`);
+    }
+    checked.push(length);
+  });
+  return checked;
+}
+
+/** The number of elements of a shape: the product of its lengths (1 for `[]`). */
+export function sizeOf(shape: readonly number[]): number {
+  return shape.reduce((product, length) => product * length, 1);
+}
+
+/**
+ * C-order strides in elements: how far apart consecutive entries of each axis are. An axis of length 0
+ * counts as 1, as numpy's `np.ndarray(shape, buffer=...)` computes them (`(2, 0, 3)` float64: `(24, 24, 8)`).
+ */
+export function elementStrides(shape: readonly number[]): number[] {
+  const strides = new Array<number>(shape.length);
+  let stride = 1;
+  for (let axis = shape.length - 1; axis >= 0; axis--) {
+    strides[axis] = stride;
+    stride *= Math.max(shape[axis], 1);
+  }
+  return strides;
+}
+
+/**
+ * The flat position of `index` (one integer per axis, negative counting from the end) in an array of
+ * `shape` with C-order element `strides`; TypeError for a non-number, RangeError for a bad index.
+ */
+export function flatIndex(shape: readonly number[], strides: readonly number[], index: readonly number[]): number {
+  if (index.length !== shape.length) {
+    throw new RangeError(`a ${shape.length}-d array takes ${shape.length} indices, got ${index.length}`);
+  }
+  let flat = 0;
+  for (let axis = 0; axis < shape.length; axis++) {
+    let i = index[axis];
+    if (typeof i !== "number") throw new TypeError(`index ${axis} must be a number, got ${describe(i)}`);
+    if (!Number.isInteger(i)) throw new RangeError(`index ${axis} must be an integer, got ${i}`);
+    const length = shape[axis];
+    if (i < -length || i >= length) {
+      throw new RangeError(`index ${i} is out of bounds for axis ${axis} with size ${length}`);
+    }
+    if (i < 0) i += length;
+    flat += i * strides[axis];
+  }
+  return flat;
+}
+
+function checkKnownOptions(options: unknown, known: ReadonlySet<string>): void {
+  if (options === null || typeof options !== "object") {
+    throw new TypeError(`options must be an object, got ${describe(options)}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (!known.has(key)) throw new TypeError(`unknown option '${key}' (known: ${[...known].join(", ")})`);
+  }
+}
+
+function checkShm(shm: unknown): SharedMemory {
+  if (!(shm instanceof SharedMemory)) {
+    throw new TypeError(`options.shm must be a SharedMemory, got ${describe(shm)}`);
+  }
+  if (shm.closed) throw new TypeError(`options.shm ('${shm.name}') is closed`);
+  return shm;
+}
+
+/** An offset must be whole, aligned to the element size, and leave room for the array in `size` bytes. */
+function checkOffset(offset: unknown, nbytes: number, info: DTypeInfo, size: number, argument: string): number {
+  checkByteCount(offset, argument);
+  if (offset % info.itemsize !== 0) {
+    throw new RangeError(
+      `${argument} ${offset} is not a multiple of ${info.itemsize}, the size of a ${info.name} element`,
+    );
+  }
+  if (offset + nbytes > size) {
+    throw new RangeError(
+      `${argument} ${offset} + ${nbytes} bytes of ${info.name} data runs past the end of the ${size}-byte segment`,
+    );
+  }
+  return offset;
+}
+
+type Make<D extends DType> = (shm: SharedMemory, offset: number, ownership: Ownership) => SharedArray<D>;
+
+/**
+ * Checks where an array of `nbytes` goes, and returns the step that creates it there; all checks run
+ * before that step, so a refused placement creates nothing.
+ */
+function placement(options: PlacementOptions, nbytes: number, info: DTypeInfo) {
+  if (options.shm !== undefined) {
+    const shm = checkShm(options.shm);
+    for (const key of NEW_SEGMENT_OPTIONS) {
+      if (options[key] !== undefined) throw new TypeError(`option '${key}' is for a new segment; not with shm`);
+    }
+    const offset = checkOffset(options.offset ?? 0, nbytes, info, shm.size, "offset");
+    return <D extends DType>(make: Make<D>): SharedArray<D> => make(shm, offset, "borrowed");
+  }
+  if (options.offset !== undefined) {
+    throw new TypeError("offset places an array in an existing segment: pass shm too");
+  }
+  if (options.name !== undefined) checkName(options.name);
+  return <D extends DType>(make: Make<D>): SharedArray<D> => {
+    const { name, mode, track } = options;
+    // a segment cannot be empty: an array with no elements gets one byte
+    const shm = new SharedMemory({ create: true, size: Math.max(nbytes, 1), name, mode, track });
+    try {
+      return make(shm, 0, "created");
+    } catch (error) {
+      shm[Symbol.dispose]();
+      throw error;
+    }
+  };
+}
+
+/** Checks a descriptor (object or JSON string) and returns its parts. */
+function checkDescriptor(descriptor: unknown): { name: string; info: DTypeInfo; shape: number[]; offset: number } {
+  if (typeof descriptor === "string") {
+    try {
+      descriptor = JSON.parse(descriptor);
+    } catch (cause) {
+      throw new TypeError(`descriptor is not valid JSON: ${(cause as Error).message}`, { cause });
+    }
+  }
+  if (descriptor === null || typeof descriptor !== "object" || Array.isArray(descriptor)) {
+    throw new TypeError(
+      `descriptor must be { name, dtype, shape, offset } or its JSON, got ${describe(descriptor)}`,
+    );
+  }
+  const { name, dtype, shape, offset = 0 } = descriptor as Record<string, unknown>;
+  checkName(name, "descriptor.name");
+  const info = dtypeInfo(dtype, "descriptor.dtype");
+  const checkedShape = checkShape(shape, "descriptor.shape", info);
+  checkByteCount(offset, "descriptor.offset");
+  return { name, info, shape: checkedShape, offset };
+}
+
+/**
+ * The values of `data` checked and converted into a fresh (private) typed array of the dtype, and the
+ * shape: the whole copy-in is decided here, before any segment exists.
+ */
+function stage(
+  data: unknown,
+  given: DTypeInfo | undefined,
+  shapeOption: Shape | undefined,
+): { staged: TypedArrayOf<DType>; info: DTypeInfo; shape: number[] } {
+  const typed = dtypeOfTypedArray(data);
+  let values: ArrayLike<unknown>;
+  let nested: number[];
+  if (typed) {
+    values = data as AnyTypedArray;
+    nested = [values.length];
+  } else if (Array.isArray(data)) {
+    ({ values, shape: nested } = flatten(data));
+  } else {
+    throw new TypeError(
+      `data must be a typed array or an array of numbers, bigints or booleans, got ${describe(data)}`,
+    );
+  }
+  const info = given ?? typed ?? defaultDType(values);
+  const shape = shapeOption === undefined ? nested : checkShape(shapeOption, "shape", info);
+  if (shapeOption !== undefined && sizeOf(shape) !== values.length) {
+    throw new RangeError(
+      `shape [${shape.join(", ")}] holds ${sizeOf(shape)} elements but data has ${values.length}`,
+    );
+  }
+  if (shapeOption === undefined) checkShape(shape, "shape", info);
+  const staged = new info.array(values.length);
+  if (typed === info) {
+    staged.set(values as never);
+  } else {
+    const target = staged as unknown as Record<number, number | bigint>;
+    for (let i = 0; i < values.length; i++) target[i] = toStored(info, values[i], `data[${i}]`);
+  }
+  return { staged, info, shape };
+}
+
+function defaultDType(values: ArrayLike<unknown>): DTypeInfo {
+  if (values.length === 0) return dtypeInfo("float64");
+  const name = DEFAULT_DTYPES[typeof values[0]];
+  if (name === undefined) {
+    throw new TypeError(`data[0] must be a number, bigint or boolean, got ${describe(values[0])}`);
+  }
+  return dtypeInfo(name);
+}
+
+/** The leaves of nested arrays in C order, and the shape of the nesting; ragged nesting is a RangeError. */
+function flatten(data: readonly unknown[]): { values: unknown[]; shape: number[] } {
+  const isList = (x: unknown): x is ArrayLike<unknown> => Array.isArray(x) || dtypeOfTypedArray(x) !== undefined;
+  const shape: number[] = [];
+  for (let x: unknown = data; isList(x); x = x[0]) {
+    shape.push(x.length);
+    if (x.length === 0) break;
+  }
+  const values: unknown[] = [];
+  const walk = (x: unknown, axis: number, path: string): void => {
+    if (axis === shape.length) {
+      if (isList(x)) throw new RangeError(`data is ragged: ${path} is a list where a value was expected`);
+      values.push(x);
+      return;
+    }
+    if (!isList(x)) throw new RangeError(`data is ragged: ${path} is a value where a list was expected`);
+    if (x.length !== shape[axis]) {
+      throw new RangeError(`data is ragged: ${path} has length ${x.length}, expected ${shape[axis]}`);
+    }
+    for (let i = 0; i < x.length; i++) walk(x[i], axis + 1, `${path}[${i}]`);
+  };
+  walk(data, 0, "data");
+  return { values, shape };
+}

@@ -1,0 +1,65 @@
+/**
+ * The seed example across languages: each of Deno, Bun and python3 + numpy as the parent
+ * (examples/seed/parent.*), each of them as the child (examples/seed/child.*), 3 x 3 pairs. The child
+ * doubles the parent's array in place and the parent prints `[2, 4, 6, 8, 10]`. And the one-runtime demo,
+ * examples/double_in_child.ts, which prints the same.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { PYTHON, ROOT, run, type Runtime, runtimePath, scriptCommand } from "./helpers/processes.ts";
+import { segmentExists } from "./helpers/segments.ts";
+
+type Language = "deno" | "bun" | "python";
+
+/** The command that runs the seed's `role` script in `language`, with `args` after it. */
+function seed(language: Language, role: "parent" | "child", args: readonly string[] = []): string[] {
+  return language === "python"
+    ? [PYTHON, `${ROOT}examples/seed/${role}.py`, ...args]
+    : scriptCommand(language, `examples/seed/${role}.ts`, args);
+}
+
+const LANGUAGES: Language[] = ["deno", "bun", "python"];
+
+for (const parent of LANGUAGES) {
+  for (const child of LANGUAGES) {
+    test(`the seed example prints [2, 4, 6, 8, 10] with a ${parent} parent and a ${child} child, leaving no segment`, () => {
+      const folder = mkdtempSync(`${tmpdir()}/shmseed`);
+      const record = `${folder}/descriptor.json`;
+      try {
+        // the child command first saves the descriptor it is given (its last argument), so the test
+        // can check afterwards that the parent's segment is gone
+        const recorder = ["bash", "-c", 'printf %s "${!#}" > "$0" && exec "$@"', record];
+        const result = run(seed(parent, "parent", [...recorder, ...seed(child, "child")]));
+        // stderr too: no error, and no resource_tracker warning of a leaked segment from Python
+        assert.deepEqual(result, { status: 0, signal: null, stdout: "[2, 4, 6, 8, 10]\n", stderr: "" });
+        const descriptor = JSON.parse(readFileSync(record, "utf8"));
+        assert.deepEqual({ ...descriptor, name: "" }, { name: "", dtype: "int64", shape: [5], offset: 0 });
+        assert.equal(segmentExists(descriptor.name), false);
+      } finally {
+        rmSync(folder, { recursive: true, force: true });
+      }
+    });
+  }
+}
+
+/** The demo's commands, with exactly the permissions scripts/demo.sh gives Deno. */
+const DEMO: Record<Runtime, string[]> = {
+  deno: [
+    runtimePath("deno"),
+    "run",
+    "--allow-ffi",
+    "--allow-run",
+    "--allow-read",
+    "--allow-env",
+    `${ROOT}examples/double_in_child.ts`,
+  ],
+  bun: [runtimePath("bun"), "run", `${ROOT}examples/double_in_child.ts`],
+};
+
+for (const runtime of ["deno", "bun"] as Runtime[]) {
+  test(`the demo examples/double_in_child.ts prints exactly [2, 4, 6, 8, 10] under ${runtime}`, () => {
+    assert.deepEqual(run(DEMO[runtime]), { status: 0, signal: null, stdout: "[2, 4, 6, 8, 10]\n", stderr: "" });
+  });
+}
