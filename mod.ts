@@ -20,7 +20,39 @@ export { SharedMemoryError, type Syscall } from "./src/errors.ts";
 export { UnsupportedPlatformError } from "./ffi/runtime.ts";
 
 // Arrays (issue 3): exports go here.
+export {
+  type ArrayData,
+  type ArrayDescriptor,
+  type ArraySpec,
+  type AttachOptions,
+  type DTypeOfData,
+  type FromOptions,
+  type Layout,
+  type PlacementOptions,
+  type Shape,
+  SharedArray,
+} from "./src/shared_array.ts";
+export {
+  type AnyTypedArray,
+  type DType,
+  type DTypeInfo,
+  type DTypeKind,
+  DTYPES,
+  type DTypeTypes,
+  type InputOf,
+  type TypedArrayClass,
+  type TypedArrayOf,
+  type ValueOf,
+} from "./src/dtypes.ts";
 
 // ShareableList (issue 4): exports go here.
+export { type ListValue, MalformedListError, ShareableList, type ShareableListOptions } from "./src/shareable_list.ts";
 
 // Cleanup at exit, the manager (issue 5): exports go here.
+export {
+  type Managed,
+  type ManagedArrayOptions,
+  type ManagedPlacement,
+  type ManagedSegmentOptions,
+  SharedMemoryManager,
+} from "./src/manager.ts";

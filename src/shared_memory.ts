@@ -109,7 +109,7 @@ export class SharedMemory implements Disposable {
    */
   unlink(): void {
     const result = libc().shmUnlink(this.#name);
-    if (this.#created) untrack(this.#name);
+    untrack(this.#name);
     this.#unlinked = true;
     if (result < 0) throw errorFromErrno(result, "shm_unlink", this.#name);
   }

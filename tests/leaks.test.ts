@@ -6,6 +6,10 @@ import { SharedMemory } from "../mod.ts";
 import { ROOT, runOk, runtimePath, THIS_RUNTIME } from "./helpers/processes.ts";
 import { removeIfPresent, segmentExists, uniqueName } from "./helpers/segments.ts";
 
+// The first tracked segment of a process starts the crash watcher and opens its pipe, once: do that before
+// any test counts descriptors, so the count sees only what each test's own segments do.
+new SharedMemory({ create: true, size: 1 })[Symbol.dispose]();
+
 const openDescriptors = () => readdirSync("/proc/self/fd").length;
 const shmMappings = () =>
   readFileSync("/proc/self/maps", "utf8").split("\n").filter((line) => line.includes("/dev/shm/")).length;
