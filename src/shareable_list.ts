@@ -3,6 +3,7 @@
  * `multiprocessing.shared_memory.ShareableList`: a list made here is read and changed by Python, and
  * the reverse. The bytes are drawn in `shareable_list_layout.ts`.
  */
+import { printAsString } from "../ffi/inspect.ts";
 import { SharedMemory } from "./shared_memory.ts";
 import { describe } from "./arguments.ts";
 import {
@@ -269,16 +270,6 @@ export class ShareableList implements Disposable, Iterable<ListValue> {
     return `ShareableList([${items.join(", ")}], name=${name})`;
   }
 
-  /** How Deno's console shows a list. */
-  [Symbol.for("Deno.customInspect")](): string {
-    return this.toString();
-  }
-
-  /** How Bun's and Node's console show a list. */
-  [Symbol.for("nodejs.util.inspect.custom")](): string {
-    return this.toString();
-  }
-
   #closed(): boolean {
     return this.#bytes.length === 0;
   }
@@ -418,6 +409,8 @@ export class ShareableList implements Disposable, Iterable<ListValue> {
     this.#setFormat(i, { low: this.#textLow[i], high: this.#textHigh[i] }, code);
   }
 }
+
+printAsString(ShareableList.prototype);
 
 /** Reads an int64 as a number when it is a safe integer, else as a bigint; no bigint is made for the first. */
 function readInt64(view: DataView, at: number): number | bigint {

@@ -20,6 +20,7 @@
  * A segment cannot be empty, so an array with no elements (a 0 in its shape) made in a new segment
  * gets a segment of 1 byte, and its typed array has length 0.
  */
+import { printAsString } from "../ffi/inspect.ts";
 import { SharedMemory } from "./shared_memory.ts";
 import { checkByteCount, describe, MAX_BYTES } from "./arguments.ts";
 import { checkName } from "./names.ts";
@@ -384,16 +385,6 @@ export class SharedArray<D extends DType = DType> implements Disposable {
     return formatArray(this.#shape, (i) => formatValue(read(this.#data[i])));
   }
 
-  /** How Deno's console shows an array: as `toString()`. */
-  [Symbol.for("Deno.customInspect")](): string {
-    return this.toString();
-  }
-
-  /** How Bun's and Node's console show an array: as `toString()`. */
-  [Symbol.for("nodejs.util.inspect.custom")](): string {
-    return this.toString();
-  }
-
   #release(): void {
     if (this.#closed) return;
     this.#closed = true;
@@ -414,6 +405,8 @@ export class SharedArray<D extends DType = DType> implements Disposable {
     return flatIndex(this.#shape, this.#elementStrides, index);
   }
 }
+
+printAsString(SharedArray.prototype);
 
 /**
  * Checks a shape (a number for 1-d, or an array of lengths) and returns it as a new array: each length

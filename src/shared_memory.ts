@@ -1,4 +1,5 @@
 /** A named POSIX shared memory segment, mapped once and seen as bytes: CPython's `SharedMemory`. */
+import { printAsString } from "../ffi/inspect.ts";
 import { libc } from "../ffi/runtime.ts";
 import { errorFromErrno, SharedMemoryError } from "./errors.ts";
 import { Mapping } from "./mapping.ts";
@@ -125,21 +126,13 @@ export class SharedMemory implements Disposable {
     }
   }
 
-  /** `SharedMemory('psm_1a2b3c4d', size=4096)`, as CPython's repr. */
+  /** `SharedMemory('psm_1a2b3c4d', size=4096)`, as CPython's repr; also what `console.log` prints. */
   toString(): string {
     return `SharedMemory('${this.#name}', size=${this.#size}${this.closed ? ", closed" : ""})`;
   }
-
-  /** How Deno's console shows a handle. */
-  [Symbol.for("Deno.customInspect")](): string {
-    return this.toString();
-  }
-
-  /** How Bun's and Node's console show a handle. */
-  [Symbol.for("nodejs.util.inspect.custom")](): string {
-    return this.toString();
-  }
 }
+
+printAsString(SharedMemory.prototype);
 
 function openOrThrow(name: string, create: boolean, mode: number): number {
   const fd = libc().shmOpen(name, create, mode);
