@@ -2,12 +2,18 @@
 import type { Address, RawLibc } from "./libc.ts";
 import type { LibraryCandidate, Platform } from "./platforms.ts";
 
+/** A symbol's declaration, as `bun:ffi` takes it. */
+type BunSymbol = { args: readonly string[]; returns: string };
+
+/** A declaration in the table below: `optional` as in Deno, a symbol that this libc may lack. */
+type Declaration = BunSymbol & { optional?: true };
+
+/** A library's symbols, opened. */
+type BunSymbols = Record<string, (...args: unknown[]) => number>;
+
 /** The part of `bun:ffi` used here (Deno type-checks this file, so it is declared, not imported). */
 interface BunFfi {
-  dlopen(
-    path: string,
-    symbols: Record<string, { args: readonly string[]; returns: string }>,
-  ): { symbols: Record<string, (...args: unknown[]) => number> };
+  dlopen(path: string, symbols: Record<string, BunSymbol>): { symbols: BunSymbols };
   toArrayBuffer(address: number, byteOffset: number, byteLength: number): ArrayBuffer;
   read: { i32(address: number, byteOffset?: number): number };
 }
@@ -18,7 +24,7 @@ function bunFfi(): BunFfi {
 }
 
 /** The symbol table, C prototypes beside each declaration. */
-function libcSymbols(platform: Platform) {
+function libcSymbols(platform: Platform): Record<string, Declaration> {
   return {
     // int ftruncate(int fd, off_t length)
     ftruncate: { args: ["i32", "i64"], returns: "i32" },
@@ -32,6 +38,20 @@ function libcSymbols(platform: Platform) {
     munmap: { args: ["ptr", "u64"], returns: "i32" },
     // int close(int fd)
     close: { args: ["i32"], returns: "i32" },
+    // int pipe2(int pipefd[2], int flags); macOS has none: optional, undefined when missing
+    pipe2: { args: ["ptr", "i32"], returns: "i32", optional: true },
+    // int dup(int oldfd)
+    dup: { args: ["i32"], returns: "i32" },
+    // ssize_t write(int fd, const void *buf, size_t count)
+    write: { args: ["i32", "ptr", "u64"], returns: "i64_fast" },
+    // ssize_t read(int fd, void *buf, size_t count); Bun blocks the thread (only the watcher reads)
+    read: { args: ["i32", "ptr", "u64"], returns: "i64_fast" },
+    // int sigaction(int signum, const struct sigaction *act, struct sigaction *oldact)
+    sigaction: { args: ["i32", "ptr", "ptr"], returns: "i32" },
+    // int kill(pid_t pid, int sig)
+    kill: { args: ["i32", "i32"], returns: "i32" },
+    // pid_t getppid(void)
+    getppid: { args: [], returns: "i32" },
     // int *__errno_location(void) (glibc, musl) / int *__error(void) (macOS)
     [platform.errnoSymbol]: { args: [], returns: "ptr" },
   };
@@ -44,8 +64,30 @@ const shmSymbols = {
   shm_unlink: { args: ["ptr"], returns: "i32" },
 };
 
+/**
+ * Opens `table` from the library at `path`. `bun:ffi` has no optional symbols, and one missing symbol
+ * fails a whole `dlopen`: so the required symbols are opened together, and each optional one in a
+ * `dlopen` of its own, left undefined when missing (an extra `dlopen` of a loaded library costs ~0.1 ms).
+ */
+function openTable(ffi: BunFfi, path: string, table: Record<string, Declaration>): BunSymbols {
+  const required: Record<string, BunSymbol> = {};
+  const optional: Record<string, BunSymbol> = {};
+  for (const [name, { optional: isOptional, ...symbol }] of Object.entries(table)) {
+    (isOptional ? optional : required)[name] = symbol;
+  }
+  const opened = ffi.dlopen(path, required).symbols;
+  for (const [name, symbol] of Object.entries(optional)) {
+    try {
+      opened[name] = ffi.dlopen(path, { [name]: symbol }).symbols[name];
+    } catch {
+      // missing from this libc: left undefined
+    }
+  }
+  return opened;
+}
+
 function open(ffi: BunFfi, platform: Platform, candidate: LibraryCandidate) {
-  const libc = ffi.dlopen(candidate.libc, libcSymbols(platform)).symbols;
+  const libc = openTable(ffi, candidate.libc, libcSymbols(platform));
   const shm = ffi.dlopen(candidate.shm ?? candidate.libc, shmSymbols).symbols;
   return { libc, shm };
 }
@@ -53,7 +95,7 @@ function open(ffi: BunFfi, platform: Platform, candidate: LibraryCandidate) {
 /** Bun cannot make an ArrayBuffer above 4 GiB (runtime-ffi-facts). */
 const BUN_MAX_ARRAY_BUFFER = 2 ** 32;
 
-/** Opens the first library of `platform.libraries` that has every symbol. */
+/** Opens the first library of `platform.libraries` that has every symbol (optional ones may be missing). */
 export function bindBun(platform: Platform): RawLibc {
   const ffi = bunFfi();
   let lastError: unknown;
@@ -66,6 +108,7 @@ export function bindBun(platform: Platform): RawLibc {
       continue;
     }
     const { libc, shm } = opened;
+    const pipe2: BunSymbols[string] | undefined = libc.pipe2;
     const fstat = libc[platform.fstatSymbol];
     const errnoAddress = libc[platform.errnoSymbol]();
     return {
@@ -77,6 +120,13 @@ export function bindBun(platform: Platform): RawLibc {
       mmap: (length, prot, flags, fd) => Number(libc.mmap(null, length, prot, flags, fd, 0)),
       munmap: (address, length) => libc.munmap(address, length),
       close: (fd) => libc.close(fd),
+      pipe2: pipe2 && ((fds, flags) => pipe2(fds, flags)),
+      dup: (fd) => libc.dup(fd),
+      write: (fd, bytes) => Number(libc.write(fd, bytes, bytes.length)),
+      read: (fd, buffer) => Promise.resolve(Number(libc.read(fd, buffer, buffer.length))),
+      sigaction: (signal, act, old) => libc.sigaction(signal, act, old),
+      kill: (pid, signal) => libc.kill(pid, signal),
+      getppid: () => libc.getppid(),
       errno: () => ffi.read.i32(errnoAddress),
       arrayBuffer: (address: Address, offset: number, length: number) => ffi.toArrayBuffer(address, offset, length),
       maxArrayBufferBytes: BUN_MAX_ARRAY_BUFFER,

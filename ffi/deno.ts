@@ -17,6 +17,20 @@ function libcSymbols(platform: Platform) {
     munmap: { parameters: ["usize", "usize"], result: "i32" },
     // int close(int fd)
     close: { parameters: ["i32"], result: "i32" },
+    // int pipe2(int pipefd[2], int flags); macOS has none: optional, null when missing
+    pipe2: { parameters: ["buffer", "i32"], result: "i32", optional: true },
+    // int dup(int oldfd)
+    dup: { parameters: ["i32"], result: "i32" },
+    // ssize_t write(int fd, const void *buf, size_t count)
+    write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+    // ssize_t read(int fd, void *buf, size_t count), on a pool thread so that the event loop keeps running
+    read: { parameters: ["i32", "buffer", "usize"], result: "isize", nonblocking: true },
+    // int sigaction(int signum, const struct sigaction *act, struct sigaction *oldact)
+    sigaction: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
+    // int kill(pid_t pid, int sig)
+    kill: { parameters: ["i32", "i32"], result: "i32" },
+    // pid_t getppid(void)
+    getppid: { parameters: [], result: "i32" },
     // int *__errno_location(void) (glibc, musl) / int *__error(void) (macOS)
     errno_location: { name: platform.errnoSymbol, parameters: [], result: "pointer" },
   } as const satisfies Deno.ForeignLibraryInterface;
@@ -37,7 +51,7 @@ function open(platform: Platform, candidate: LibraryCandidate) {
   return { libc, shm };
 }
 
-/** Opens the first library of `platform.libraries` that has every symbol. */
+/** Opens the first library of `platform.libraries` that has every symbol (optional ones may be missing). */
 export function bindDeno(platform: Platform): RawLibc {
   let lastError: unknown;
   for (const candidate of platform.libraries) {
@@ -50,6 +64,7 @@ export function bindDeno(platform: Platform): RawLibc {
     }
     const { libc, shm } = opened;
     const errnoView = new Deno.UnsafePointerView(libc.errno_location()!);
+    const pipe2 = libc.pipe2;
     return {
       shm_open: (path, oflag, mode) => shm.shm_open(path, oflag, mode),
       shm_unlink: (path) => shm.shm_unlink(path),
@@ -59,6 +74,13 @@ export function bindDeno(platform: Platform): RawLibc {
       mmap: (length, prot, flags, fd) => Number(libc.mmap(0n, BigInt(length), prot, flags, fd, 0n)),
       munmap: (address, length) => libc.munmap(BigInt(address), BigInt(length)),
       close: (fd) => libc.close(fd),
+      pipe2: pipe2 ? (fds, flags) => pipe2(fds, flags) : undefined,
+      dup: (fd) => libc.dup(fd),
+      write: (fd, bytes) => Number(libc.write(fd, bytes, BigInt(bytes.length))),
+      read: async (fd, buffer) => Number(await libc.read(fd, buffer, BigInt(buffer.length))),
+      sigaction: (signal, act, old) => libc.sigaction(signal, act, old),
+      kill: (pid, signal) => libc.kill(pid, signal),
+      getppid: () => libc.getppid(),
       errno: () => errnoView.getInt32(),
       arrayBuffer: (address: Address, offset: number, length: number) =>
         Deno.UnsafePointerView.getArrayBuffer(Deno.UnsafePointer.create(BigInt(address))!, length, offset),

@@ -16,31 +16,17 @@
  * an earlier `error` / `unhandledrejection` listener handled it; a web listener added after the first
  * tracked segment that calls `preventDefault()` comes too late to keep the segments.
  */
-import { PIPE_CLOEXEC, processRuntime, type SignalName, SIGNALS } from "./process.ts";
-import { currentRuntime } from "./runtime.ts";
+import type { SignalAction } from "./libc.ts";
+import type { SignalName } from "./platforms.ts";
+import { processRuntime, systemCalls } from "./runtime.ts";
 import { type Change, leftoverWarning, protocolLine } from "./watcher.ts";
 
 export { leftoverWarning };
 
-/** `sizeof(struct sigaction)` is 152 on glibc x86-64 and arm64, 16 on macOS: this is room for either. */
-const SIGACTION_BYTES = 256;
-/** `sa_handler` is the first field everywhere: SIG_DFL is 0, SIG_IGN is 1. */
-const SIG_DFL = 0n;
-const SIG_IGN = 1n;
-
-/** What `signal` does now: its default action, nothing, or a handler someone installed. */
-function disposition(signal: number): "default" | "ignored" | "handled" {
-  const old = new Uint8Array(SIGACTION_BYTES);
-  if (processRuntime().sys.sigaction(signal, null, old) < 0) return "handled";
-  const handler = new DataView(old.buffer).getBigUint64(0, true);
-  return handler === SIG_DFL ? "default" : handler === SIG_IGN ? "ignored" : "handled";
-}
-
-/** Sets what `signal` does to its default action (`SIG_DFL`) or to nothing (`SIG_IGN`). */
-function setDisposition(signal: number, handler: bigint): void {
-  const act = new Uint8Array(SIGACTION_BYTES);
-  new DataView(act.buffer).setBigUint64(0, handler, true);
-  processRuntime().sys.sigaction(signal, act, null);
+/** What `signal` does now; one that cannot be read counts as handled, and is left alone. */
+function disposition(signal: number): SignalAction {
+  const action = systemCalls().signalAction(signal);
+  return typeof action === "number" ? "handled" : action;
 }
 
 /**
@@ -50,9 +36,10 @@ function setDisposition(signal: number, handler: bigint): void {
  */
 export function whenProcessEnds(cleanup: () => void): void {
   const runtime = processRuntime();
+  const sys = systemCalls();
   runtime.onExit(cleanup);
   // Read every disposition before listening: Deno installs its handler for all three at its first listener.
-  const signals = Object.entries(SIGNALS).map(([signal, number]) => ({
+  const signals = Object.entries(sys.signals).map(([signal, number]) => ({
     signal: signal as SignalName,
     number,
     now: disposition(number),
@@ -63,13 +50,13 @@ export function whenProcessEnds(cleanup: () => void): void {
       if (runtime.programListens(signal, listener)) return;
       cleanup();
       // Die by the signal, as without a listener: restore its default action and send it again.
-      setDisposition(number, SIG_DFL);
-      runtime.sys.kill(runtime.pid, number);
+      sys.setSignalAction(number, "default");
+      sys.kill(runtime.pid, number);
     };
     runtime.listen(signal, listener);
   }
   // A signal ignored from the start (nohup, a background job) stays ignored, although Deno took it over.
-  for (const { number, now } of signals) if (now === "ignored") setDisposition(number, SIG_IGN);
+  for (const { number, now } of signals) if (now === "ignored") sys.setSignalAction(number, "ignored");
 }
 
 /** The write end of a crash watcher's pipe. */
@@ -86,18 +73,16 @@ const encoder = new TextEncoder();
  * returning false.
  */
 export function startWatcher(): CrashWatcher | string {
-  const runtime = currentRuntime();
-  const flags = runtime && PIPE_CLOEXEC[runtime.os];
-  if (flags === undefined) return `it needs pipe2, which ${runtime?.os ?? "this system"} lacks`;
+  const sys = systemCalls();
+  if (!sys.pipe) return "it needs pipe2, which this libc lacks";
   const script = new URL("./watcher.ts", import.meta.url);
-  const { sys, pid, whyNoWatcher, spawn } = processRuntime();
+  const { pid, whyNoWatcher, spawn } = processRuntime();
   const why = whyNoWatcher(script);
   if (why) return why;
-  if (!sys.pipe2) return "it needs pipe2, which this libc lacks";
   // Both ends close on exec, so that no other child of this process holds the pipe open; the child gets
   // a copy of the read end without that flag, which this process closes again once the child has it.
-  const fds = new Int32Array(2);
-  if (sys.pipe2(fds, flags) < 0) return "its pipe could not be made";
+  const fds = sys.pipe();
+  if (typeof fds === "number") return "its pipe could not be made";
   const [readEnd, writeEnd] = fds;
   const inherited = sys.dup(readEnd);
   if (inherited < 0) {

@@ -2,13 +2,15 @@
  * The small slice of libc this library needs, in two layers.
  *
  * `RawLibc` is what a runtime binding (`deno.ts`, `bun.ts`) provides: the C functions exactly as
- * declared, with numbers and byte arrays in and out, plus errno. `Libc` is what `src/` sees: the same
- * calls with the platform's flags, `struct stat` layout and quirks applied once (`posix.ts`), following
- * the kernel's convention: a result `>= 0` is success and a negative result is `-errno`, read right
- * after the failing call (runtime-ffi-facts: JS work in between, a GC in Deno, can overwrite errno).
- * No pointer type of any runtime leaks out of `ffi/`: an address is a plain number (user-space
- * addresses fit in 2^53).
+ * declared, with numbers and byte arrays in and out, plus errno. Above it, with the platform's flags,
+ * struct layouts and quirks applied once (`posix.ts`): `Libc`, the shared memory calls that `src/`
+ * sees, and `SystemCalls`, the pipe and signal calls of cleanup at exit (`exit.ts`, `watcher.ts`),
+ * which `src/` never sees. Both follow the kernel's convention: a result `>= 0` is success and a
+ * negative result is `-errno`, read right after the failing call (runtime-ffi-facts: JS work in
+ * between, a GC in Deno, can overwrite errno). No pointer type of any runtime leaks out of `ffi/`: an
+ * address is a plain number (user-space addresses fit in 2^53).
  */
+import type { SignalName } from "./platforms.ts";
 
 /** The start of a mapping, as a plain number. */
 export type Address = number;
@@ -25,12 +27,32 @@ export interface RawLibc {
   fchmod(fd: number, mode: number): number;
   /** `int fstat(int fd, struct stat *buf)` */
   fstat(fd: number, buf: Uint8Array): number;
-  /** `void *mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset)`, addr NULL, offset 0; -1 is MAP_FAILED. */
+  /**
+   * `void *mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset)`, addr NULL,
+   * offset 0; -1 is MAP_FAILED.
+   */
   mmap(length: number, prot: number, flags: number, fd: number): Address;
   /** `int munmap(void *addr, size_t length)` */
   munmap(address: Address, length: number): number;
   /** `int close(int fd)` */
   close(fd: number): number;
+  /** `int pipe2(int pipefd[2], int flags)`; undefined where libc lacks it (macOS). */
+  readonly pipe2: ((fds: Int32Array, flags: number) => number) | undefined;
+  /** `int dup(int oldfd)` */
+  dup(fd: number): number;
+  /** `ssize_t write(int fd, const void *buf, size_t count)`, all of `bytes` */
+  write(fd: number, bytes: Uint8Array): number;
+  /**
+   * `ssize_t read(int fd, void *buf, size_t count)`, into all of `buffer`. Deno runs it on a pool thread,
+   * so that the event loop keeps running, and its errno is lost there; Bun blocks the thread.
+   */
+  read(fd: number, buffer: Uint8Array): Promise<number>;
+  /** `int sigaction(int signum, const struct sigaction *act, struct sigaction *oldact)`; null leaves that side out. */
+  sigaction(signal: number, act: Uint8Array | null, old: Uint8Array | null): number;
+  /** `int kill(pid_t pid, int sig)` */
+  kill(pid: number, signal: number): number;
+  /** `pid_t getppid(void)` */
+  getppid(): number;
   /** The calling thread's errno, read through the pointer cached from `__errno_location()` / `__error()`. */
   errno(): number;
   /** A new ArrayBuffer over `length` bytes at `address + offset`, no copy. */
@@ -70,4 +92,31 @@ export interface Libc {
   close(fd: number): number;
   /** A new ArrayBuffer over `length` bytes at `address + offset`, no copy. */
   arrayBuffer(address: Address, offset: number, length: number): ArrayBuffer;
+}
+
+/** What a signal does: its default action, nothing, or a handler someone installed. */
+export type SignalAction = "default" | "ignored" | "handled";
+
+/** The calls of cleanup at exit (`exit.ts`, `watcher.ts`), never seen by `src/`. Every result `< 0` is `-errno`. */
+export interface SystemCalls {
+  /** The signals that end a process by default and that a program can listen for, by name. */
+  readonly signals: Readonly<Record<SignalName, number>>;
+  /** A pipe whose ends both close on exec: `[readEnd, writeEnd]`, or -errno; undefined where libc has no `pipe2`. */
+  readonly pipe: (() => [number, number] | number) | undefined;
+  /** A copy of `fd` that does not close on exec, or -errno. */
+  dup(fd: number): number;
+  /** Writes all of `bytes`: the count written, or -errno. A write interrupted by a signal is retried. */
+  write(fd: number, bytes: Uint8Array): number;
+  /** Reads into `buffer`: the count read, 0 at end of file, or `< 0` on failure (errno is not read: see `RawLibc`). */
+  read(fd: number, buffer: Uint8Array): Promise<number>;
+  /** 0 or -errno. */
+  close(fd: number): number;
+  /** What `signal` does now, or -errno. */
+  signalAction(signal: number): SignalAction | number;
+  /** Makes `signal` take its default action, or be ignored: 0 or -errno. */
+  setSignalAction(signal: number, action: "default" | "ignored"): number;
+  /** Sends `signal` to process `pid`: 0 or -errno. */
+  kill(pid: number, signal: number): number;
+  /** The parent process's id. */
+  getppid(): number;
 }

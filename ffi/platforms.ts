@@ -24,7 +24,19 @@ export interface Platform extends PlatformFacts {
   /** macOS declares `shm_open(const char *, int, ...)`: a variadic `mode` cannot be passed through FFI
    * on arm64, so the mode is set with `fchmod` after creating. */
   readonly modeIsVariadic: boolean;
+  /** The flag that makes both ends of a `pipe2` pipe close on exec (macOS has the flag but no `pipe2`). */
+  readonly O_CLOEXEC: number;
+  /** The signals that end a process by default and that a program can listen for, by name. */
+  readonly signals: Readonly<Record<SignalName, number>>;
+  /** `sizeof(struct sigaction)`; its first field is `sa_handler`, a pointer-sized little-endian integer. */
+  readonly sigactionSize: number;
+  /** The two `sa_handler` values that are not handlers: the default action, and ignoring the signal. */
+  readonly SIG_DFL: number;
+  readonly SIG_IGN: number;
 }
+
+/** The signals cleanup at exit listens for. */
+export type SignalName = "SIGHUP" | "SIGINT" | "SIGTERM";
 
 /** A library file and, where shm_open/shm_unlink live elsewhere (glibc before 2.34), that file. */
 export interface LibraryCandidate {
@@ -83,7 +95,9 @@ const DARWIN_ERRNO: Record<number, string> = {
 };
 
 // Linux <asm-generic/fcntl.h> (x86-64 and arm64 agree), <asm-generic/mman-common.h>, <linux/limits.h>
-// NAME_MAX 255 for the file under /dev/shm.
+// NAME_MAX 255 for the file under /dev/shm, <asm-generic/signal.h> and <asm-generic/signal-defs.h>.
+// `struct sigaction` of glibc and musl, x86-64 and arm64: handler 8, sa_mask 128, sa_flags 4, pad 4,
+// sa_restorer 8 -> 152 bytes (checked with sizeof on glibc x86-64).
 const LINUX = {
   errnoSymbol: "__errno_location",
   fstatSymbol: "fstat",
@@ -95,9 +109,15 @@ const LINUX = {
   maxNameBytes: 255,
   errnoCodes: LINUX_ERRNO,
   modeIsVariadic: false,
+  O_CLOEXEC: 0o2000000,
+  signals: { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 },
+  sigactionSize: 152,
+  SIG_DFL: 0,
+  SIG_IGN: 1,
 } as const;
 
-// macOS <sys/fcntl.h>, <sys/mman.h>, PSHMNAMLEN 31 in <sys/posix_shm.h> counts the leading '/'.
+// macOS <sys/fcntl.h>, <sys/mman.h>, PSHMNAMLEN 31 in <sys/posix_shm.h> counts the leading '/',
+// <sys/signal.h>: `struct sigaction` is sa_handler 8, sa_mask 4 (a 32-bit sigset_t), sa_flags 4 -> 16 bytes.
 const DARWIN = {
   libraries: [{ libc: "/usr/lib/libSystem.B.dylib" }],
   errnoSymbol: "__error",
@@ -109,6 +129,11 @@ const DARWIN = {
   maxNameBytes: 30,
   errnoCodes: DARWIN_ERRNO,
   modeIsVariadic: true,
+  O_CLOEXEC: 0x01000000,
+  signals: { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 },
+  sigactionSize: 16,
+  SIG_DFL: 0,
+  SIG_IGN: 1,
   // struct stat with 64-bit inodes: dev 4, mode 2, nlink 2, ino 8, uid 4, gid 4, rdev 4, pad 4,
   // four timespecs 64 -> st_size at 96; 144 bytes in all.
   statSize: 144,

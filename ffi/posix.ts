@@ -1,5 +1,8 @@
-/** Turns a runtime's raw binding into the `Libc` that `src/` uses, applying the platform's constants once. */
-import type { Address, Libc, RawLibc } from "./libc.ts";
+/**
+ * Turns a runtime's raw binding into the `Libc` that `src/` uses and the `SystemCalls` of cleanup at
+ * exit, applying the platform's constants once. The only place that reads errno.
+ */
+import type { Address, Libc, RawLibc, SignalAction, SystemCalls } from "./libc.ts";
 import type { Platform } from "./platforms.ts";
 
 const encoder = new TextEncoder();
@@ -42,5 +45,52 @@ export function posixLibc(raw: RawLibc, platform: Platform): Libc {
     munmap: (address: Address, length: number) => raw.munmap(address, length) < 0 ? fail() : 0,
     close: (fd: number) => raw.close(fd) < 0 ? fail() : 0,
     arrayBuffer: (address: Address, offset: number, length: number) => raw.arrayBuffer(address, offset, length),
+  };
+}
+
+/** The errno number of a POSIX code on `platform`. */
+function errnoOf(platform: Platform, code: string): number {
+  return Number(Object.keys(platform.errnoCodes).find((errno) => platform.errnoCodes[Number(errno)] === code));
+}
+
+/** Wraps `raw` for cleanup at exit: every failure returns `-errno`, read straight after the call. */
+export function posixSystemCalls(raw: RawLibc, platform: Platform): SystemCalls {
+  const fail = (): number => -raw.errno();
+  const check = (result: number): number => result < 0 ? fail() : result;
+  const EINTR = errnoOf(platform, "EINTR");
+  const { pipe2 } = raw;
+  // `struct sigaction`, one buffer each way: only `sa_handler`, its first field, is read or written here.
+  const act = new Uint8Array(platform.sigactionSize);
+  const old = new Uint8Array(platform.sigactionSize);
+  const SIG_DFL = BigInt(platform.SIG_DFL);
+  const SIG_IGN = BigInt(platform.SIG_IGN);
+  return {
+    signals: platform.signals,
+    pipe: pipe2 && (() => {
+      const fds = new Int32Array(2);
+      return pipe2(fds, platform.O_CLOEXEC) < 0 ? fail() : [fds[0], fds[1]];
+    }),
+    dup: (fd) => check(raw.dup(fd)),
+    write(fd, bytes) {
+      for (;;) {
+        const count = raw.write(fd, bytes);
+        if (count >= 0) return count;
+        const error = fail();
+        if (error !== -EINTR) return error;
+      }
+    },
+    read: (fd, buffer) => raw.read(fd, buffer),
+    close: (fd) => check(raw.close(fd)),
+    signalAction(signal): SignalAction | number {
+      if (raw.sigaction(signal, null, old) < 0) return fail();
+      const handler = new DataView(old.buffer).getBigUint64(0, true);
+      return handler === SIG_DFL ? "default" : handler === SIG_IGN ? "ignored" : "handled";
+    },
+    setSignalAction(signal, action) {
+      new DataView(act.buffer).setBigUint64(0, action === "default" ? SIG_DFL : SIG_IGN, true);
+      return raw.sigaction(signal, act, null) < 0 ? fail() : 0;
+    },
+    kill: (pid, signal) => check(raw.kill(pid, signal)),
+    getppid: () => raw.getppid(),
   };
 }

@@ -1,40 +1,6 @@
-/** Deno's exit events, signal listeners and subprocesses. Only `ffi/process.ts` imports this file, and only inside Deno. */
-import type { ProcessRuntime, SignalName, SystemCalls } from "./process.ts";
-
-/** The symbol table, C prototypes beside each declaration. */
-const symbols = {
-  // int pipe2(int pipefd[2], int flags); Linux only
-  pipe2: { parameters: ["buffer", "i32"], result: "i32", optional: true },
-  // int dup(int oldfd)
-  dup: { parameters: ["i32"], result: "i32" },
-  // ssize_t write(int fd, const void *buf, size_t count)
-  write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
-  // ssize_t read(int fd, void *buf, size_t count), on a pool thread so that the event loop keeps running
-  read: { parameters: ["i32", "buffer", "usize"], result: "isize", nonblocking: true },
-  // int close(int fd)
-  close: { parameters: ["i32"], result: "i32" },
-  // int sigaction(int signum, const struct sigaction *act, struct sigaction *oldact)
-  sigaction: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
-  // int kill(pid_t pid, int sig)
-  kill: { parameters: ["i32", "i32"], result: "i32" },
-  // pid_t getppid(void)
-  getppid: { parameters: [], result: "i32" },
-} as const satisfies Deno.ForeignLibraryInterface;
-
-function bind(path: string): SystemCalls {
-  const c = Deno.dlopen(path, symbols).symbols;
-  const pipe2 = c.pipe2;
-  return {
-    pipe2: pipe2 ? (fds, flags) => pipe2(new Uint8Array(fds.buffer, fds.byteOffset, fds.byteLength), flags) : undefined,
-    dup: (fd) => c.dup(fd),
-    write: (fd, bytes) => Number(c.write(fd, bytes, BigInt(bytes.length))),
-    read: async (fd, buffer) => Number(await c.read(fd, buffer, BigInt(buffer.length))),
-    close: (fd) => c.close(fd),
-    sigaction: (signal, act, old) => c.sigaction(signal, act, old),
-    kill: (pid, signal) => c.kill(pid, signal),
-    getppid: () => c.getppid(),
-  };
-}
+/** Deno's exit events, signal listeners and subprocesses. Only `runtime.ts` imports this file, and only inside Deno. */
+import type { SignalName } from "./platforms.ts";
+import type { ProcessRuntime } from "./process.ts";
 
 /**
  * The program's own signal listeners, counted from the moment this runtime object is made: Deno has no
@@ -63,13 +29,11 @@ function handled(event: Event, nodeEvent: string): boolean {
   return event.defaultPrevented || (process?.listenerCount(nodeEvent) ?? 0) > 0;
 }
 
-/** Deno's process, with the system calls from the libc at `path`. */
-export function denoProcess(path: string): ProcessRuntime {
-  const sys = bind(path);
+/** Deno's process. Made once, at the first tracked segment: from then on the program's signal listeners are counted. */
+export function denoProcess(): ProcessRuntime {
   const signals = countProgramListeners();
   return {
     pid: Deno.pid,
-    sys,
     // Falling off the end, Deno.exit() and process.exit() all dispatch `unload`; an uncaught error or
     // rejection dispatches only `error` / `unhandledrejection` (runtime-ffi-facts).
     onExit(cleanup) {

@@ -2,11 +2,14 @@
  * The one place that asks which runtime this is. Loading is lazy: importing the library never fails,
  * and on an unsupported runtime or platform the first call that needs libc throws a clear error.
  */
-import type { Libc, RawLibc } from "./libc.ts";
+import type { Libc, RawLibc, SystemCalls } from "./libc.ts";
 import { type Platform, platformFor } from "./platforms.ts";
-import { posixLibc } from "./posix.ts";
+import { posixLibc, posixSystemCalls } from "./posix.ts";
+import type { ProcessRuntime } from "./process.ts";
 import { bindDeno } from "./deno.ts";
 import { bindBun } from "./bun.ts";
+import { denoProcess } from "./process_deno.ts";
+import { bunProcess } from "./process_bun.ts";
 
 /** Why libc could not be loaded; thrown by every call that needs it. */
 export class UnsupportedPlatformError extends Error {
@@ -21,7 +24,10 @@ interface Runtime {
   readonly name: "deno" | "bun";
   readonly os: string;
   readonly arch: string;
+  /** Opens libc: the one symbol table of this runtime. */
   bind(platform: Platform): RawLibc;
+  /** This runtime's exit events, signal listeners and subprocesses. */
+  process(): ProcessRuntime;
 }
 
 /** The runtime this code runs in, or undefined (Node.js, a browser). */
@@ -29,10 +35,44 @@ export function currentRuntime(): Runtime | undefined {
   const g = globalThis as { Deno?: { build: { os: string; arch: string } }; Bun?: unknown };
   if (g.Bun !== undefined) {
     const process = (globalThis as unknown as { process: { platform: string; arch: string } }).process;
-    return { name: "bun", os: process.platform, arch: process.arch, bind: bindBun };
+    return { name: "bun", os: process.platform, arch: process.arch, bind: bindBun, process: bunProcess };
   }
-  if (g.Deno !== undefined) return { name: "deno", os: g.Deno.build.os, arch: g.Deno.build.arch, bind: bindDeno };
+  if (g.Deno !== undefined) {
+    return { name: "deno", os: g.Deno.build.os, arch: g.Deno.build.arch, bind: bindDeno, process: denoProcess };
+  }
   return undefined;
+}
+
+/** This runtime, or a clear error. */
+function supportedRuntime(): Runtime {
+  const runtime = currentRuntime();
+  if (!runtime) {
+    throw new UnsupportedPlatformError("shared memory needs Deno (with --allow-ffi) or Bun; this runtime is neither");
+  }
+  return runtime;
+}
+
+/** The raw binding and its platform, loaded once for `libc()` and `systemCalls()` alike. */
+let bound: { raw: RawLibc; platform: Platform } | undefined;
+
+function bind(): { raw: RawLibc; platform: Platform } {
+  if (bound) return bound;
+  const runtime = supportedRuntime();
+  const platform = platformFor(runtime.os, runtime.arch);
+  if (!platform) {
+    const supported = "Linux and macOS on x86-64 or arm64 are supported";
+    throw new UnsupportedPlatformError(
+      `POSIX shared memory is not available on ${runtime.os}-${runtime.arch}: ${supported}`,
+    );
+  }
+  try {
+    return bound = { raw: runtime.bind(platform), platform };
+  } catch (cause) {
+    const denied = cause instanceof Error && (cause.name === "NotCapable" || cause.name === "PermissionDenied");
+    const hint = denied ? ": run Deno with --allow-ffi" : "";
+    const libraries = [...new Set(platform.libraries.map((library) => library.libc))].join(", ");
+    throw new UnsupportedPlatformError(`could not load libc (${libraries}) in ${runtime.name}${hint}`, { cause });
+  }
 }
 
 let loaded: Libc | undefined;
@@ -40,26 +80,22 @@ let loaded: Libc | undefined;
 /** libc for this runtime and platform, loaded on first use. */
 export function libc(): Libc {
   if (loaded) return loaded;
-  const runtime = currentRuntime();
-  if (!runtime) {
-    throw new UnsupportedPlatformError("shared memory needs Deno (with --allow-ffi) or Bun; this runtime is neither");
-  }
-  const platform = platformFor(runtime.os, runtime.arch);
-  if (!platform) {
-    throw new UnsupportedPlatformError(
-      `POSIX shared memory is not available on ${runtime.os}-${runtime.arch}: Linux and macOS on x86-64 or arm64 are supported`,
-    );
-  }
-  let raw: RawLibc;
-  try {
-    raw = runtime.bind(platform);
-  } catch (cause) {
-    const denied = cause instanceof Error && (cause.name === "NotCapable" || cause.name === "PermissionDenied");
-    const hint = denied ? ": run Deno with --allow-ffi" : "";
-    throw new UnsupportedPlatformError(
-      `could not load libc (${[...new Set(platform.libraries.map((l) => l.libc))].join(", ")}) in ${runtime.name}${hint}`,
-      { cause },
-    );
-  }
+  const { raw, platform } = bind();
   return loaded = posixLibc(raw, platform);
+}
+
+let calls: SystemCalls | undefined;
+
+/** The pipe and signal calls of cleanup at exit, from the same binding as `libc()`. Never for `src/`. */
+export function systemCalls(): SystemCalls {
+  if (calls) return calls;
+  const { raw, platform } = bind();
+  return calls = posixSystemCalls(raw, platform);
+}
+
+let chosenProcess: ProcessRuntime | undefined;
+
+/** This runtime's process (exit events, signals, subprocesses), made on first use. Never for `src/`. */
+export function processRuntime(): ProcessRuntime {
+  return chosenProcess ??= supportedRuntime().process();
 }

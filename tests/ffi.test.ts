@@ -1,13 +1,14 @@
 /** The FFI layer: the platform table, errno after failures, and the runtime facts the design leans on. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { platformFor, PLATFORMS } from "../ffi/platforms.ts";
-import { libc } from "../ffi/runtime.ts";
+import { libc, systemCalls } from "../ffi/runtime.ts";
 import { SharedMemory, SharedMemoryError } from "../mod.ts";
 import { uniqueName } from "./helpers/segments.ts";
 import { ROOT, runOk, runtimePath } from "./helpers/processes.ts";
 
-test("every platform row names its library, symbols, flags, stat layout and errno codes", () => {
+test("every platform row names its library, symbols, flags, struct layouts, signals and errno codes", () => {
   for (const [id, platform] of Object.entries(PLATFORMS)) {
     assert.equal(platform.id, id);
     assert.ok(platform.libraries.length > 0, id);
@@ -15,7 +16,10 @@ test("every platform row names its library, symbols, flags, stat layout and errn
     for (const flag of [platform.O_RDWR, platform.O_CREAT, platform.O_EXCL]) assert.ok(flag > 0, id);
     assert.equal(new Set([platform.O_RDWR, platform.O_CREAT, platform.O_EXCL]).size, 3, `${id}: flags differ`);
     assert.ok(platform.statSizeOffset + 8 <= platform.statSize, id);
-    for (const code of ["ENOENT", "EEXIST", "EACCES", "EINVAL", "EMFILE", "ENOSPC", "ENAMETOOLONG", "ENOMEM"]) {
+    assert.ok(platform.O_CLOEXEC > 0 && platform.sigactionSize >= 16, id);
+    assert.deepEqual(Object.keys(platform.signals).sort(), ["SIGHUP", "SIGINT", "SIGTERM"], id);
+    const codes = ["ENOENT", "EEXIST", "EACCES", "EINVAL", "EMFILE", "ENOSPC", "ENAMETOOLONG", "ENOMEM", "EINTR"];
+    for (const code of codes) {
       assert.ok(Object.values(platform.errnoCodes).includes(code), `${id} lacks ${code}`);
     }
   }
@@ -31,6 +35,22 @@ test("runtime names of OS and CPU map onto the table", () => {
 
 test("this machine is linux-x86_64 and its libc loads", () => {
   assert.equal(libc().platform.id, "linux-x86_64");
+});
+
+test("pipe2, an optional symbol, loads from glibc, and both ends of its pipe close on exec", () => {
+  const pipe = systemCalls().pipe;
+  assert.ok(pipe, "pipe2 was not loaded");
+  const fds = pipe();
+  assert.ok(typeof fds !== "number", `pipe2 failed: ${fds}`);
+  try {
+    for (const fd of fds) {
+      // /proc/self/fdinfo/N has `flags: <octal>`; O_CLOEXEC is 0o2000000 on Linux.
+      const flags = parseInt(/^flags:\s*([0-7]+)$/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, "utf8"))![1], 8);
+      assert.ok(flags & 0o2000000, `descriptor ${fd} does not close on exec (flags ${flags.toString(8)})`);
+    }
+  } finally {
+    for (const fd of fds) systemCalls().close(fd);
+  }
 });
 
 test("errno is read right after each failed call, also under allocation pressure", () => {
