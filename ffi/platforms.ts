@@ -44,13 +44,13 @@ export interface LibraryCandidate {
   readonly shm?: string;
 }
 
-// <asm-generic/errno-base.h>, <asm-generic/errno.h>: the same numbers on x86-64 and arm64 Linux.
-const LINUX_ERRNO: Record<number, string> = {
+// errno numbers 1-34 come from Version 7 Unix and are the same on Linux and macOS
+// (<asm-generic/errno-base.h>, macOS <sys/errno.h>); only the later ones differ.
+const UNIX_ERRNO: Record<number, string> = {
   1: "EPERM",
   2: "ENOENT",
   4: "EINTR",
   9: "EBADF",
-  11: "EAGAIN",
   12: "ENOMEM",
   13: "EACCES",
   14: "EFAULT",
@@ -64,6 +64,12 @@ const LINUX_ERRNO: Record<number, string> = {
   27: "EFBIG",
   28: "ENOSPC",
   30: "EROFS",
+};
+
+// <asm-generic/errno-base.h>, <asm-generic/errno.h>: the same numbers on x86-64 and arm64 Linux.
+const LINUX_ERRNO: Record<number, string> = {
+  ...UNIX_ERRNO,
+  11: "EAGAIN",
   36: "ENAMETOOLONG",
   38: "ENOSYS",
   75: "EOVERFLOW",
@@ -71,23 +77,7 @@ const LINUX_ERRNO: Record<number, string> = {
 
 // <sys/errno.h> of macOS.
 const DARWIN_ERRNO: Record<number, string> = {
-  1: "EPERM",
-  2: "ENOENT",
-  4: "EINTR",
-  9: "EBADF",
-  12: "ENOMEM",
-  13: "EACCES",
-  14: "EFAULT",
-  16: "EBUSY",
-  17: "EEXIST",
-  19: "ENODEV",
-  22: "EINVAL",
-  23: "ENFILE",
-  24: "EMFILE",
-  26: "ETXTBSY",
-  27: "EFBIG",
-  28: "ENOSPC",
-  30: "EROFS",
+  ...UNIX_ERRNO,
   35: "EAGAIN",
   63: "ENAMETOOLONG",
   78: "ENOSYS",
