@@ -29,6 +29,7 @@ check "deno lint" deno lint
 check "deno check" deno check mod.ts tests/ examples/ bench/
 check "deno doc --lint mod.ts" deno doc --lint mod.ts
 check "deno publish --dry-run" deno publish --dry-run --allow-dirty
+check "every benchmark runs (bench --quick)" deno run --allow-all bench/main.ts --quick
 
 # The same test files under each runtime; counts are read from each runner's summary line.
 echo "== deno test"

@@ -1,0 +1,574 @@
+/*
+ * The C baseline: the same work as the TypeScript benchmarks, straight on libc, as the physical limit.
+ * Compiled by bench/main.ts at bench time:  cc -O3 -pthread -o bench/build/baseline bench/baseline.c -lrt
+ *
+ *   baseline <lifecycle|memory|handoff|ffi> key=value...     one JSON line per result on stdout
+ *
+ * The key=value arguments come from bench/config.ts. Sampling copies mitata's: one warm-up call (and
+ * two more while a call takes under 0.5 ms), batches of `batch` calls while one call takes under 65 us,
+ * samples until both `min_samples` and `min_time_ms` are reached, the 2 fastest and 2 slowest dropped
+ * above 12 samples. Every segment is named shmbench_c_<pid>_... and unlinked before exit.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+/* ---- configuration (bench/config.ts) ---- */
+
+static struct {
+    long quick, min_time_ms, min_samples, batch, segment_bytes, rw_bytes, rw_samples, touch_bytes;
+    long handoff_samples, handoff_time_ms, handoff_cap_ms, startup_samples, list_items;
+    char sizes[512];
+} cfg;
+
+static const struct { const char *key; long *value; } KEYS[] = {
+    {"quick", &cfg.quick}, {"min_time_ms", &cfg.min_time_ms}, {"min_samples", &cfg.min_samples},
+    {"batch", &cfg.batch}, {"segment_bytes", &cfg.segment_bytes}, {"rw_bytes", &cfg.rw_bytes},
+    {"rw_samples", &cfg.rw_samples}, {"touch_bytes", &cfg.touch_bytes},
+    {"handoff_samples", &cfg.handoff_samples}, {"handoff_time_ms", &cfg.handoff_time_ms},
+    {"handoff_cap_ms", &cfg.handoff_cap_ms},
+    {"startup_samples", &cfg.startup_samples}, {"list_items", &cfg.list_items},
+};
+
+static void parse_args(int argc, char **argv) {
+    for (int i = 2; i < argc; i++) {
+        char *eq = strchr(argv[i], '=');
+        if (!eq) { fprintf(stderr, "bad argument %s\n", argv[i]); exit(2); }
+        *eq = 0;
+        if (strcmp(argv[i], "sizes") == 0) { snprintf(cfg.sizes, sizeof cfg.sizes, "%s", eq + 1); continue; }
+        int found = 0;
+        for (size_t k = 0; k < sizeof KEYS / sizeof KEYS[0]; k++)
+            if (strcmp(argv[i], KEYS[k].key) == 0) { *KEYS[k].value = atol(eq + 1); found = 1; }
+        if (!found) { fprintf(stderr, "unknown argument %s\n", argv[i]); exit(2); }
+    }
+}
+
+static void die(const char *what) { perror(what); exit(1); }
+
+/* ---- timing ---- */
+
+static double now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+typedef struct { double p50, p25, p75, min, max; int samples; } stats_t;
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* mitata's statistics: sorted, 2 dropped at each end above 12 samples, quantile (q * (n - 1)) | 0. */
+static stats_t stats_of(double *s, int n, double per) {
+    for (int i = 0; i < n; i++) s[i] /= per;
+    qsort(s, n, sizeof *s, cmp_double);
+    if (n > 12) { s += 2; n -= 4; }
+    stats_t st = {s[(int)(0.5 * (n - 1))], s[(int)(0.25 * (n - 1))], s[(int)(0.75 * (n - 1))], s[0], s[n - 1], n};
+    return st;
+}
+
+#define MAX_SAMPLES (1 << 20)
+static double samples[MAX_SAMPLES];
+
+typedef void (*fn_t)(void *);
+
+/* Times fn(ctx) as mitata's measure() does; statistics per call, divided by `per`. */
+static stats_t measure(fn_t fn, void *ctx, long min_samples, long min_time_ms, long batch_size, double per) {
+    int batch = 0;
+    double t0 = now_ns();
+    fn(ctx);
+    double t1 = now_ns();
+    if (t1 - t0 <= 500000) {
+        for (int i = 0; i < 2; i++) {
+            t0 = now_ns(); fn(ctx); t1 = now_ns();
+            if ((batch = (t1 - t0 <= 65536))) break;
+        }
+    }
+    int n = 0;
+    double total = 0;
+    for (; n < MAX_SAMPLES; n++) {
+        if (n >= min_samples && total >= min_time_ms * 1e6) break;
+        t0 = now_ns();
+        if (batch) for (long b = 0; b < batch_size; b++) fn(ctx);
+        else fn(ctx);
+        t1 = now_ns();
+        samples[n] = (t1 - t0) / (batch ? batch_size : 1);
+        total += t1 - t0;
+    }
+    return stats_of(samples, n, per);
+}
+
+/* The last median and size of each handoff method, to foresee the next size's cost. */
+static struct { char op[16]; double median; double size; } previous[8];
+
+/*
+ * A handoff at one size: a warm-up unless the previous size's median, scaled to this size, foresees a
+ * round trip over cap_ms; then samples until handoff_samples and handoff_time_ms, or until the samples
+ * took cap_ms in all (at least one). The same rule as bench/handoff.ts.
+ */
+static stats_t sample_handoff(const char *op, double size, fn_t fn, void *ctx) {
+    double cap = cfg.handoff_cap_ms * 1e6;
+    int slot = 0;
+    while (slot < 7 && previous[slot].op[0] && strcmp(previous[slot].op, op) != 0) slot++;
+    if (!previous[slot].op[0] || previous[slot].median * size / previous[slot].size <= cap) fn(ctx);
+    int n = 0;
+    double total = 0;
+    while (n < MAX_SAMPLES && !(n >= cfg.handoff_samples && total >= cfg.handoff_time_ms * 1e6) &&
+           !(n >= 1 && total >= cap)) {
+        double t0 = now_ns();
+        fn(ctx);
+        double t1 = now_ns();
+        samples[n++] = t1 - t0;
+        total += t1 - t0;
+    }
+    stats_t st = stats_of(samples, n, 1);
+    snprintf(previous[slot].op, sizeof previous[slot].op, "%s", op);
+    previous[slot].median = st.p50;
+    previous[slot].size = size;
+    return st;
+}
+
+static stats_t micro(fn_t fn, void *ctx) {
+    return measure(fn, ctx, cfg.min_samples, cfg.min_time_ms, cfg.batch, 1);
+}
+
+static void emit_variant(const char *bench, const char *op, const char *variant, long size, const char *unit,
+                         long bytes, stats_t st) {
+    printf("{\"bench\":\"%s\",\"op\":\"%s\",\"impl\":\"c\",", bench, op);
+    if (variant) printf("\"variant\":\"%s\",", variant);
+    if (size) printf("\"size\":%ld,", size);
+    if (bytes) printf("\"bytes\":%ld,", bytes);
+    printf("\"unit\":\"%s\",\"p50\":%.3f,\"p25\":%.3f,\"p75\":%.3f,\"min\":%.3f,\"max\":%.3f,\"samples\":%d}\n",
+           unit, st.p50, st.p25, st.p75, st.min, st.max, st.samples);
+    fflush(stdout);
+}
+
+static void emit(const char *bench, const char *op, long size, const char *unit, long bytes, stats_t st) {
+    emit_variant(bench, op, NULL, size, unit, bytes, st);
+}
+
+static void progress(const char *what) { fprintf(stderr, "  [c] %s\n", what); }
+
+/* ---- segments ---- */
+
+static unsigned long counter;
+
+static void bench_name(char *out, size_t len, const char *tag) {
+    snprintf(out, len, "/shmbench_c_%d_%s_%lu", (int)getpid(), tag, counter++);
+}
+
+/* Names created and not yet unlinked, so a failure (exit) still unlinks them. */
+#define MAX_LIVE 16
+static char live[MAX_LIVE][96];
+
+static void remember(const char *name) {
+    for (int i = 0; i < MAX_LIVE; i++) if (!live[i][0]) { snprintf(live[i], sizeof live[i], "%s", name); return; }
+}
+
+static void forget(const char *name) {
+    for (int i = 0; i < MAX_LIVE; i++) if (strcmp(live[i], name) == 0) live[i][0] = 0;
+}
+
+static void unlink_live(void) {
+    for (int i = 0; i < MAX_LIVE; i++) if (live[i][0]) shm_unlink(live[i]);
+}
+
+/* Creates, sizes and maps a segment the benchmark keeps for a while (remembered until released). */
+static unsigned char *create_segment(char *name, size_t name_len, const char *tag, size_t size) {
+    bench_name(name, name_len, tag);
+    int fd = shm_open(name, O_CREAT | O_EXCL | O_RDWR, 0600);
+    if (fd < 0) die("shm_open");
+    remember(name);
+    if (ftruncate(fd, (off_t)size) < 0) die("ftruncate");
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED) die("mmap");
+    close(fd);
+    return p;
+}
+
+static void release_segment(const char *name, void *p, size_t size) {
+    munmap(p, size);
+    shm_unlink(name);
+    forget(name);
+}
+
+/* ---- 1. lifecycle ---- */
+
+/* The library's syscalls in its order: shm_open, ftruncate, mmap, close; touch; munmap; shm_unlink. */
+static void create_touch_close_unlink(void *ctx) {
+    (void)ctx;
+    char name[96];
+    bench_name(name, sizeof name, "create");
+    int fd = shm_open(name, O_CREAT | O_EXCL | O_RDWR, 0600);
+    if (fd < 0) die("shm_open");
+    if (ftruncate(fd, cfg.segment_bytes) < 0) { shm_unlink(name); die("ftruncate"); }
+    volatile unsigned char *p = mmap(NULL, cfg.segment_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED) { shm_unlink(name); die("mmap"); }
+    close(fd);
+    p[0] = 1;
+    munmap((void *)p, cfg.segment_bytes);
+    if (shm_unlink(name) < 0) die("shm_unlink");
+}
+
+/* Attach as the library does: shm_open, fstat for the size, mmap, close; then munmap. */
+static void attach_close(void *ctx) {
+    const char *name = ctx;
+    int fd = shm_open(name, O_RDWR, 0600);
+    if (fd < 0) die("shm_open");
+    struct stat st;
+    if (fstat(fd, &st) < 0) die("fstat");
+    void *p = mmap(NULL, st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED) die("mmap");
+    close(fd);
+    munmap(p, st.st_size);
+}
+
+static volatile int spinning;
+
+static void *spin(void *arg) {
+    (void)arg;
+    while (spinning) {}
+    return NULL;
+}
+
+static void bench_lifecycle(void) {
+    progress("create + touch + close + unlink");
+    emit("lifecycle", "create", 0, "op", 0, micro(create_touch_close_unlink, NULL));
+    /*
+     * The same with a second thread of this process running on the other core, as the runtimes' own
+     * threads (JIT, GC) do: munmap of a touched page must then interrupt that core to flush its TLB.
+     */
+    progress("create + touch + close + unlink, another thread running");
+    pthread_t thread;
+    spinning = 1;
+    if (pthread_create(&thread, NULL, spin, NULL) != 0) die("pthread_create");
+    usleep(1000);
+    stats_t threaded = micro(create_touch_close_unlink, NULL);
+    spinning = 0;
+    pthread_join(thread, NULL);
+    emit_variant("lifecycle", "create", "another thread running", 0, "op", 0, threaded);
+    progress("attach + close");
+    char name[96];
+    unsigned char *owner = create_segment(name, sizeof name, "attach", cfg.segment_bytes);
+    owner[0] = 7;
+    emit("lifecycle", "attach", 0, "op", 0, micro(attach_close, name));
+    release_segment(name, owner, cfg.segment_bytes);
+}
+
+/* ---- 2. memory ---- */
+
+typedef struct { unsigned char *p; size_t n; unsigned v; } region_t;
+
+static volatile int64_t sink;
+
+static void fill(void *ctx) {
+    region_t *r = ctx;
+    memset(r->p, (int)(++r->v & 255), r->n);
+}
+
+static void write_loop(void *ctx) {
+    region_t *r = ctx;
+    int32_t *a = (int32_t *)r->p;
+    size_t n = r->n / 4;
+    int32_t base = (int32_t)++r->v;
+    for (size_t i = 0; i < n; i++) a[i] = (int32_t)i + base;
+}
+
+static void read_loop(void *ctx) {
+    region_t *r = ctx;
+    const int32_t *a = (const int32_t *)r->p;
+    size_t n = r->n / 4;
+    int32_t s = 0;
+    for (size_t i = 0; i < n; i++) s += a[i];
+    sink = s;
+}
+
+static const struct { const char *op; fn_t fn; } RW_OPS[] = {
+    {"fill", fill}, {"write", write_loop}, {"read", read_loop},
+};
+
+/* First touch of every page of fresh memory: a new segment (shm) or new anonymous memory (private). */
+static stats_t first_touch(int shared) {
+    long page = sysconf(_SC_PAGESIZE);
+    size_t size = cfg.touch_bytes;
+    double *raw = malloc(sizeof(double) * 4096);
+    int n = 0;
+    double total = 0;
+    for (int i = -1; n < 4096 && (n < cfg.min_samples || total < cfg.min_time_ms * 1e6); i++) {
+        char name[96];
+        unsigned char *p;
+        if (shared) p = create_segment(name, sizeof name, "touch", size);
+        else {
+            p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            if (p == MAP_FAILED) die("mmap");
+        }
+        volatile unsigned char *v = p;
+        double t0 = now_ns();
+        for (size_t o = 0; o < size; o += page) v[o] = 1;
+        double t1 = now_ns();
+        if (shared) release_segment(name, p, size);
+        else munmap(p, size);
+        if (i < 0) continue;
+        raw[n++] = t1 - t0;
+        total += t1 - t0;
+    }
+    stats_t st = stats_of(raw, n, (double)(size / page));
+    free(raw);
+    return st;
+}
+
+static void bench_memory(void) {
+    size_t n = cfg.rw_bytes;
+    char name[96];
+    region_t shm = {create_segment(name, sizeof name, "rw", n), n, 0};
+    region_t priv = {mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), n, 0};
+    if (priv.p == MAP_FAILED) die("mmap");
+    memset(shm.p, 0, n); /* both backings start with every page present */
+    memset(priv.p, 0, n);
+    char op[64];
+    for (size_t k = 0; k < sizeof RW_OPS / sizeof RW_OPS[0]; k++) {
+        for (int s = 0; s < 2; s++) {
+            region_t *r = s ? &priv : &shm;
+            snprintf(op, sizeof op, "%s/%s", RW_OPS[k].op, s ? "private" : "shm");
+            progress(op);
+            emit("memory", op, 0, "op", (long)n, measure(RW_OPS[k].fn, r, cfg.rw_samples, 0, 1, 1));
+        }
+    }
+    release_segment(name, shm.p, n);
+    munmap(priv.p, n);
+    progress("first touch");
+    emit("memory", "touch/shm", 0, "page", 0, first_touch(1));
+    emit("memory", "touch/private", 0, "page", 0, first_touch(0));
+}
+
+/* ---- 3. handoff ---- */
+
+/* A command to the long-lived child: what to do and with which segment (or how many bytes follow). */
+typedef struct { char op[16]; long size; char name[96]; } command_t;
+
+static void read_full(int fd, void *buf, size_t n) {
+    unsigned char *p = buf;
+    while (n) {
+        ssize_t r = read(fd, p, n);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) die("read");
+        p += r; n -= (size_t)r;
+    }
+}
+
+static void write_full(int fd, const void *buf, size_t n) {
+    const unsigned char *p = buf;
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) die("write");
+        p += w; n -= (size_t)w;
+    }
+}
+
+/*
+ * The work the child does: +1 on the first and last byte ("ends"), or on every 8th byte ("every8").
+ * Through a volatile pointer, so the compiler emits a load and a store as the JITs and numpy do, and
+ * not one read-modify-write instruction: on a page not yet mapped that takes a write fault per page,
+ * where a load first is served by fault-around (16 pages per fault) and a cheaper write-protect fault,
+ * nearly twice as fast on this machine.
+ */
+static void work(volatile unsigned char *a, size_t n, int every8) {
+    if (every8) for (size_t i = 0; i < n; i += 8) a[i]++;
+    else { a[0]++; a[n - 1]++; }
+}
+
+/* Attaches as the library does: shm_open, fstat for the size, mmap, close. */
+static unsigned char *attach(const char *name, size_t *size) {
+    int fd = shm_open(name, O_RDWR, 0600);
+    if (fd < 0) die("child shm_open");
+    struct stat st;
+    if (fstat(fd, &st) < 0) die("child fstat");
+    unsigned char *p = mmap(NULL, st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED) die("child mmap");
+    close(fd);
+    *size = st.st_size;
+    return p;
+}
+
+static void child_loop(int in, int out) {
+    unsigned char *buf = NULL, *kept = NULL;
+    size_t cap = 0, kept_size = 0;
+    command_t c;
+    for (;;) {
+        read_full(in, &c, sizeof c);
+        if (strcmp(c.op, "quit") == 0) _exit(0);
+        if (strcmp(c.op, "release") == 0) {
+            if (kept) munmap(kept, kept_size);
+            kept = NULL;
+            write_full(out, "k", 1);
+        } else if (strncmp(c.op, "kept-", 5) == 0) {
+            if (!kept) kept = attach(c.name, &kept_size);
+            work(kept, kept_size, 1);
+            write_full(out, "k", 1);
+        } else if (strncmp(c.op, "shm-", 4) == 0) {
+            size_t size;
+            unsigned char *p = attach(c.name, &size);
+            work(p, size, strcmp(c.op, "shm-every8") == 0);
+            munmap(p, size);
+            write_full(out, "k", 1);
+        } else {
+            if ((size_t)c.size > cap) { free(buf); buf = malloc(cap = c.size); }
+            read_full(in, buf, c.size);
+            work(buf, c.size, 1);
+            write_full(out, buf, c.size);
+        }
+    }
+}
+
+typedef struct { int to, from; command_t c; unsigned char *data, *back; long count; } handoff_t;
+
+static void handoff_once(void *ctx) {
+    handoff_t *h = ctx;
+    h->count++;
+    write_full(h->to, &h->c, sizeof h->c);
+    if (strncmp(h->c.op, "pipe-", 5) != 0) {
+        char k;
+        read_full(h->from, &k, 1);
+    } else {
+        write_full(h->to, h->data, h->c.size);
+        read_full(h->from, h->back, h->c.size);
+    }
+}
+
+/* Process start-up: spawn this program with `ready`, wait for its byte, reap it. */
+static void startup_once(void *ctx) {
+    const char *self = ctx;
+    int p[2];
+    if (pipe(p) < 0) die("pipe");
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, p[1], 1);
+    posix_spawn_file_actions_addclose(&fa, p[0]);
+    char *args[] = {(char *)self, "ready", NULL};
+    pid_t pid;
+    if (posix_spawn(&pid, self, &fa, NULL, args, environ) != 0) die("posix_spawn");
+    posix_spawn_file_actions_destroy(&fa);
+    close(p[1]);
+    char k;
+    read_full(p[0], &k, 1);
+    close(p[0]);
+    waitpid(pid, NULL, 0);
+}
+
+static const char *HANDOFF_OPS[] = {"shm-ends", "shm-every8", "kept-every8", "pipe-every8"};
+
+static void bench_handoff(const char *self) {
+    progress("process start-up");
+    emit("startup", "process", 0, "op", 0, measure(startup_once, (void *)self, cfg.startup_samples, 0, 1, 1));
+
+    int down[2], up[2];
+    if (pipe(down) < 0 || pipe(up) < 0) die("pipe");
+    pid_t pid = fork();
+    if (pid < 0) die("fork");
+    if (pid == 0) {
+        memset(live, 0, sizeof live); /* the parent's segments are the parent's to unlink */
+        close(down[1]); close(up[0]);
+        child_loop(down[0], up[1]);
+    }
+    close(down[0]); close(up[1]);
+
+    char sizes[512];
+    snprintf(sizes, sizeof sizes, "%s", cfg.sizes);
+    for (char *tok = strtok(sizes, ","); tok; tok = strtok(NULL, ",")) {
+        size_t n = strtoul(tok, NULL, 10);
+        char name[96];
+        unsigned char *segment = create_segment(name, sizeof name, "handoff", n); /* one per size, as in handoff.ts */
+        memset(segment, 0, n);
+        unsigned char *data = calloc(n, 1), *back = calloc(n, 1);
+        if (!data || !back) die("calloc");
+        for (size_t k = 0; k < sizeof HANDOFF_OPS / sizeof HANDOFF_OPS[0]; k++) {
+            handoff_t h = {down[1], up[0], {{0}, (long)n, {0}}, NULL, NULL, 0};
+            snprintf(h.c.op, sizeof h.c.op, "%s", HANDOFF_OPS[k]);
+            int shm = strncmp(h.c.op, "pipe-", 5) != 0;
+            if (shm) {
+                h.data = segment;
+                snprintf(h.c.name, sizeof h.c.name, "%s", name);
+            } else {
+                h.data = data;
+                h.back = back;
+            }
+            unsigned char before = h.data[0];
+            char label[96];
+            snprintf(label, sizeof label, "%s %zu B", h.c.op, n);
+            progress(label);
+            stats_t st = sample_handoff(h.c.op, (double)n, handoff_once, &h);
+            unsigned char expected = shm ? (unsigned char)(before + h.count) : (unsigned char)(data[0] + 1);
+            if ((shm ? h.data[0] : h.back[0]) != expected) {
+                fprintf(stderr, "handoff %s: the child's changes are missing\n", h.c.op);
+                exit(1);
+            }
+            emit("handoff", h.c.op, (long)n, "op", 0, st);
+            if (strncmp(h.c.op, "kept-", 5) == 0) {
+                command_t release = {"release", 0, {0}};
+                handoff_t r = {down[1], up[0], release, NULL, NULL, 0};
+                handoff_once(&r);
+            }
+        }
+        release_segment(name, segment, n);
+        free(data);
+        free(back);
+    }
+    command_t quit = {"quit", 0, {0}};
+    write_full(down[1], &quit, sizeof quit);
+    waitpid(pid, NULL, 0);
+}
+
+/* ---- 5. the cost of a call ---- */
+
+static pid_t (*volatile getpid_ptr)(void) = getpid;
+static int (*volatile abs_ptr)(int) = abs;
+
+static void call_getpid(void *ctx) { (void)ctx; sink = getpid_ptr(); }
+static void call_abs(void *ctx) { (void)ctx; sink = abs_ptr(-7); }
+
+static void bench_ffi(void) {
+    progress("getpid");
+    emit("ffi", "getpid", 0, "call", 0, micro(call_getpid, NULL));
+    progress("abs");
+    emit("ffi", "abs", 0, "call", 0, micro(call_abs, NULL));
+}
+
+/* ---- main ---- */
+
+static void on_signal(int sig) {
+    unlink_live();
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+int main(int argc, char **argv) {
+    if (argc >= 2 && strcmp(argv[1], "ready") == 0) return write(1, "k", 1) == 1 ? 0 : 1;
+    if (argc < 2) { fprintf(stderr, "usage: baseline <lifecycle|memory|handoff|ffi> key=value...\n"); return 2; }
+    parse_args(argc, argv);
+    atexit(unlink_live);
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    if (strcmp(argv[1], "lifecycle") == 0) bench_lifecycle();
+    else if (strcmp(argv[1], "memory") == 0) bench_memory();
+    else if (strcmp(argv[1], "handoff") == 0) bench_handoff("/proc/self/exe");
+    else if (strcmp(argv[1], "ffi") == 0) bench_ffi();
+    else { fprintf(stderr, "unknown benchmark %s\n", argv[1]); return 2; }
+    return 0;
+}

@@ -1,0 +1,53 @@
+/**
+ * Benchmark 5: the cost of one FFI call, straight through each runtime's FFI (not through the
+ * library): `getpid` (a real system call) and `abs` (no system call: the FFI's own cost).
+ */
+import type { Config } from "./config.ts";
+import { emit, IMPL, log, microPolicy, time } from "./harness.ts";
+
+/** The C library of each OS. */
+const LIBC: Record<string, string> = { linux: "libc.so.6", darwin: "libSystem.B.dylib" };
+
+interface Calls {
+  getpid(): number;
+  abs(value: number): number;
+}
+
+/** `bun:ffi`, declared rather than imported so that `deno check` passes. */
+interface BunFfi {
+  dlopen(
+    path: string,
+    symbols: Record<string, { args: string[]; returns: string }>,
+  ): { symbols: Calls };
+}
+
+function open(os: string): Calls {
+  const path = LIBC[os];
+  if (!path) throw new Error(`no libc known for ${os}`);
+  if (IMPL === "bun") {
+    const ffi = (import.meta as unknown as { require(id: string): BunFfi }).require("bun:ffi");
+    return ffi.dlopen(path, {
+      getpid: { args: [], returns: "i32" }, // pid_t getpid(void)
+      abs: { args: ["i32"], returns: "i32" }, // int abs(int)
+    }).symbols;
+  }
+  return Deno.dlopen(path, {
+    getpid: { parameters: [], result: "i32" }, // pid_t getpid(void)
+    abs: { parameters: ["i32"], result: "i32" }, // int abs(int)
+  }).symbols;
+}
+
+export async function run(config: Config): Promise<void> {
+  const os = IMPL === "bun"
+    ? (globalThis as unknown as { process: { platform: string } }).process.platform
+    : Deno.build.os;
+  const calls = open(os);
+  let sink = 0;
+  log("getpid");
+  const getpid = await time(() => sink = calls.getpid(), microPolicy(config));
+  emit({ bench: "ffi", op: "getpid", impl: IMPL, unit: "call", ...getpid });
+  log("abs");
+  const abs = await time(() => sink = calls.abs(-7), microPolicy(config));
+  emit({ bench: "ffi", op: "abs", impl: IMPL, unit: "call", ...abs });
+  if (sink !== 7) throw new Error("abs(-7) is not 7");
+}

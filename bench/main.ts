@@ -1,0 +1,251 @@
+/**
+ * Every benchmark, in every implementation, and the report:
+ *
+ *   deno run -A bench/main.ts            the full run (under 10 minutes on 2 cores): bench/RESULTS.md
+ *   deno run -A bench/main.ts --quick    a check that every benchmark runs (under a minute):
+ *                                        bench/build/RESULTS.quick.md; exits 1 if any benchmark fails
+ *   deno run -A bench/main.ts --render   writes the report again from the last full run's
+ *                                        bench/build/results.json (after editing report.ts)
+ *
+ * It compiles bench/baseline.c with `cc`, then runs each benchmark in a fresh process of C, CPython
+ * (bench/cpython.py), Deno and Bun (bench/suite.ts) with the sizes of bench/config.ts, collects their
+ * JSON lines, checks /dev/shm for leftover `shmbench_` segments, and writes the tables. Deno and Bun
+ * are the pinned ones in tools/runtimes when present.
+ */
+import { existsSync } from "node:fs";
+import { type Config, configArgs, CONFIGS } from "./config.ts";
+import type { Impl, Result } from "./harness.ts";
+import { describeMachine, readText } from "./machine.ts";
+import { type Failure, renderReport, type RunInfo } from "./report.ts";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+const BENCH = `${ROOT}bench/`;
+const BUILD = `${BENCH}build/`;
+
+const quick = Deno.args.includes("--quick");
+const renderOnly = Deno.args.includes("--render");
+const unknown = Deno.args.filter((arg) => arg !== "--quick" && arg !== "--render");
+if (unknown.length > 0 || (quick && renderOnly)) {
+  console.error(`usage: deno run -A bench/main.ts [--quick | --render]   (unknown: ${unknown.join(" ")})`);
+  Deno.exit(2);
+}
+const config: Config = CONFIGS[quick ? "quick" : "full"];
+
+/** The benchmarks, in the order they run and are reported, and who implements each. */
+const BENCHMARKS: { name: string; impls: Impl[] }[] = [
+  { name: "lifecycle", impls: ["c", "cpython", "deno", "bun"] },
+  { name: "memory", impls: ["c", "cpython", "deno", "bun"] },
+  { name: "handoff", impls: ["c", "cpython", "deno", "bun"] },
+  { name: "list", impls: ["cpython", "deno", "bun"] },
+  { name: "ffi", impls: ["c", "cpython", "deno", "bun"] },
+];
+
+/** One benchmark process may take this long before it is killed and counted as failed. */
+const TIMEOUT_MS = quick ? 60_000 : 240_000;
+
+function tool(name: string): string {
+  const pinned = `${ROOT}tools/runtimes/node_modules/.bin/${name}`;
+  return existsSync(pinned) ? pinned : name;
+}
+
+const DENO = tool("deno");
+const BUN = tool("bun");
+const PYTHON = Deno.env.get("PYTHON") ?? "python3";
+const CC = Deno.env.get("CC") ?? "cc";
+const BASELINE = `${BUILD}baseline`;
+/** -O3 so that C's loops are vectorised: the C rows of section 2 are then the memory system's limit. */
+const CFLAGS = ["-O3", "-pthread"];
+
+function command(impl: Impl, benchmark: string): string[] {
+  const args = [benchmark, ...configArgs(config)];
+  switch (impl) {
+    case "c":
+      return [BASELINE, ...args];
+    case "cpython":
+      return [PYTHON, `${BENCH}cpython.py`, ...args];
+    case "deno":
+      return [DENO, "run", "--allow-all", "--v8-flags=--expose-gc", `${BENCH}suite.ts`, ...args];
+    case "bun":
+      return [BUN, "run", `${BENCH}suite.ts`, ...args];
+  }
+}
+
+/** Runs a command to its end; stdout is returned, stderr is shown as it comes and its tail kept. */
+async function runProcess(argv: string[], timeoutMs: number) {
+  const child = new Deno.Command(argv[0], { args: argv.slice(1), stdout: "piped", stderr: "piped", cwd: ROOT })
+    .spawn();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    try {
+      child.kill("SIGTERM");
+      setTimeout(() => {
+        try {
+          child.kill("SIGKILL");
+        } catch { /* already gone */ }
+      }, 3000);
+    } catch { /* already gone */ }
+  }, timeoutMs);
+  let tail = "";
+  const stderr = (async () => {
+    const decoder = new TextDecoder();
+    for await (const chunk of child.stderr) {
+      await Deno.stderr.write(chunk);
+      tail = (tail + decoder.decode(chunk, { stream: true })).slice(-3000);
+    }
+  })();
+  const stdout = new Response(child.stdout).text();
+  const [status, out] = await Promise.all([child.status, stdout, stderr]);
+  clearTimeout(timer);
+  return { code: status.code, signal: status.signal, timedOut, stdout: out, stderrTail: tail };
+}
+
+/**
+ * CPU time of the whole machine and of this process tree, from /proc: the difference tells how much
+ * other processes ran during a benchmark (they share the 2 cores with it).
+ */
+function cpuSnapshot(): { busy: number; steal: number; ours: number; at: number } {
+  const stat = readText("/proc/stat").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal: busy = user + nice + system + irq + softirq
+  const busy = (stat[0] ?? 0) + (stat[1] ?? 0) + (stat[2] ?? 0) + (stat[5] ?? 0) + (stat[6] ?? 0);
+  const self = readText("/proc/self/stat");
+  const fields = self.slice(self.lastIndexOf(")") + 2).split(" ").map(Number);
+  // after the name: state(0) ppid ... utime(11) stime(12) cutime(13) cstime(14)
+  const ours = fields[11] + fields[12] + fields[13] + fields[14];
+  return { busy, steal: stat[7] ?? 0, ours, at: performance.now() };
+}
+
+const TICKS_PER_SECOND = 100;
+
+/** Other processes' CPU use between two snapshots, in cores (1 = one core busy all the time). */
+function othersCores(before: ReturnType<typeof cpuSnapshot>, after: ReturnType<typeof cpuSnapshot>): number {
+  const seconds = (after.at - before.at) / 1000;
+  if (seconds <= 0) return 0;
+  const others = Math.max(0, (after.busy - before.busy) - (after.ours - before.ours)) / TICKS_PER_SECOND;
+  return others / seconds;
+}
+
+/** FIFO folders of the handoff benchmark that a killed process left in the temporary folder. */
+function leftoverFolders(): string[] {
+  const tmp = Deno.env.get("TMPDIR") ?? "/tmp";
+  try {
+    return [...Deno.readDirSync(tmp)].filter((entry) => entry.name.startsWith("shmbench_")).map((e) =>
+      `${tmp}/${e.name}`
+    );
+  } catch {
+    return [];
+  }
+}
+
+function leftoverSegments(): string[] {
+  try {
+    return [...Deno.readDirSync("/dev/shm")].map((entry) => entry.name).filter((name) => name.startsWith("shmbench_"));
+  } catch {
+    return [];
+  }
+}
+
+async function main(): Promise<number> {
+  Deno.mkdirSync(BUILD, { recursive: true });
+  const started = new Date();
+  const runStart = cpuSnapshot();
+  const results: Result[] = [];
+  const failures: Failure[] = [];
+  const skipped: { bench: string; impl: Impl; reason: string }[] = [];
+  const contention: RunInfo["contention"] = [];
+
+  console.error(`bench: compiling bench/baseline.c`);
+  const compiled = await runProcess([CC, ...CFLAGS, "-o", BASELINE, `${BENCH}baseline.c`, "-lrt"], 60_000);
+  if (compiled.code !== 0) failures.push({ bench: "all", impl: "c", message: `cc failed: ${compiled.stderrTail}` });
+
+  const before = new Set(leftoverSegments());
+  const foldersBefore = new Set(leftoverFolders());
+  for (const { name, impls } of BENCHMARKS) {
+    for (const impl of impls) {
+      if (impl === "c" && compiled.code !== 0) continue;
+      console.error(`bench: ${name} in ${impl}`);
+      const start = cpuSnapshot();
+      const run = await runProcess(command(impl, name), TIMEOUT_MS);
+      const end = cpuSnapshot();
+      contention.push({ bench: name, impl, seconds: (end.at - start.at) / 1000, otherCores: othersCores(start, end) });
+      let produced = 0;
+      for (const line of run.stdout.split("\n")) {
+        if (!line.trim().startsWith("{")) continue;
+        try {
+          const record = JSON.parse(line);
+          if (record.skipped) skipped.push({ bench: name, impl, reason: record.skipped });
+          else results.push(record as Result);
+          produced++;
+        } catch {
+          failures.push({ bench: name, impl, message: `unreadable output line: ${line.slice(0, 200)}` });
+        }
+      }
+      if (run.code !== 0 || produced === 0) {
+        const why = run.timedOut
+          ? `timed out after ${TIMEOUT_MS / 1000} s`
+          : run.code !== 0
+          ? `exited with ${run.signal ?? run.code}`
+          : "produced no results";
+        failures.push({
+          bench: name,
+          impl,
+          message: `${why}\n${run.stderrTail.trim().split("\n").slice(-15).join("\n")}`,
+        });
+        console.error(`bench: FAILED ${name} in ${impl}: ${why}`);
+      }
+    }
+  }
+
+  const leaked = leftoverSegments().filter((name) => !before.has(name));
+  for (const name of leaked) {
+    failures.push({ bench: "cleanup", impl: name.split("_")[1] as Impl, message: `left /dev/shm/${name} behind` });
+    try {
+      Deno.removeSync(`/dev/shm/${name}`);
+    } catch { /* gone meanwhile */ }
+  }
+
+  for (const folder of leftoverFolders().filter((folder) => !foldersBefore.has(folder))) {
+    Deno.removeSync(folder, { recursive: true });
+  }
+
+  const runEnd = cpuSnapshot();
+  const info: RunInfo = {
+    mode: quick ? "quick" : "full",
+    started: started.toISOString(),
+    seconds: (runEnd.at - runStart.at) / 1000,
+    otherCores: othersCores(runStart, runEnd),
+    stealSeconds: (runEnd.steal - runStart.steal) / TICKS_PER_SECOND,
+    contention,
+    config,
+  };
+  const host = machine();
+  const report = renderReport({ results, failures, skipped, machine: host, info });
+  const raw = JSON.stringify({ info, results, failures, skipped, machine: host }, null, 1);
+  const suffix = quick ? ".quick" : "";
+  Deno.writeTextFileSync(`${BUILD}results${suffix}.json`, raw + "\n");
+  const reportPath = quick ? `${BUILD}RESULTS.quick.md` : `${BENCH}RESULTS.md`;
+  Deno.writeTextFileSync(reportPath, report);
+  console.error(`bench: wrote ${reportPath.slice(ROOT.length)} in ${info.seconds.toFixed(0)} s`);
+  if (failures.length > 0) {
+    console.error(`bench: ${failures.length} failure(s):`);
+    for (const failure of failures) {
+      console.error(`  ${failure.bench} in ${failure.impl}: ${failure.message.split("\n")[0]}`);
+    }
+    return 1;
+  }
+  return 0;
+}
+
+function machine() {
+  return describeMachine({ root: ROOT, deno: DENO, bun: BUN, python: PYTHON, cc: CC, cflags: CFLAGS });
+}
+
+/** The report of the last full run, written again from its saved results. */
+function render(): number {
+  const saved = JSON.parse(Deno.readTextFileSync(`${BUILD}results.json`));
+  Deno.writeTextFileSync(`${BENCH}RESULTS.md`, renderReport({ ...saved, machine: saved.machine ?? machine() }));
+  console.error(`bench: wrote bench/RESULTS.md from bench/build/results.json`);
+  return 0;
+}
+
+Deno.exit(renderOnly ? render() : await main());
