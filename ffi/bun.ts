@@ -117,7 +117,7 @@ export function bindBun(platform: Platform): RawLibc {
       ftruncate: (fd, length) => libc.ftruncate(fd, length),
       fchmod: (fd, mode) => libc.fchmod(fd, mode),
       fstat: (fd, buf) => fstat(fd, buf),
-      mmap: (length, prot, flags, fd) => Number(libc.mmap(null, length, prot, flags, fd, 0)),
+      mmap: (address, length, prot, flags, fd) => Number(libc.mmap(address || null, length, prot, flags, fd, 0)),
       munmap: (address, length) => libc.munmap(address, length),
       close: (fd) => libc.close(fd),
       pipe2: pipe2 && ((fds, flags) => pipe2(fds, flags)),

@@ -71,7 +71,8 @@ export function bindDeno(platform: Platform): RawLibc {
       ftruncate: (fd, length) => libc.ftruncate(fd, BigInt(length)),
       fchmod: (fd, mode) => libc.fchmod(fd, mode),
       fstat: (fd, buf) => libc.fstat(fd, buf),
-      mmap: (length, prot, flags, fd) => Number(libc.mmap(0n, BigInt(length), prot, flags, fd, 0n)),
+      mmap: (address, length, prot, flags, fd) =>
+        Number(libc.mmap(BigInt(address), BigInt(length), prot, flags, fd, 0n)),
       munmap: (address, length) => libc.munmap(BigInt(address), BigInt(length)),
       close: (fd) => libc.close(fd),
       pipe2: pipe2 ? (fds, flags) => pipe2(fds, flags) : undefined,

@@ -28,10 +28,10 @@ export interface RawLibc {
   /** `int fstat(int fd, struct stat *buf)` */
   fstat(fd: number, buf: Uint8Array): number;
   /**
-   * `void *mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset)`, addr NULL,
-   * offset 0; -1 is MAP_FAILED.
+   * `void *mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset)`, offset 0;
+   * address 0 is NULL; -1 is MAP_FAILED.
    */
-  mmap(length: number, prot: number, flags: number, fd: number): Address;
+  mmap(address: Address, length: number, prot: number, flags: number, fd: number): Address;
   /** `int munmap(void *addr, size_t length)` */
   munmap(address: Address, length: number): number;
   /** `int close(int fd)` */
@@ -86,6 +86,11 @@ export interface Libc {
   fstatSize(fd: number): number;
   /** Maps `length` bytes of `fd` shared and read-write: the address, or -errno. */
   mmap(length: number, fd: number): Address | number;
+  /**
+   * Puts fresh private zero pages (reserving no memory) in place of the mapping at `address`: the
+   * segment's memory is released as by munmap, but the addresses stay valid: 0 or -errno.
+   */
+  replaceWithZeros(address: Address, length: number): number;
   /** 0 or -errno. */
   munmap(address: Address, length: number): number;
   /** 0 or -errno. */

@@ -18,6 +18,11 @@ export interface Platform extends PlatformFacts {
   readonly O_EXCL: number;
   readonly PROT_READ_WRITE: number;
   readonly MAP_SHARED: number;
+  /** For `replaceWithZeros`: private anonymous pages at a fixed address, reserving no memory. */
+  readonly MAP_PRIVATE: number;
+  readonly MAP_ANONYMOUS: number;
+  readonly MAP_FIXED: number;
+  readonly MAP_NORESERVE: number;
   /** `sizeof(struct stat)` and `offsetof(struct stat, st_size)`; st_size is a little-endian int64. */
   readonly statSize: number;
   readonly statSizeOffset: number;
@@ -96,6 +101,10 @@ const LINUX = {
   O_EXCL: 0o200,
   PROT_READ_WRITE: 0x1 | 0x2,
   MAP_SHARED: 0x01,
+  MAP_PRIVATE: 0x02,
+  MAP_ANONYMOUS: 0x20,
+  MAP_FIXED: 0x10,
+  MAP_NORESERVE: 0x4000,
   maxNameBytes: 255,
   errnoCodes: LINUX_ERRNO,
   modeIsVariadic: false,
@@ -116,6 +125,10 @@ const DARWIN = {
   O_EXCL: 0x0800,
   PROT_READ_WRITE: 0x1 | 0x2,
   MAP_SHARED: 0x0001,
+  MAP_PRIVATE: 0x0002,
+  MAP_ANONYMOUS: 0x1000,
+  MAP_FIXED: 0x0010,
+  MAP_NORESERVE: 0x0040,
   maxNameBytes: 30,
   errnoCodes: DARWIN_ERRNO,
   modeIsVariadic: true,

@@ -39,8 +39,12 @@ export function posixLibc(raw: RawLibc, platform: Platform): Libc {
       return Number(stat.getBigInt64(platform.statSizeOffset, true));
     },
     mmap(length: number, fd: number): Address | number {
-      const address = raw.mmap(length, platform.PROT_READ_WRITE, platform.MAP_SHARED, fd);
+      const address = raw.mmap(0, length, platform.PROT_READ_WRITE, platform.MAP_SHARED, fd);
       return address === -1 ? fail() : address;
+    },
+    replaceWithZeros(address: Address, length: number): number {
+      const flags = platform.MAP_PRIVATE | platform.MAP_ANONYMOUS | platform.MAP_FIXED | platform.MAP_NORESERVE;
+      return raw.mmap(address, length, platform.PROT_READ_WRITE, flags, -1) === -1 ? fail() : 0;
     },
     munmap: (address: Address, length: number) => raw.munmap(address, length) < 0 ? fail() : 0,
     close: (fd: number) => raw.close(fd) < 0 ? fail() : 0,

@@ -1,6 +1,6 @@
 /**
  * A mapping's lifetime: the ArrayBuffers made over it, detaching them all before `munmap`, and
- * unmapping a forgotten mapping when nothing can reach it any more.
+ * releasing a forgotten mapping when nothing in JS can reach it any more.
  *
  * Why detach: reading an ArrayBuffer after its memory is unmapped is a segfault in both runtimes, and
  * JS cannot find the views made from a buffer. `transfer(0)` detaches the buffer itself, so every view
@@ -13,9 +13,15 @@ import { libc } from "../ffi/runtime.ts";
 /** Each ArrayBuffer of a mapping points back to it, so the mapping lives as long as any view does. */
 const OWNER = Symbol("shared-memory mapping");
 
-/** Unmaps a mapping that was never released once no handle, buffer or view can reach it. */
+/**
+ * Releases a mapping that was never released once no handle, buffer or view can reach it from JS.
+ * Not with munmap: a native operation the runtime still runs on another thread (Deno's async
+ * `pbkdf2`, for one) can hold the raw pointer after JS has dropped every buffer, and would crash.
+ * Private zero pages take the segment's place instead: its memory is freed all the same, a late
+ * native access reads zeros, and only the address range (no memory) stays reserved.
+ */
 const forgotten = new FinalizationRegistry<{ address: Address; length: number }>(({ address, length }) => {
-  libc().munmap(address, length);
+  libc().replaceWithZeros(address, length);
 });
 
 export class Mapping {
@@ -59,6 +65,8 @@ export class Mapping {
   bytes(offset: number, length: number): Uint8Array {
     if (this.#released) return new Uint8Array(0);
     if (this.fitsOneBuffer) return new Uint8Array(this.whole(), offset, length);
+    // Bun refuses to make an ArrayBuffer of length 0 over a pointer.
+    if (length === 0) return new Uint8Array(0);
     if (length > libc().maxArrayBufferBytes) {
       throw new RangeError(
         `a view of ${length} bytes is larger than this runtime's largest ArrayBuffer (${libc().maxArrayBufferBytes} bytes)`,

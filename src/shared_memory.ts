@@ -110,9 +110,14 @@ export class SharedMemory implements Disposable {
    */
   unlink(): void {
     const result = libc().shmUnlink(this.#name);
-    untrack(this.#name);
-    this.#unlinked = true;
-    if (result < 0) throw errorFromErrno(result, "shm_unlink", this.#name);
+    const error = result < 0 ? errorFromErrno(result, "shm_unlink", this.#name) : undefined;
+    // The name is gone (removed now, or already): stop tracking it. On any other failure (EACCES) the
+    // segment is still there, and cleanup at exit must still try.
+    if (!error || error.code === "ENOENT") {
+      untrack(this.#name);
+      this.#unlinked = true;
+    }
+    if (error) throw error;
   }
 
   /** Closes; a handle that created the segment also unlinks it (a name already unlinked is fine). */

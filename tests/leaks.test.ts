@@ -69,8 +69,14 @@ test("a create that fails after shm_open removes the half-made segment", () => {
   assert.equal(openDescriptors(), fds);
 });
 
-test("a handle dropped without close() is unmapped when it is garbage-collected", () => {
+test("a handle dropped without close() releases its segment's memory when it is garbage-collected", () => {
   const flags = THIS_RUNTIME === "deno" ? ["run", "--allow-all", "--v8-flags=--expose-gc"] : ["run"];
   const out = runOk([runtimePath(THIS_RUNTIME), ...flags, `${ROOT}tests/fixtures/forgotten_handles.ts`]);
   assert.equal(out, "50 0");
+});
+
+test("a dropped handle whose memory a native operation still reads does not crash when it is collected", () => {
+  const flags = THIS_RUNTIME === "deno" ? ["run", "--allow-all", "--v8-flags=--expose-gc"] : ["run"];
+  const out = runOk([runtimePath(THIS_RUNTIME), ...flags, `${ROOT}tests/fixtures/forgotten_handle_native_use.ts`]);
+  assert.equal(out, "ok");
 });
