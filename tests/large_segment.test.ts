@@ -10,7 +10,7 @@ import { THIS_RUNTIME } from "./helpers/processes.ts";
 
 const FIVE_GIB = 5 * 2 ** 30;
 
-test("a 5 GiB sparse segment is reachable at both ends through view()", () => {
+test("a 5 GiB sparse segment is reachable at both ends through view(), and empty windows are empty", () => {
   using shm = new SharedMemory({ create: true, size: FIVE_GIB });
   assert.equal(shm.size, FIVE_GIB);
   const head = shm.view(0, 4096);
@@ -21,6 +21,8 @@ test("a 5 GiB sparse segment is reachable at both ends through view()", () => {
   assert.equal(attached.size, FIVE_GIB);
   assert.equal(attached.view(0, 1)[0], 11);
   assert.equal(attached.view(FIVE_GIB - 1, 1)[0], 22);
+  assert.equal(shm.view(FIVE_GIB).length, 0, "an empty window at the end");
+  assert.equal(shm.view(10, 0).length, 0, "an empty window inside");
   shm.close();
   assert.equal(head.length, 0, "windows read empty after close");
   assert.equal(tail.length, 0, "windows read empty after close");
