@@ -17,21 +17,45 @@ export interface CheckedOptions {
   track: boolean;
 }
 
-const KNOWN_OPTIONS = new Set(["name", "create", "size", "mode", "track"]);
+/** The options of `new SharedMemory(...)`. */
+export const SHARED_MEMORY_OPTIONS: ReadonlySet<string> = new Set(["name", "create", "size", "mode", "track"]);
+
+/**
+ * Checks that `options` is a plain object (not null, an array or a class instance) whose every key is
+ * one of `known`, so a typo is refused rather than ignored: `unknown option 'sise' (known: name, create,
+ * size, mode, track)`. `example`, when given, shows in the message for a value that is not an object.
+ */
+export function checkOptionsObject(
+  options: unknown,
+  known: ReadonlySet<string>,
+  argument = "options",
+  example?: string,
+): asserts options is object {
+  if (!isPlainObject(options)) {
+    const got = Array.isArray(options) ? "an array" : describe(options);
+    throw new TypeError(`${argument} must be an object${example ? ` such as ${example}` : ""}, got ${got}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (!known.has(key)) throw new TypeError(`unknown option '${key}' (known: ${[...known].join(", ")})`);
+  }
+}
+
+/** An object literal's kind: its prototype is `Object.prototype` (of any realm) or null. */
+function isPlainObject(value: unknown): value is object {
+  if (value === null || typeof value !== "object") return false;
+  const prototype = Object.getPrototypeOf(value);
+  return prototype === null || Object.getPrototypeOf(prototype) === null;
+}
 
 /** Checks the constructor's argument: the name alone, or an options object. */
 export function checkOptions(options: SharedMemoryOptions | string | undefined): CheckedOptions {
   if (typeof options === "string") options = { name: options };
-  if (options === null || typeof options !== "object") {
-    throw new TypeError(
-      `options must be an object such as { create: true, size: 1024 } or { name: 'psm_...' }, got ${describe(options)}`,
-    );
-  }
-  for (const key of Object.keys(options)) {
-    if (!KNOWN_OPTIONS.has(key)) {
-      throw new TypeError(`unknown option '${key}' (known: ${[...KNOWN_OPTIONS].join(", ")})`);
-    }
-  }
+  checkOptionsObject(
+    options,
+    SHARED_MEMORY_OPTIONS,
+    "options",
+    "{ create: true, size: 1024 } or { name: 'psm_...' }",
+  );
   const { name, create = false, size, mode = 0o600, track = true } = options;
   if (typeof create !== "boolean") throw new TypeError(`create must be a boolean, got ${describe(create)}`);
   if (typeof track !== "boolean") throw new TypeError(`track must be a boolean, got ${describe(track)}`);
@@ -41,6 +65,10 @@ export function checkOptions(options: SharedMemoryOptions | string | undefined):
     throw new TypeError("name is required to attach to a segment (or pass create: true with a size)");
   }
   if (name !== undefined) checkName(name);
+  // attaching ignores size, as CPython does, but a size of the wrong kind is still a mistake
+  if (!create && size !== undefined && typeof size !== "number") {
+    throw new TypeError(`size must be a number, got ${describe(size)}`);
+  }
   return { name, create, size, mode, track };
 }
 

@@ -4,14 +4,23 @@ import { type ListValue, ShareableList, type ShareableListOptions } from "./shar
 import {
   type ArrayData,
   type DTypeOfData,
+  FROM_OPTIONS,
   type FromOptions,
   type PlacementOptions,
   type Shape,
   SharedArray,
+  ZEROS_OPTIONS,
 } from "./shared_array.ts";
 import type { DType } from "./dtypes.ts";
 import { SharedMemoryError } from "./errors.ts";
-import { describe } from "./arguments.ts";
+import { checkOptionsObject, describe, SHARED_MEMORY_OPTIONS } from "./arguments.ts";
+
+/** Options a manager sets itself (`create`, `size`) or refuses (`shm`, `offset`: its arrays get segments of their own). */
+const NOT_MANAGED = ["create", "size", "shm", "offset"];
+const without = (known: ReadonlySet<string>) => new Set([...known].filter((key) => !NOT_MANAGED.includes(key)));
+const SEGMENT_OPTIONS = without(SHARED_MEMORY_OPTIONS);
+const ARRAY_OPTIONS = without(FROM_OPTIONS);
+const ZEROS_ARRAY_OPTIONS = without(ZEROS_OPTIONS);
 
 /** What a manager can own: a segment, or anything closable that lives in one (`ShareableList`, `SharedArray`). */
 export type Managed = SharedMemory | { readonly shm: SharedMemory; close(): void };
@@ -43,7 +52,8 @@ export class SharedMemoryManager implements Disposable, AsyncDisposable {
 
   /** A new segment of `size` bytes (`new SharedMemory({ create: true, size, ...options })`). */
   sharedMemory(size: number, options: ManagedSegmentOptions = {}): SharedMemory {
-    return this.adopt(new SharedMemory({ ...checkObject(options), create: true, size }));
+    checkOptionsObject(options, SEGMENT_OPTIONS);
+    return this.adopt(new SharedMemory({ ...options, create: true, size }));
   }
 
   /** A new list holding `values` (`new ShareableList(values, options)`). */
@@ -56,12 +66,12 @@ export class SharedMemoryManager implements Disposable, AsyncDisposable {
     data: T,
     options: ManagedArrayOptions<D> = {},
   ): SharedArray<D> {
-    return this.adopt(SharedArray.from<T, D>(data, checkArrayOptions(options)));
+    return this.adopt(SharedArray.from<T, D>(data, checkArrayOptions(options, ARRAY_OPTIONS)));
   }
 
   /** A new zero-filled array, in a segment of its own (`SharedArray.zeros(shape, dtype, options)`). */
   zeros<D extends DType = "float64">(shape: Shape, dtype?: D, options: ManagedPlacement = {}): SharedArray<D> {
-    return this.adopt(SharedArray.zeros<D>(shape, dtype, checkArrayOptions(options)));
+    return this.adopt(SharedArray.zeros<D>(shape, dtype, checkArrayOptions(options, ZEROS_ARRAY_OPTIONS)));
   }
 
   /**
@@ -121,22 +131,15 @@ function segmentOf(value: Managed): SharedMemory {
   );
 }
 
-function checkObject<T>(options: T): T {
-  if (options === null || typeof options !== "object") {
-    throw new TypeError(`options must be an object, got ${describe(options)}`);
-  }
-  return options;
-}
-
-/** A manager's array gets a segment of its own: a `shm` to place it in is refused. */
-function checkArrayOptions<T extends object>(options: T): T {
-  checkObject(options);
+/** A manager's array gets a segment of its own: a `shm` to place it in is refused, with a reason. */
+function checkArrayOptions<T extends object>(options: T, known: ReadonlySet<string>): T {
   for (const key of ["shm", "offset"]) {
-    if (key in options) {
+    if (options !== null && typeof options === "object" && key in options) {
       throw new TypeError(
         `options.${key} is not allowed: a manager's array gets a segment of its own (adopt() an array placed in yours)`,
       );
     }
   }
+  checkOptionsObject(options, known);
   return options;
 }

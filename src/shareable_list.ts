@@ -5,7 +5,7 @@
  */
 import { printAsString } from "../ffi/inspect.ts";
 import { SharedMemory } from "./shared_memory.ts";
-import { describe } from "./arguments.ts";
+import { checkOptionsObject, describe } from "./arguments.ts";
 import {
   ALIGNMENT,
   BOOL_BYTE,
@@ -122,9 +122,11 @@ export class ShareableList implements Disposable, Iterable<ListValue> {
    * is not a well-formed list, and `SharedMemoryError` (`ENOENT`) when there is no such segment.
    */
   constructor(sequence?: Iterable<ListValue> | null, options: ShareableListOptions = {}) {
-    const { name, track } = checkListOptions(options);
+    checkOptionsObject(options, KNOWN_OPTIONS, "options", "{ name: 'psm_...' }");
+    const { name, track } = options;
     let shm: SharedMemory;
     let layout: Layout;
+    let bytes: Uint8Array;
     let values: ListValue[] | undefined;
     if ((sequence === null || sequence === undefined) && name !== undefined) {
       shm = new SharedMemory({ name });
@@ -132,6 +134,7 @@ export class ShareableList implements Disposable, Iterable<ListValue> {
         layout = readLayout((offset, length) => shm.view(offset, length), shm.size, (reason) => {
           throw new MalformedListError(name, reason);
         });
+        bytes = shm.view(0, layout.size);
       } catch (error) {
         shm.close();
         throw error;
@@ -140,9 +143,15 @@ export class ShareableList implements Disposable, Iterable<ListValue> {
       values = checkSequence(sequence ?? []);
       layout = layoutOf(values.map(slotFor));
       shm = new SharedMemory({ create: true, size: layout.size, name, track });
+      try {
+        bytes = shm.view(0, layout.size);
+      } catch (error) {
+        shm[Symbol.dispose]();
+        throw error;
+      }
     }
     this.#shm = shm;
-    this.#bytes = shm.view(0, layout.size);
+    this.#bytes = bytes;
     this.#view = new DataView(this.#bytes.buffer, this.#bytes.byteOffset, this.#bytes.byteLength);
     this.#length = layout.length;
     this.#starts = layout.starts;
@@ -275,7 +284,7 @@ export class ShareableList implements Disposable, Iterable<ListValue> {
   }
 
   #checkOpen(): void {
-    if (this.#closed()) throw new Error(`ShareableList '${this.#shm.name}' is closed`);
+    if (this.#closed()) throw new TypeError(`ShareableList '${this.#shm.name}' is closed`);
   }
 
   /** The item's position for `index`, or -1 when it is an integer out of range; throws for a non-integer. */
@@ -549,18 +558,6 @@ function slotFor(value: ListValue, i: number): number {
     throw new RangeError(`item ${i} is ${length} bytes long; an item holds at most ${MAX_ITEM_BYTES} bytes`);
   }
   return capacityOf(length);
-}
-
-function checkListOptions(options: ShareableListOptions): ShareableListOptions {
-  if (options === null || typeof options !== "object") {
-    throw new TypeError(`options must be an object such as { name: 'psm_...' }, got ${describe(options)}`);
-  }
-  for (const key of Object.keys(options)) {
-    if (!KNOWN_OPTIONS.has(key)) {
-      throw new TypeError(`unknown option '${key}' (known: ${[...KNOWN_OPTIONS].join(", ")})`);
-    }
-  }
-  return options;
 }
 
 function checkSequence(sequence: unknown): ListValue[] {

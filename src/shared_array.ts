@@ -22,7 +22,7 @@
  */
 import { printAsString } from "../ffi/inspect.ts";
 import { SharedMemory } from "./shared_memory.ts";
-import { checkByteCount, describe, MAX_BYTES } from "./arguments.ts";
+import { checkByteCount, checkOptionsObject, describe, MAX_BYTES } from "./arguments.ts";
 import { checkName } from "./names.ts";
 import {
   type AnyTypedArray,
@@ -135,8 +135,10 @@ export type DTypeOfData<T> = T extends Int8Array ? "int8"
 type Ownership = "created" | "attached" | "borrowed";
 
 const PLACEMENT_OPTIONS = ["shm", "offset", "name", "mode", "track"];
-const FROM_OPTIONS = new Set([...PLACEMENT_OPTIONS, "dtype", "shape"]);
-const ZEROS_OPTIONS = new Set(PLACEMENT_OPTIONS);
+/** The options of `SharedArray.from`. */
+export const FROM_OPTIONS: ReadonlySet<string> = new Set([...PLACEMENT_OPTIONS, "dtype", "shape"]);
+/** The options of `SharedArray.zeros`. */
+export const ZEROS_OPTIONS: ReadonlySet<string> = new Set(PLACEMENT_OPTIONS);
 const ATTACH_OPTIONS = new Set(["shm"]);
 const NEW_SEGMENT_OPTIONS = ["name", "mode", "track"] as const;
 
@@ -180,7 +182,7 @@ export class SharedArray<D extends DType = DType> implements Disposable {
   static zeros<D extends DType = "float64">(shape: Shape, dtype?: D, options: PlacementOptions = {}): SharedArray<D> {
     const info = dtypeInfo(dtype ?? "float64");
     const checkedShape = checkShape(shape, "shape", info);
-    checkKnownOptions(options, ZEROS_OPTIONS);
+    checkOptionsObject(options, ZEROS_OPTIONS);
     const place = placement(options, sizeOf(checkedShape) * info.itemsize, info);
     const array = place((shm, offset, ownership) => new SharedArray<D>(shm, info, checkedShape, offset, ownership));
     if (options.shm) array.#bytes().fill(0);
@@ -196,7 +198,7 @@ export class SharedArray<D extends DType = DType> implements Disposable {
     data: T,
     options: FromOptions<D> = {},
   ): SharedArray<D> {
-    checkKnownOptions(options, FROM_OPTIONS);
+    checkOptionsObject(options, FROM_OPTIONS);
     const given = options.dtype === undefined ? undefined : dtypeInfo(options.dtype);
     const { staged, info, shape } = stage(data, given, options.shape);
     const place = placement(options, staged.length * info.itemsize, info);
@@ -214,7 +216,7 @@ export class SharedArray<D extends DType = DType> implements Disposable {
     options: AttachOptions = {},
   ): SharedArray<D> {
     const { name, info, shape, offset } = checkDescriptor(descriptor);
-    checkKnownOptions(options, ATTACH_OPTIONS);
+    checkOptionsObject(options, ATTACH_OPTIONS);
     const nbytes = sizeOf(shape) * info.itemsize;
     if (options.shm !== undefined) {
       const shm = checkShm(options.shm);
@@ -392,7 +394,7 @@ export class SharedArray<D extends DType = DType> implements Disposable {
   }
 
   #checkOpen(): void {
-    if (this.closed) throw new TypeError("the array is closed");
+    if (this.closed) throw new TypeError(`SharedArray over '${this.#shm.name}' is closed`);
   }
 
   /** The element's bytes. */
@@ -474,15 +476,6 @@ export function flatIndex(shape: readonly number[], strides: readonly number[], 
     flat += i * strides[axis];
   }
   return flat;
-}
-
-function checkKnownOptions(options: unknown, known: ReadonlySet<string>): void {
-  if (options === null || typeof options !== "object") {
-    throw new TypeError(`options must be an object, got ${describe(options)}`);
-  }
-  for (const key of Object.keys(options)) {
-    if (!known.has(key)) throw new TypeError(`unknown option '${key}' (known: ${[...known].join(", ")})`);
-  }
 }
 
 function checkShm(shm: unknown): SharedMemory {

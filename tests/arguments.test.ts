@@ -90,6 +90,8 @@ test("options of the wrong kind are refused", () => {
   refused(undefined, TypeError, /^options must be an object/);
   refused(null, TypeError, /^options must be an object/);
   refused(42, TypeError, /^options must be an object/);
+  refused([uniqueName()], TypeError, /^options must be an object .*, got an array$/);
+  refused(new Map([["name", uniqueName()]]), TypeError, /^options must be an object/);
 });
 
 test("create, track and mode of the wrong kind are refused", () => {
@@ -100,7 +102,24 @@ test("create, track and mode of the wrong kind are refused", () => {
 });
 
 test("an unknown option is refused, so a typo is not silently ignored", () => {
-  refused({ name: uniqueName(), create: true, sise: 8 }, TypeError, /^unknown option 'sise'/);
+  refused(
+    { name: uniqueName(), create: true, sise: 8 },
+    TypeError,
+    /^unknown option 'sise' \(known: name, create, size, mode, track\)$/,
+  );
+});
+
+test("attaching ignores size, as CPython does, but a size that is not a number is refused before any system call", () => {
+  // no segment has this name: reaching shm_open would be ENOENT, not a TypeError
+  refused({ name: uniqueName(), size: "abc" }, TypeError, /^size must be a number, got 'abc'$/);
+  refused({ name: uniqueName(), create: false, size: 8n }, TypeError, /^size must be a number, got 8n$/);
+  using created = new SharedMemory({ create: true, size: 16 });
+  assert.throws(() => new SharedMemory({ name: created.name, size: null as unknown as number }), {
+    name: "TypeError",
+    message: "size must be a number, got null",
+  });
+  using attached = new SharedMemory({ name: created.name, size: 4 });
+  assert.equal(attached.size, 16);
 });
 
 test("view() refuses windows outside the segment", () => {

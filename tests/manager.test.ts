@@ -129,3 +129,35 @@ test("a manager takes the segment options it passes on, and refuses a shm to pla
     removeIfPresent(name);
   }
 });
+
+test("a manager refuses an unknown option, or one it sets itself, naming it and the options it takes", () => {
+  const name = uniqueName("manager");
+  const manager = new SharedMemoryManager();
+  try {
+    assert.throws(() => manager.sharedMemory(16, { name, sise: 8 } as never), {
+      name: "TypeError",
+      message: "unknown option 'sise' (known: name, mode, track)",
+    });
+    assert.throws(() => manager.sharedMemory(16, { name, create: false } as never), {
+      name: "TypeError",
+      message: "unknown option 'create' (known: name, mode, track)",
+    });
+    assert.throws(() => manager.sharedArray([1], { name, dtpye: "int8" } as never), {
+      name: "TypeError",
+      message: "unknown option 'dtpye' (known: name, mode, track, dtype, shape)",
+    });
+    assert.throws(() => manager.zeros([2], "int8", { name, dtype: "int8" } as never), {
+      name: "TypeError",
+      message: "unknown option 'dtype' (known: name, mode, track)",
+    });
+    assert.throws(() => manager.sharedMemory(16, "name" as never), {
+      name: "TypeError",
+      message: /^options must be an object, got 'name'$/,
+    });
+    assert.deepEqual(manager.names, []);
+    assert.equal(segmentExists(name), false);
+  } finally {
+    manager.shutdown();
+    removeIfPresent(name);
+  }
+});

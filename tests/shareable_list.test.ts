@@ -291,11 +291,15 @@ test("creating with a name uses it, and takes no sequence items from a string", 
 test("options are checked before anything is created", () => {
   assert.throws(() => new ShareableList([1], { size: 10 } as never), {
     name: "TypeError",
-    message: /unknown option 'size'/,
+    message: /^unknown option 'size' \(known: name, track\)$/,
   });
   assert.throws(() => new ShareableList([1], "name" as never), {
     name: "TypeError",
-    message: /options must be an object/,
+    message: /^options must be an object/,
+  });
+  assert.throws(() => new ShareableList([1], [] as never), {
+    name: "TypeError",
+    message: /^options must be an object .*, got an array$/,
   });
   assert.throws(() => new ShareableList([1], { name: "a/b" }), TypeError);
   assert.throws(() => new ShareableList([1], { track: "yes" as never }), TypeError);
@@ -310,12 +314,12 @@ test("attaching to a name with no segment is SharedMemoryError ENOENT", () => {
   });
 });
 
-test("after close every read and write throws a clear error, and closing twice is fine", () => {
+test("after close every read and write throws a TypeError naming the list, and closing twice is fine", () => {
   using list = new ShareableList([1, "a"]);
   const name = list.shm.name;
   list.close();
   list.close();
-  const closed = { name: "Error", message: `ShareableList '${name}' is closed` };
+  const closed = { name: "TypeError", message: `ShareableList '${name}' is closed` };
   assert.throws(() => list.get(0), closed);
   assert.throws(() => list.at(0), closed);
   assert.throws(() => list.set(0, 1), closed);
@@ -328,7 +332,7 @@ test("after close every read and write throws a clear error, and closing twice i
 test("a list closed through its shm throws the same clear error instead of reading freed memory", () => {
   using list = new ShareableList([1]);
   list.shm.close();
-  assert.throws(() => list.get(0), { message: /is closed/ });
+  assert.throws(() => list.get(0), { name: "TypeError", message: `ShareableList '${list.shm.name}' is closed` });
 });
 
 test("dispose of a list that created its segment unlinks it; dispose of an attached list only closes", () => {

@@ -430,7 +430,7 @@ test("disposing an attached array closes its own mapping and leaves the segment 
   });
 });
 
-test("a closed array has empty data, refuses get and set with a TypeError, and says so when printed", () => {
+test("a closed array has empty data, refuses get and set with a TypeError naming it, and says so when printed", () => {
   withName((name) => {
     using shm = new SharedMemory({ create: true, size: 16, name });
     const own = uniqueName("arr");
@@ -442,9 +442,10 @@ test("a closed array has empty data, refuses get and set with a TypeError, and s
       assert.equal(array.data.length, 0);
       // the array's own segment is unmapped, so old views read empty; a caller's segment stays mapped
       assert.equal(data.length, "shm" in options ? 2 : 0);
-      assert.throws(() => array.get(0), TypeError);
-      assert.throws(() => array.set(0, 1n), TypeError);
-      assert.throws(() => array.toList(), TypeError);
+      const closed = { name: "TypeError", message: `SharedArray over '${array.shm.name}' is closed` };
+      assert.throws(() => array.get(0), closed);
+      assert.throws(() => array.set(0, 1n), closed);
+      assert.throws(() => array.toList(), closed);
       assert.equal(String(array), "SharedArray(closed, dtype=int64, shape=[2])");
       array.close();
       assert.equal(segmentExists(own), false);
@@ -459,6 +460,6 @@ test("an array whose caller's segment was closed reads as closed", () => {
     shm[Symbol.dispose]();
     assert.equal(array.closed, true);
     assert.equal(array.data.length, 0);
-    assert.throws(() => array.get(0), TypeError);
+    assert.throws(() => array.get(0), { name: "TypeError", message: `SharedArray over '${name}' is closed` });
   });
 });

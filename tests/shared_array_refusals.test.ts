@@ -237,3 +237,29 @@ test("layout refuses specs with an unknown dtype or a bad shape, naming the spec
   assert.throws(() => SharedArray.layout(bad("int8")), TypeError);
   assert.throws(() => SharedArray.layout([bad(null)]), TypeError);
 });
+
+test("an unknown option to zeros, from or attach is refused with a TypeError naming it and the known options", () => {
+  const name = uniqueName("arrbad");
+  try {
+    assert.throws(() => SharedArray.zeros([2], "int8", bad({ name, size: 4 })), {
+      name: "TypeError",
+      message: "unknown option 'size' (known: shm, offset, name, mode, track)",
+    });
+    assert.throws(() => SharedArray.from([1], bad({ name, dtpye: "int8" })), {
+      name: "TypeError",
+      message: "unknown option 'dtpye' (known: shm, offset, name, mode, track, dtype, shape)",
+    });
+    // checked before the segment is opened: no segment has this name, so opening it would be ENOENT
+    assert.throws(() => SharedArray.attach({ name, dtype: "int8", shape: [2], offset: 0 }, bad({ name })), {
+      name: "TypeError",
+      message: "unknown option 'name' (known: shm)",
+    });
+    assert.throws(() => SharedArray.from([1], bad([name])), {
+      name: "TypeError",
+      message: /^options must be an object, got an array$/,
+    });
+    assert.equal(segmentExists(name), false);
+  } finally {
+    removeIfPresent(name);
+  }
+});
