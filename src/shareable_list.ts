@@ -6,6 +6,7 @@
 import { printAsString } from "../ffi/inspect.ts";
 import { SharedMemory } from "./shared_memory.ts";
 import { checkOptionsObject, describe } from "./arguments.ts";
+import { loneSurrogateAt, utf8Length } from "./utf8.ts";
 import {
   ALIGNMENT,
   BOOL_BYTE,
@@ -511,18 +512,11 @@ function checkBigInt(value: bigint, i: number): void {
 
 /** The UTF-8 length of a string; a RangeError naming the item for a lone surrogate, which UTF-8 cannot hold. */
 function checkString(value: string, i: number): number {
-  let bytes = 0;
-  for (let k = 0; k < value.length; k++) {
-    const unit = value.charCodeAt(k);
-    if (unit < 0x80) bytes += 1;
-    else if (unit < 0x800) bytes += 2;
-    else if (unit < 0xd800 || unit > 0xdfff) bytes += 3;
-    else if (unit < 0xdc00 && k + 1 < value.length && (value.charCodeAt(k + 1) & 0xfc00) === 0xdc00) {
-      bytes += 4;
-      k++;
-    } else {
-      throw new RangeError(`item ${i} is a string with a lone surrogate at ${k}, which UTF-8 cannot store`);
-    }
+  const bytes = utf8Length(value);
+  if (bytes < 0) {
+    throw new RangeError(
+      `item ${i} is a string with a lone surrogate at ${loneSurrogateAt(value)}, which UTF-8 cannot store`,
+    );
   }
   return bytes;
 }

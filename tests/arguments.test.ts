@@ -133,3 +133,7 @@ test("view() refuses windows outside the segment", () => {
     message: /^length must be a number/,
   });
 });
+
+test("a name with a lone surrogate is refused: UTF-8 cannot hold it", () => {
+  refused({ name: "ab\ud800", create: true, size: 8 }, TypeError, /^name must not contain a lone surrogate \(at 2\)/);
+});
