@@ -3,6 +3,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { SharedMemory } from "../mod.ts";
 import { PYTHON, ROOT, runOk, scriptCommand } from "./helpers/processes.ts";
+import { toHex } from "./helpers/hex.ts";
 import { removeIfPresent, segmentExists, uniqueName } from "./helpers/segments.ts";
 
 type Kind = "deno" | "bun" | "python3";
@@ -15,8 +16,7 @@ function child(kind: Kind, args: string[]): string {
   return runOk(command);
 }
 
-const randomHex = (bytes: number) =>
-  Array.from(crypto.getRandomValues(new Uint8Array(bytes)), (x) => x.toString(16).padStart(2, "0")).join("");
+const randomHex = (bytes: number) => toHex(crypto.getRandomValues(new Uint8Array(bytes)));
 
 for (const creator of KINDS) {
   for (const reader of KINDS) {

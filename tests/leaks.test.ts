@@ -10,6 +10,12 @@ import { removeIfPresent, segmentExists, uniqueName } from "./helpers/segments.t
 // any test counts descriptors, so the count sees only what each test's own segments do.
 new SharedMemory({ create: true, size: 1 })[Symbol.dispose]();
 
+/** Runs a fixture in this runtime with a GC it can force (tests/helpers/gc.ts); returns its stdout. */
+function runWithGc(fixture: string): string {
+  const flags = THIS_RUNTIME === "deno" ? ["run", "--allow-all", "--v8-flags=--expose-gc"] : ["run"];
+  return runOk([runtimePath(THIS_RUNTIME), ...flags, `${ROOT}${fixture}`]);
+}
+
 const openDescriptors = () => readdirSync("/proc/self/fd").length;
 const shmMappings = () =>
   readFileSync("/proc/self/maps", "utf8").split("\n").filter((line) => line.includes("/dev/shm/")).length;
@@ -70,13 +76,11 @@ test("a create that fails after shm_open removes the half-made segment", () => {
 });
 
 test("a handle dropped without close() releases its segment's memory when it is garbage-collected", () => {
-  const flags = THIS_RUNTIME === "deno" ? ["run", "--allow-all", "--v8-flags=--expose-gc"] : ["run"];
-  const out = runOk([runtimePath(THIS_RUNTIME), ...flags, `${ROOT}tests/fixtures/forgotten_handles.ts`]);
+  const out = runWithGc("tests/fixtures/forgotten_handles.ts");
   assert.equal(out, "50 0");
 });
 
 test("a dropped handle whose memory a native operation still reads does not crash when it is collected", () => {
-  const flags = THIS_RUNTIME === "deno" ? ["run", "--allow-all", "--v8-flags=--expose-gc"] : ["run"];
-  const out = runOk([runtimePath(THIS_RUNTIME), ...flags, `${ROOT}tests/fixtures/forgotten_handle_native_use.ts`]);
+  const out = runWithGc("tests/fixtures/forgotten_handle_native_use.ts");
   assert.equal(out, "ok");
 });

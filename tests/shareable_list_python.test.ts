@@ -18,9 +18,9 @@ import {
   PythonPeer,
   tag,
   tagFloat,
-  toHex,
   untag,
 } from "./fixtures/list_peer.ts";
+import { toHex } from "./helpers/hex.ts";
 
 const bytes = (...values: number[]) => new Uint8Array(values);
 
