@@ -166,7 +166,7 @@ function decodeText(bytes: Uint8Array, utf8: boolean): string | undefined {
     return text;
   }
   try {
-    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
   } catch {
     return undefined;
   }
