@@ -209,6 +209,8 @@ function parseDict(text: string, fail: Fail): { descr: string; shape: number[] }
       fail(`${what} must be a whole number, found ${near()}`);
     }
     at += digits.length;
+    // refused here, while the digits are exact (a JS number would round them)
+    if (Number(digits) > MAX_BYTES) fail(`${what} is ${digits}, more than ${MAX_BYTES}`);
     return Number(digits);
   };
   const tuple = (): number[] => {

@@ -220,6 +220,11 @@ const MALFORMED: [string, Uint8Array, RegExp, number?][] = [
   [
     "a shape too large to count in bytes",
     padded("{'descr': '<i4', 'fortran_order': False, 'shape': (9007199254740993,), }"),
+    /shape\[0\] is 9007199254740993, more than 9007199254740991/,
+  ],
+  [
+    "a shape of more bytes than a number counts",
+    padded("{'descr': '<i4', 'fortran_order': False, 'shape': (9007199254740991, 2), }"),
     /needs more than 9007199254740991 bytes/,
   ],
   [

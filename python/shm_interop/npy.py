@@ -195,6 +195,8 @@ class _Parser:
         if match is None or (len(match.group()) > 1 and match.group()[0] == "0"):
             self.fail(f"{what} must be a whole number, found {self.near()}")
         self.at = match.end()
+        if int(match.group()) > MAX_BYTES:
+            self.fail(f"{what} is {match.group()}, more than {MAX_BYTES}")
         return int(match.group())
 
     def tuple(self):
