@@ -10,21 +10,25 @@ import { DTYPES, MalformedArrayError, SharedArray } from "../mod.ts";
 import { encodeHeader, readHeader } from "../src/npy.ts";
 import { toHex } from "./helpers/hex.ts";
 import { ALL_DTYPES, SHAPES } from "./fixtures/array_patterns.ts";
-import { pythonFixture } from "./fixtures/python_interop.ts";
+import { pythonFixture, SLOW } from "./fixtures/python_interop.ts";
 
 const python = <T>(command: string, jobs: unknown): T =>
   JSON.parse(pythonFixture("python_npy.py", [command], JSON.stringify(jobs))) as T;
 
-test("for every dtype and shape, TypeScript and shm_interop write exactly the header numpy's np.save writes", () => {
-  const shapes = [...SHAPES, [1], [123456789012, 0], [0, 5], Array(32).fill(1), [10 ** 15, 0, 2]];
-  const specs = ALL_DTYPES.flatMap((dtype) => shapes.map((shape) => ({ dtype, shape })));
-  const answers = python<[string, string][]>("headers", specs);
-  assert.equal(answers.length, specs.length);
-  specs.forEach(({ dtype, shape }, i) => {
-    const ours = toHex(encodeHeader(DTYPES.get(dtype)!, shape));
-    assert.deepEqual(answers[i], [ours, ours], `${dtype} ${JSON.stringify(shape)}`);
-  });
-});
+test(
+  "for every dtype and shape, TypeScript and shm_interop write exactly the header numpy's np.save writes",
+  SLOW,
+  () => {
+    const shapes = [...SHAPES, [1], [123456789012, 0], [0, 5], Array(32).fill(1), [10 ** 15, 0, 2]];
+    const specs = ALL_DTYPES.flatMap((dtype) => shapes.map((shape) => ({ dtype, shape })));
+    const answers = python<[string, string][]>("headers", specs);
+    assert.equal(answers.length, specs.length);
+    specs.forEach(({ dtype, shape }, i) => {
+      const ours = toHex(encodeHeader(DTYPES.get(dtype)!, shape));
+      assert.deepEqual(answers[i], [ours, ours], `${dtype} ${JSON.stringify(shape)}`);
+    });
+  },
+);
 
 /** What a reader made of a header: the array it describes, or the reason it refused it. */
 type Verdict = { dtype: string; shape: number[]; offset: number } | { reason: string };
@@ -109,27 +113,31 @@ const generated = fc.tuple(
   return { bytes, size: Math.max(bytes.length + data, 0) };
 });
 
-test("fuzz: on thousands of generated headers, TypeScript and shm_interop give the same array or the same reason", () => {
-  const seed = Date.now() | 0;
-  const cases = fc.sample(generated, { numRuns: 3000, seed });
-  const answers = python<Verdict[]>("read", cases.map(({ bytes, size }) => [toHex(bytes), size]));
-  const ours = cases.map(({ bytes, size }) => tsVerdict(bytes, size));
-  const differ = ours.flatMap((verdict, i) =>
-    JSON.stringify(verdict) === JSON.stringify(answers[i]) ? [] : [
-      `${JSON.stringify(String.fromCharCode(...cases[i].bytes))} (size ${cases[i].size}): TypeScript ${
-        JSON.stringify(verdict)
-      }, Python ${JSON.stringify(answers[i])}`,
-    ]
-  );
-  assert.deepEqual(differ.slice(0, 5), [], `seed ${seed}`);
-  // the generator reaches both sides: headers read, and headers refused for many different reasons
-  const accepted = ours.filter((verdict) => "dtype" in verdict).length;
-  const reasons = new Set(ours.flatMap((verdict) => "reason" in verdict ? [verdict.reason.split(" ")[0]] : []));
-  assert.ok(accepted > 50, `only ${accepted} accepted (seed ${seed})`);
-  assert.ok(reasons.size >= 8, `only ${[...reasons]} (seed ${seed})`);
-});
+test(
+  "fuzz: on thousands of generated headers, TypeScript and shm_interop give the same array or the same reason",
+  SLOW,
+  () => {
+    const seed = Date.now() | 0;
+    const cases = fc.sample(generated, { numRuns: 3000, seed });
+    const answers = python<Verdict[]>("read", cases.map(({ bytes, size }) => [toHex(bytes), size]));
+    const ours = cases.map(({ bytes, size }) => tsVerdict(bytes, size));
+    const differ = ours.flatMap((verdict, i) =>
+      JSON.stringify(verdict) === JSON.stringify(answers[i]) ? [] : [
+        `${JSON.stringify(String.fromCharCode(...cases[i].bytes))} (size ${cases[i].size}): TypeScript ${
+          JSON.stringify(verdict)
+        }, Python ${JSON.stringify(answers[i])}`,
+      ]
+    );
+    assert.deepEqual(differ.slice(0, 5), [], `seed ${seed}`);
+    // the generator reaches both sides: headers read, and headers refused for many different reasons
+    const accepted = ours.filter((verdict) => "dtype" in verdict).length;
+    const reasons = new Set(ours.flatMap((verdict) => "reason" in verdict ? [verdict.reason.split(" ")[0]] : []));
+    assert.ok(accepted > 50, `only ${accepted} accepted (seed ${seed})`);
+    assert.ok(reasons.size >= 8, `only ${[...reasons]} (seed ${seed})`);
+  },
+);
 
-test("layout gives the same offsets and size in Python as SharedArray.layout, for random lists of arrays", () => {
+test("layout gives the same offsets and size in Python as SharedArray.layout, for random lists of arrays", SLOW, () => {
   const specs = fc.array(
     fc.record({
       shape: fc.array(fc.nat(5), { maxLength: 3 }),
