@@ -5,6 +5,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import fc from "fast-check";
 import { DTYPES, MalformedArrayError, SharedArray, SharedMemory } from "../mod.ts";
 import { encodeHeader, MAX_HEADER, readHeader } from "../src/npy.ts";
@@ -279,11 +280,17 @@ test("a Python writer's other spellings are read: no spaces, double quotes, keys
   }
 });
 
-test("a malformed header in a real segment is refused by attach, which leaves nothing open", () => {
+test("a malformed header in a real segment is refused by attach, which leaves no mapping of its own behind", () => {
   withName((name) => {
     using made = SharedArray.from([1, 2, 3], { name, dtype: "int16" });
+    const mappings = () =>
+      readFileSync("/proc/self/maps", "utf8").split("\n").filter((line) => line.endsWith(`/${name}`));
+    const before = mappings().length;
+    assert.ok(before >= 1, "the creator's own mapping shows in /proc/self/maps");
     made.shm.buf[6] = 9; // version 9.0
     assert.throws(() => SharedArray.attach(name), { name: "MalformedArrayError", message: /version 9.0/ });
+    assert.equal(mappings().length, before);
+    assert.throws(() => SharedArray.attach(`${name}_missing`), { name: "SharedMemoryError", code: "ENOENT" });
     made.shm.buf[6] = 1;
     using again = SharedArray.attach(name);
     assert.deepEqual(again.toList(), [1, 2, 3]);
