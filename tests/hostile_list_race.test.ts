@@ -1,9 +1,8 @@
 /**
  * A writer process flipping one item's format and code, whole and torn, while this process reads it:
  * every read is a `MalformedListError` or a value the slot's bytes really hold under some format, and
- * never a read beyond the slot. The reader runs for 3 s: it makes millions of reads while the writer
- * changes the field every few hundred nanoseconds, both outcomes show up within the first second, and
- * more seconds only cost the shared machine time (the issue asks for 5; this is bounded and enough).
+ * never a read beyond the slot. The reader runs for 5 s and makes millions of reads while the writer
+ * changes the field every few hundred nanoseconds (both outcomes show up within the first second).
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -11,7 +10,7 @@ import { type ListValue, MalformedListError, ShareableList } from "../mod.ts";
 import { scriptCommand, start, THIS_RUNTIME } from "./helpers/processes.ts";
 import { uniqueName } from "./helpers/segments.ts";
 
-const SECONDS = 3;
+const SECONDS = 5;
 const TEXT = "abcdefghij"; // item 1: 10 bytes in a 16-byte slot, NUL-padded
 
 /** What item 1 may read as under any well-formed format: its first 8 bytes as each fixed kind, or a prefix. */
