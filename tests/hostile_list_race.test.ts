@@ -29,7 +29,9 @@ function isHonest(value: ListValue): boolean {
   return false;
 }
 
-test(`a writer flipping an item's format for ${SECONDS} s: reads are MalformedListError or honest values`, async () => {
+test(`a writer flipping an item's format for ${SECONDS} s: reads are MalformedListError or honest values`, {
+  timeout: 60_000,
+}, async () => {
   using list = new ShareableList([7, TEXT, -1], { name: uniqueName("race") });
   // N = 3: offsets at 8..40, data from 40 (slots 8, 16, 8), formats from 72, codes from 96
   const formatAt = 72 + 8;

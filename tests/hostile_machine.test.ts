@@ -15,7 +15,9 @@ test("a private mount namespace with its own tmpfs on /dev/shm can be made here 
   assert.equal(privateMountProblem(), undefined);
 });
 
-test("in a full /dev/shm, SharedMemory, SharedArray and ShareableList fail with ENOSPC at create and leave nothing", () => {
+test("in a full /dev/shm, SharedMemory, SharedArray and ShareableList fail with ENOSPC at create and leave nothing", {
+  timeout: 60_000,
+}, () => {
   const result = runWithPrivateShm("1m", scriptCommand(THIS_RUNTIME, "tests/fixtures/hostile_full_shm.ts"));
   assert.equal(result.signal, null, `the child was killed: ${result.stderr}`);
   assert.equal(result.status, 0, result.stderr);
@@ -31,13 +33,17 @@ test("in a full /dev/shm, SharedMemory, SharedArray and ShareableList fail with 
   });
 });
 
-test("reserve: false makes a sparse segment, which a full /dev/shm turns into SIGBUS at the first write past it", () => {
+test("reserve: false makes a sparse segment, which a full /dev/shm turns into SIGBUS at the first write past it", {
+  timeout: 60_000,
+}, () => {
   const result = runWithPrivateShm("1m", scriptCommand(THIS_RUNTIME, "tests/fixtures/hostile_sparse_touch.ts"));
   assert.equal(result.stdout.trim(), "made", result.stderr);
   assert.equal(result.signal, "SIGBUS", `status ${result.status}, stderr ${result.stderr}`);
 });
 
-test("beyond ulimit -f a create is SharedMemoryError EFBIG, never SIGXFSZ, reserved or sparse, and leaves nothing", () => {
+test("beyond ulimit -f a create is SharedMemoryError EFBIG, never SIGXFSZ, reserved or sparse, and leaves nothing", {
+  timeout: 60_000,
+}, () => {
   const names = [uniqueName("fsize"), uniqueName("fsize")];
   // 131072 blocks: 64 MiB in dash's 512-byte blocks (128 MiB where a shell counts KiB), below the 256 MiB
   // segment, and above what Deno's own caches write at startup (they would die of a smaller limit first)

@@ -23,7 +23,7 @@ test("a name that is a symbolic link is ELOOP, by name, not E40", () => {
   }
 });
 
-test("a name that is a socket is ENXIO, by name, not E6", () => {
+test("a name that is a socket is ENXIO, by name, not E6", { timeout: 60_000 }, () => {
   const name = uniqueName("socket");
   runPython("import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])", [`/dev/shm/${name}`]);
   try {
@@ -92,12 +92,14 @@ if (THIS_RUNTIME === "bun") {
   });
 }
 
-test("without --allow-ffi, the error's cause is the first library's refusal, not musl's", () => {
+test("without --allow-ffi, the error's cause is the first library's refusal, not musl's", { timeout: 60_000 }, () => {
   const cause = runOk([runtimePath("deno"), "run", `${ROOT}tests/fixtures/without_ffi_permission_cause.ts`]);
   assert.match(cause, /libc\.so\.6/);
   assert.doesNotMatch(cause, /musl/);
 });
 
-test("close() detaches every view with the built-ins of load time, whatever a program replaced since", () => {
+test("close() detaches every view with the built-ins of load time, whatever a program replaced since", {
+  timeout: 60_000,
+}, () => {
   assert.equal(runScript(THIS_RUNTIME, "tests/fixtures/hostile_replaced_builtins.ts"), "0 undefined");
 });
