@@ -56,24 +56,14 @@ export function isUint8Array(value: unknown): value is Uint8Array {
 }
 
 const arrayBufferDetachedGetter = getter<ArrayBuffer, boolean>(ArrayBuffer.prototype, "detached");
-const sharedByteLength = typeof SharedArrayBuffer === "function"
-  ? getter<SharedArrayBuffer, number>(SharedArrayBuffer.prototype, "byteLength")
-  : undefined;
-
-/** Whether `buffer` is a SharedArrayBuffer (which can never be detached), by its internal slot. */
-function isSharedArrayBuffer(buffer: ArrayBufferLike): boolean {
-  if (!sharedByteLength) return false;
-  try {
-    sharedByteLength(buffer as SharedArrayBuffer);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Whether the ArrayBuffer is detached (false for a SharedArrayBuffer, which cannot be). */
 export function isDetachedBuffer(buffer: ArrayBufferLike): boolean {
-  return !isSharedArrayBuffer(buffer) && arrayBufferDetachedGetter(buffer as ArrayBuffer);
+  try {
+    return arrayBufferDetachedGetter(buffer as ArrayBuffer);
+  } catch {
+    return false; // the getter refuses a SharedArrayBuffer: only those can get here
+  }
 }
 
 /** Whether a typed array's buffer is detached (transferred away, or a view of a closed segment). */

@@ -407,12 +407,12 @@ export class ShareableList implements Disposable, Iterable<ListValue> {
           // Its length from its internal slot (an own `length` or a Proxy cannot lie), checked before any
           // byte changes; the bytes copied before the format, so a value that is a view of this very
           // segment's format table is copied as it was.
-          if (isDetachedView(value)) {
+          const length = typedArrayLength(value); // 0 once detached: only then is the buffer asked
+          if (length === 0 && isDetachedView(value)) {
             throw new TypeError(
               `item ${i} is a detached Uint8Array (its buffer was transferred or its segment closed); the old value is kept`,
             );
           }
-          const length = typedArrayLength(value);
           this.#checkFits(i, length, "bytes value");
           typedArraySet(this.#bytes, value, at);
           this.#bytes.fill(0, at + length, at + this.#slots[i]);
@@ -581,8 +581,10 @@ function slotFor(value: ListValue, i: number): number {
     case "object":
       if (value === null) return ALIGNMENT;
       if (!isUint8Array(value)) throw unsupported(value, i);
-      if (isDetachedView(value)) throw new TypeError(`item ${i} is a detached Uint8Array, which holds no bytes`);
       length = typedArrayLength(value);
+      if (length === 0 && isDetachedView(value)) {
+        throw new TypeError(`item ${i} is a detached Uint8Array, which holds no bytes`);
+      }
       break;
     default:
       throw unsupported(value, i);
