@@ -86,10 +86,9 @@ export class Mapping {
   constructor(address: Address, length: number) {
     this.#address = address;
     this.#length = length;
-    const unmapping = libc().unmappingArrayBuffer;
-    this.#selfUnmapping = unmapping !== undefined && this.fitsOneBuffer;
-    if (this.#selfUnmapping) this.#whole = this.#adopt(unmapping!(address, length));
-    else forgotten.register(this, { address, length }, this);
+    this.#whole = this.#selfUnmappingBuffer(address, length);
+    this.#selfUnmapping = this.#whole !== undefined;
+    if (!this.#selfUnmapping) forgotten.register(this, { address, length }, this);
   }
 
   /** True once `release()` ran. */
@@ -144,6 +143,17 @@ export class Mapping {
     this.#windows.clear();
     this.#whole = undefined;
     return this.#selfUnmapping ? 0 : libc().munmap(this.#address, this.#length);
+  }
+
+  /** The whole mapping as a buffer that unmaps it itself, where the runtime can make one; else undefined. */
+  #selfUnmappingBuffer(address: Address, length: number): ArrayBuffer | undefined {
+    const unmapping = libc().unmappingArrayBuffer;
+    if (unmapping === undefined || !this.fitsOneBuffer) return undefined;
+    try {
+      return this.#adopt(unmapping(address, length));
+    } catch {
+      return undefined; // the registry below frees it instead
+    }
   }
 
   #adopt(buffer: ArrayBuffer): ArrayBuffer {

@@ -103,3 +103,15 @@ test("close() detaches every view with the built-ins of load time, whatever a pr
 }, () => {
   assert.equal(runScript(THIS_RUNTIME, "tests/fixtures/hostile_replaced_builtins.ts"), "0 undefined");
 });
+
+test("reserve is an option of SharedMemory, SharedArray and ShareableList, and must be a boolean", () => {
+  const name = uniqueName("reserve");
+  const refused = { name: "TypeError", message: "reserve must be a boolean, got 'no'" };
+  assert.throws(() => new SharedMemory({ name, create: true, size: 8, reserve: "no" as never }), refused);
+  assert.throws(() => SharedArray.zeros([4], "int8", { name, reserve: "no" as never }), refused);
+  assert.throws(() => new ShareableList([1], { name, reserve: "no" as never }), refused);
+  assert.equal(segmentExists(name), false);
+  using sparse = SharedArray.zeros([4], "int8", { reserve: false });
+  using list = new ShareableList([1, "two"], { reserve: false });
+  assert.deepEqual([sparse.size, list.toArray()], [4, [1, "two"]]);
+});
