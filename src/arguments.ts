@@ -2,11 +2,47 @@
  * Checks of what callers pass, before any system call: each failure is a TypeError (wrong kind of
  * value) or RangeError (right kind, wrong value) that names the argument.
  */
-import type { SharedMemoryOptions } from "./shared_memory.ts";
 import { checkName } from "./names.ts";
+import { describe } from "./describe.ts";
+
+// Every checker's messages describe values the same way; re-exported for the files that import it from here.
+export { describe };
 
 /** The largest size or offset: beyond it a JS number no longer counts bytes exactly. */
 export const MAX_BYTES = Number.MAX_SAFE_INTEGER;
+
+/** How to create or attach to a segment; the same fields as CPython's `SharedMemory(name, create, size)`. */
+export interface SharedMemoryOptions {
+  /** The segment's name without a leading `/`. Required to attach; drawn as `psm_` + 8 hex digits when creating without one. */
+  name?: string;
+  /** Create a new segment (`true`) or attach to an existing one (`false`, the default). */
+  create?: boolean;
+  /** The size in bytes of a new segment: a whole number > 0. Ignored when attaching: the segment's size is read. */
+  size?: number;
+  /** Permission bits of a new segment. Default `0o600`: only this user can attach. */
+  mode?: number;
+  /**
+   * Unlink a segment this handle created, at the latest when the process ends (default `true`).
+   * Attaching never tracks, so a child that attaches and exits never removes its parent's segment.
+   */
+  track?: boolean;
+  /**
+   * Reserve a new segment's memory when creating it (default `true`): every page is allocated at once
+   * (`posix_fallocate`), so a full /dev/shm (a container's is 64 MiB by default) is a `SharedMemoryError`
+   * `ENOSPC` at create, with nothing left behind. `reserve: false` makes a sparse segment, as `ftruncate`
+   * alone does (and as CPython does): pages are allocated when first touched, so a huge segment of which
+   * little is used costs little, but if /dev/shm or memory runs out then, the process that touches the
+   * page is killed by SIGBUS, which no library can catch. Ignored when attaching; macOS, which has no
+   * `posix_fallocate`, never reserves.
+   */
+  reserve?: boolean;
+}
+
+/** How `SharedMemory.create` makes a segment: `SharedMemoryOptions` without `create`, and `size` required. */
+export interface SharedMemoryCreateOptions extends Omit<SharedMemoryOptions, "create" | "size"> {
+  /** The size in bytes: a whole number > 0. */
+  size: number;
+}
 
 /** The options with their defaults applied. */
 export interface CheckedOptions {
@@ -18,15 +54,39 @@ export interface CheckedOptions {
   reserve: boolean;
 }
 
+/**
+ * The key set of an options table: each options interface has one table `{ key: true, ... }` written
+ * `satisfies Record<keyof TheOptions, true>`, so that an option added to the interface without its row (or
+ * a row without its option) is a type error, and `checkOptionsObject` knows every key from the one table.
+ */
+export function optionKeys(table: Readonly<Record<string, true>>): ReadonlySet<string> {
+  return new Set(Object.keys(table));
+}
+
+/** Every option of `new SharedMemory(...)`, once. */
+const SHARED_MEMORY_OPTION_TABLE = {
+  name: true,
+  create: true,
+  size: true,
+  mode: true,
+  track: true,
+  reserve: true,
+} as const satisfies Record<keyof SharedMemoryOptions, true>;
+
 /** The options of `new SharedMemory(...)`. */
-export const SHARED_MEMORY_OPTIONS: ReadonlySet<string> = new Set([
-  "name",
-  "create",
-  "size",
-  "mode",
-  "track",
-  "reserve",
-]);
+export const SHARED_MEMORY_OPTIONS: ReadonlySet<string> = optionKeys(SHARED_MEMORY_OPTION_TABLE);
+
+/** Every option of `SharedMemory.create(...)`, once. */
+const SHARED_MEMORY_CREATE_OPTION_TABLE = {
+  size: true,
+  name: true,
+  mode: true,
+  track: true,
+  reserve: true,
+} as const satisfies Record<keyof SharedMemoryCreateOptions, true>;
+
+/** The options of `SharedMemory.create(...)`. */
+export const SHARED_MEMORY_CREATE_OPTIONS: ReadonlySet<string> = optionKeys(SHARED_MEMORY_CREATE_OPTION_TABLE);
 
 /**
  * Checks that `options` is a plain object (not null, an array or a class instance) whose every key is
@@ -109,13 +169,4 @@ export function checkWindow(offset: unknown, length: unknown, size: number): { o
     throw new RangeError(`offset ${offset} + length ${length} runs past the end of the ${size}-byte segment`);
   }
   return { offset, length };
-}
-
-/** A short description of a value for a message. */
-export function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (typeof value === "string") return `'${value}'`;
-  if (typeof value === "bigint") return `${value}n`;
-  if (typeof value === "number" || typeof value === "boolean" || value === undefined) return String(value);
-  return typeof value;
 }

@@ -21,7 +21,7 @@
  * (x86-64 and arm64), and the order typed arrays use there. `float16` exists only where the runtime has
  * `Float16Array`. An element is stored at its natural alignment: its byte offset is a multiple of its size.
  */
-import { describe } from "./arguments.ts";
+import { describe } from "./describe.ts";
 import { typedArrayName } from "./intrinsics.ts";
 
 /** The names of the dtypes, as numpy spells them. */

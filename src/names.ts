@@ -1,6 +1,6 @@
 /** Segment names: checking a given one, and drawing a new one as CPython does. */
 import { libc } from "../ffi/runtime.ts";
-import { describe } from "./arguments.ts";
+import { describe } from "./describe.ts";
 import { loneSurrogateAt, utf8Length } from "./utf8.ts";
 
 /** The prefix of every automatic name, as in CPython, so either language's tools recognise them. */

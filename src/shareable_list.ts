@@ -5,7 +5,8 @@
  */
 import { printAsString } from "../ffi/inspect.ts";
 import { SharedMemory } from "./shared_memory.ts";
-import { checkOptionsObject, describe } from "./arguments.ts";
+import { checkOptionsObject, describe, optionKeys } from "./arguments.ts";
+import { parseDescriptor, type Placement, SharedObject, type SharedObjectDescriptor } from "./shared_object.ts";
 import { loneSurrogateAt, utf8Length } from "./utf8.ts";
 import { isDetachedView, isUint8Array, typedArrayLength, typedArraySet } from "./intrinsics.ts";
 import {
@@ -43,6 +44,21 @@ export interface ShareableListOptions {
   track?: boolean;
   /** Reserve the new segment's memory at create (default `true`), as `SharedMemory`'s `reserve`. */
   reserve?: boolean;
+}
+
+/** Every option of `ShareableListOptions`, once: an option added to the interface without its row is a type error. */
+const LIST_OPTION_TABLE = { name: true, track: true, reserve: true } as const satisfies Record<
+  keyof ShareableListOptions,
+  true
+>;
+
+/**
+ * What another process needs to attach to a list: plain JSON. A list always starts its segment (CPython's
+ * layout has no offset), so `offset` is 0; `attach` also takes it without one, or the bare name.
+ */
+export interface ListDescriptor extends SharedObjectDescriptor {
+  /** Always `"list"`. */
+  readonly kind: "list";
 }
 
 /**
@@ -85,7 +101,7 @@ const INT64_END = 2 ** 63;
 /** Strings up to this many UTF-8 bytes are encoded and decoded in JS: faster than a TextEncoder/TextDecoder call. */
 const SHORT_STRING = 32;
 
-const KNOWN_OPTIONS = new Set(["name", "track", "reserve"]);
+const KNOWN_OPTIONS = optionKeys(LIST_OPTION_TABLE);
 const encoder = new TextEncoder();
 /** Strict (CPython's decode is strict) and keeping a leading U+FEFF, which is part of the string. */
 const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
@@ -103,7 +119,7 @@ const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
  * Item slots never grow: a string or bytes value must fit the slot it is written to (a slot made for a
  * value of `L` bytes holds `8 * (floor(L / 8) + 1)` bytes); numbers, booleans and `null` fit any slot.
  */
-export class ShareableList implements Disposable, Iterable<ListValue> {
+export class ShareableList extends SharedObject<ListDescriptor> implements Iterable<ListValue> {
   readonly #shm: SharedMemory;
   readonly #bytes: Uint8Array;
   readonly #view: DataView;
@@ -133,6 +149,7 @@ export class ShareableList implements Disposable, Iterable<ListValue> {
     let layout: Layout;
     let bytes: Uint8Array;
     let values: ListValue[] | undefined;
+    let ownership: Placement["ownership"];
     if (sequence === null && name === undefined) {
       // `new ShareableList(null, { name: argv[2] })` with the argument missing: never a new list by mistake
       throw new TypeError("name is required to attach to a list (null as the sequence means attach)");
@@ -148,6 +165,7 @@ export class ShareableList implements Disposable, Iterable<ListValue> {
         shm.close();
         throw error;
       }
+      ownership = "attached";
     } else {
       values = checkSequence(sequence ?? []);
       layout = layoutOf(values.map(slotFor));
@@ -158,7 +176,9 @@ export class ShareableList implements Disposable, Iterable<ListValue> {
         shm[Symbol.dispose]();
         throw error;
       }
+      ownership = "created";
     }
+    super({ shm, offset: 0, ownership }, "list", {});
     this.#shm = shm;
     this.#bytes = bytes;
     this.#view = new DataView(this.#bytes.buffer, this.#bytes.byteOffset, this.#bytes.byteLength);
@@ -182,6 +202,44 @@ export class ShareableList implements Disposable, Iterable<ListValue> {
         throw error;
       }
     }
+  }
+
+  /**
+   * A new list holding `values` (any iterable): `new ShareableList(values, options)`.
+   *
+   * @example
+   * ```ts
+   * import { ShareableList } from "@shm/shared-memory";
+   *
+   * using list = ShareableList.create([1, 2.5, true, null, "héllo"]);
+   * using other = ShareableList.attach(list.descriptor); // in any process, or Python's ShareableList(name=...)
+   * other.set(0, 42);
+   * console.assert(list.get(0) === 42);
+   * ```
+   */
+  static create(values: Iterable<ListValue>, options: ShareableListOptions = {}): ShareableList {
+    if (values === null || values === undefined) {
+      throw new TypeError(`values must be an iterable of values, got ${describe(values)} (attach() attaches)`);
+    }
+    return new ShareableList(values, options);
+  }
+
+  /**
+   * The list a name, a descriptor (`{ kind: "list", name }`) or that descriptor's JSON names:
+   * `new ShareableList(null, { name })`. A descriptor of another kind is a TypeError.
+   */
+  static attach(nameOrDescriptor: ListDescriptor | string): ShareableList {
+    const { name } = parseDescriptor<ListDescriptor>(nameOrDescriptor, "list", (d) => {
+      if ((d.offset ?? 0) !== 0) {
+        throw new TypeError(`a list starts its segment: descriptor.offset must be 0, got ${describe(d.offset)}`);
+      }
+    });
+    return new ShareableList(null, { name });
+  }
+
+  /** Whether the list (or its segment) is closed: reading or writing then throws. */
+  override get closed(): boolean {
+    return super.closed || this.#closed();
   }
 
   /** The number of items; fixed for the life of the list. */
@@ -256,21 +314,11 @@ export class ShareableList implements Disposable, Iterable<ListValue> {
     return items;
   }
 
-  /** Unmaps the segment from this process; reading or writing afterwards throws. Safe to call twice. */
-  close(): void {
-    this.#shm.close();
-  }
-
-  /** Closes; a list that created its segment also unlinks it, as `SharedMemory`'s dispose. */
-  [Symbol.dispose](): void {
-    this.#shm[Symbol.dispose]();
-  }
-
   /**
    * Python's repr: `ShareableList([1, 2.5, True, None, 'héllo', b'ab'], name='psm_1a2b3c4d')`; an item
    * another process spoiled shows as `<malformed>`, a closed list as `ShareableList(<closed>, name=...)`.
    */
-  toString(): string {
+  override toString(): string {
     if (!(#shm in this)) return "ShareableList {}"; // the prototype itself, as console.log(ShareableList.prototype) asks
     const name = pythonString(this.#shm.name);
     if (this.#closed()) return `ShareableList(<closed>, name=${name})`;

@@ -37,8 +37,17 @@
 import { printAsString } from "../ffi/inspect.ts";
 import { libc } from "../ffi/runtime.ts";
 import { SharedMemory } from "./shared_memory.ts";
-import { checkByteCount, checkOptionsObject, describe, MAX_BYTES } from "./arguments.ts";
+import { checkByteCount, checkOptionsObject, describe, MAX_BYTES, optionKeys } from "./arguments.ts";
 import { checkName } from "./names.ts";
+import { isDescriptorJson, readDescriptor } from "./descriptor.ts";
+import {
+  attachPlacement,
+  construct,
+  type ObjectPlacement,
+  type Placement,
+  placeNew,
+  SharedObject,
+} from "./shared_object.ts";
 import {
   type AnyTypedArray,
   type DType,
@@ -78,27 +87,12 @@ export interface ArrayDescriptor<D extends DType = DType> {
   offset: number;
 }
 
-/** Where a new array goes: a new segment (the default) or a window of an existing one. */
-export interface PlacementOptions {
-  /**
-   * Place the array in this segment, at `offset`, instead of creating a segment. The array never
-   * closes or unlinks it: the caller owns it.
-   */
-  shm?: SharedMemory;
-  /** The byte offset in `shm`: a multiple of the element size, with the array fitting. Default 0. Needs `shm`. */
-  offset?: number;
-  /** The name of the new segment (default: a fresh `psm_` name). Not with `shm`. */
-  name?: string;
-  /** Permission bits of the new segment (default `0o600`). Not with `shm`. */
-  mode?: number;
-  /** Unlink the new segment at the latest when the process ends (default `true`). Not with `shm`. */
-  track?: boolean;
-  /**
-   * Reserve the new segment's memory at create (default `true`), as `SharedMemory`'s `reserve`:
-   * `false` makes a sparse segment, whose pages are allocated when first touched. Not with `shm`.
-   */
-  reserve?: boolean;
-}
+/**
+ * Where a new array goes: a new segment of its own (the default: `name`, `mode`, `track`, `reserve`), or
+ * `{ shm, offset }` in a segment of the caller's, which the array never closes or unlinks. The placement
+ * every shared object takes (src/shared_object.ts); `offset` must be a multiple of the element size.
+ */
+export type PlacementOptions = ObjectPlacement;
 
 /** Options of `SharedArray.from`: where the array goes, and its dtype and shape if not inferred. */
 export interface FromOptions<D extends DType = DType> extends PlacementOptions {
@@ -163,16 +157,31 @@ export type DTypeOfData<T> = T extends Int8Array ? "int8"
       : DType)
   : DType;
 
-/** Who closes and unlinks the segment: the array created it, opened it, or borrowed the caller's. */
-type Ownership = "created" | "attached" | "borrowed";
+/** Every option of `SharedArray.zeros` (and `create`), once: an option added to the interface without its row is a type error. */
+const ZEROS_OPTION_TABLE = {
+  shm: true,
+  offset: true,
+  name: true,
+  mode: true,
+  track: true,
+  reserve: true,
+} as const satisfies Record<keyof PlacementOptions, true>;
+/** Every option of `SharedArray.from`, once. */
+const FROM_OPTION_TABLE = { ...ZEROS_OPTION_TABLE, dtype: true, shape: true } as const satisfies Record<
+  keyof FromOptions,
+  true
+>;
+/** Every option of `SharedArray.attach`, once. */
+const ATTACH_OPTION_TABLE = { shm: true, dtype: true } as const satisfies Record<keyof AttachOptions, true>;
 
-const PLACEMENT_OPTIONS = ["shm", "offset", "name", "mode", "track", "reserve"];
 /** The options of `SharedArray.from`. */
-export const FROM_OPTIONS: ReadonlySet<string> = new Set([...PLACEMENT_OPTIONS, "dtype", "shape"]);
+export const FROM_OPTIONS: ReadonlySet<string> = optionKeys(FROM_OPTION_TABLE);
 /** The options of `SharedArray.zeros`. */
-export const ZEROS_OPTIONS: ReadonlySet<string> = new Set(PLACEMENT_OPTIONS);
-const ATTACH_OPTIONS = new Set(["shm", "dtype"]);
-const NEW_SEGMENT_OPTIONS = ["name", "mode", "track", "reserve"] as const;
+export const ZEROS_OPTIONS: ReadonlySet<string> = optionKeys(ZEROS_OPTION_TABLE);
+const ATTACH_OPTIONS = optionKeys(ATTACH_OPTION_TABLE);
+
+/** An array's descriptor, as the array gives it: `kind` always there. */
+type OwnDescriptor<D extends DType> = ArrayDescriptor<D> & { kind: "array" };
 
 /** The most empty lists `toList()` builds for an array with no elements (it holds nothing, so a bound is no loss). */
 const MAX_EMPTY_LISTS = 2 ** 20;
@@ -184,28 +193,23 @@ const DEFAULT_DTYPES: Readonly<Record<string, DType>> = { number: "float64", big
  * A numpy-style array whose elements live in shared memory. `data` is a typed array over the segment
  * (no copy): what one process writes there, every process attached to the segment sees.
  */
-export class SharedArray<D extends DType = DType> implements Disposable {
-  readonly #shm: SharedMemory;
+export class SharedArray<D extends DType = DType> extends SharedObject<OwnDescriptor<D>> {
   readonly #info: DTypeInfo;
   readonly #shape: readonly number[];
   readonly #strides: readonly number[];
   /** Strides in elements, for indexing the typed array. */
   readonly #elementStrides: readonly number[];
   readonly #size: number;
-  readonly #offset: number;
-  readonly #ownership: Ownership;
   #data: TypedArrayOf<DType>;
-  #closed = false;
 
-  private constructor(shm: SharedMemory, info: DTypeInfo, shape: number[], offset: number, ownership: Ownership) {
-    this.#shm = shm;
+  private constructor(placement: Placement, info: DTypeInfo, shape: number[]) {
+    super(placement, "array", { dtype: info.name as D, shape: Object.freeze([...shape]) as number[] });
+    const { shm, offset } = placement;
     this.#info = info;
     this.#shape = Object.freeze(shape);
     this.#elementStrides = Object.freeze(elementStrides(shape));
     this.#strides = Object.freeze(this.#elementStrides.map((stride) => stride * info.itemsize));
     this.#size = sizeOf(shape);
-    this.#offset = offset;
-    this.#ownership = ownership;
     const bytes = shm.view(offset, this.#size * info.itemsize);
     this.#data = new info.array(bytes.buffer as ArrayBuffer, bytes.byteOffset, this.#size);
   }
@@ -219,10 +223,25 @@ export class SharedArray<D extends DType = DType> implements Disposable {
     const checkedShape = checkShape(shape, "shape", info);
     checkOptionsObject(options, ZEROS_OPTIONS);
     checkOneBuffer(sizeOf(checkedShape) * info.itemsize);
-    const place = placement(options, checkedShape, info);
-    const array = place((shm, offset, ownership) => new SharedArray<D>(shm, info, checkedShape, offset, ownership));
-    if (options.shm) array.#bytes().fill(0);
-    return array;
+    // a caller's segment holds old bytes; a new one is zero already
+    return SharedArray.#place<D>(options, checkedShape, info, (array) => options.shm && array.#bytes().fill(0));
+  }
+
+  /**
+   * A new zero-filled array: the name every shared object gives making a new one (`SharedArray.zeros`).
+   *
+   * @example
+   * ```ts
+   * import { SharedArray } from "@shm/shared-memory";
+   *
+   * using grid = SharedArray.create([2, 3], "int32");
+   * grid.set(1, 2, 7);
+   * using other = SharedArray.attach(grid.descriptor.name); // in any process, or numpy's np.load(..., mmap_mode="r+")
+   * console.assert(other.get(1, 2) === 7);
+   * ```
+   */
+  static create<D extends DType = "float64">(shape: Shape, dtype?: D, options: PlacementOptions = {}): SharedArray<D> {
+    return SharedArray.zeros<D>(shape, dtype, options);
   }
 
   /**
@@ -238,10 +257,7 @@ export class SharedArray<D extends DType = DType> implements Disposable {
     const given = options.dtype === undefined ? undefined : dtypeInfo(options.dtype);
     const { staged, info, shape } = stage(data, given, options.shape);
     checkOneBuffer(staged.length * info.itemsize);
-    const place = placement(options, shape, info);
-    const array = place((shm, offset, ownership) => new SharedArray<D>(shm, info, shape, offset, ownership));
-    array.#data.set(staged as never);
-    return array;
+    return SharedArray.#place<D>(options, shape, info, (array) => array.#data.set(staged as never));
   }
 
   /**
@@ -260,25 +276,16 @@ export class SharedArray<D extends DType = DType> implements Disposable {
   /** A name, or a descriptor whose dtype is not known when compiling: the dtype is read from the segment or descriptor. */
   static attach(nameOrDescriptor: ArrayDescriptor | string, options?: AttachOptions): SharedArray;
   static attach(nameOrDescriptor: ArrayDescriptor | string, options: AttachOptions = {}): SharedArray {
-    const byName = typeof nameOrDescriptor === "string" && !/^\s*\{/.test(nameOrDescriptor);
+    const byName = typeof nameOrDescriptor === "string" && !isDescriptorJson(nameOrDescriptor);
     const described = byName ? undefined : checkDescriptor(nameOrDescriptor);
     if (byName) checkName(nameOrDescriptor, "name");
     const name = described?.name ?? (nameOrDescriptor as string);
     checkOptionsObject(options, ATTACH_OPTIONS);
     const expected = options.dtype === undefined ? undefined : dtypeInfo(options.dtype, "options.dtype");
-    const borrowed = options.shm !== undefined;
-    let shm: SharedMemory;
-    if (borrowed) {
-      shm = checkShm(options.shm);
-      if (shm.name !== name) {
-        throw new RangeError(
-          `options.shm is segment '${shm.name}' but the ${byName ? "name" : "descriptor"} is '${name}'`,
-        );
-      }
-    } else {
-      shm = new SharedMemory({ name });
-    }
-    try {
+    // The segment, opened (or options.shm, borrowed); where the array is in it is checked next.
+    const segment = attachPlacement({ kind: "array", name, offset: 0 }, 0, 1, options.shm);
+    return construct(() => {
+      const { shm } = segment;
       const { info, shape, offset } = described ?? readHeader((at, length) => shm.view(at, length), shm.size, name);
       if (expected !== undefined && expected !== info) {
         throw new TypeError(
@@ -288,11 +295,8 @@ export class SharedArray<D extends DType = DType> implements Disposable {
       const nbytes = sizeOf(shape) * info.itemsize;
       checkOneBuffer(nbytes);
       checkOffset(offset, nbytes, info, shm.size, "descriptor.offset");
-      return new SharedArray(shm, info, shape, offset, borrowed ? "borrowed" : "attached");
-    } catch (error) {
-      if (!borrowed) shm.close();
-      throw error;
-    }
+      return new SharedArray({ ...segment, offset }, info, shape);
+    }, segment);
   }
 
   /**
@@ -366,30 +370,27 @@ export class SharedArray<D extends DType = DType> implements Disposable {
 
   /** Where the first element is, in bytes from the start of the segment. */
   get offset(): number {
-    return this.#offset;
+    return this.placement.offset;
   }
 
   /** The segment the array lives in. */
   get shm(): SharedMemory {
-    return this.#shm;
+    return this.placement.shm;
   }
 
   /** Whether the array (or its segment) is closed: `data` is then empty and `get`/`set` throw. */
-  get closed(): boolean {
-    return this.#closed || this.#shm.closed;
+  override get closed(): boolean {
+    return super.closed || this.placement.shm.closed;
   }
 
   /**
-   * What another process attaches by: `{ kind: "array", name, dtype, shape, offset }`, a new plain object
-   * each time. An array in a segment of its own is also attached by its name alone.
+   * What another process attaches by: `{ kind: "array", name, offset, dtype, shape }`, a new plain object
+   * each time (its `shape` the caller's to change). An array in a segment of its own is also attached by
+   * its name alone. `JSON.stringify(array)` gives the same.
    */
-  get descriptor(): ArrayDescriptor<D> & { kind: "array" } {
-    return { kind: "array", name: this.#shm.name, dtype: this.dtype, shape: [...this.#shape], offset: this.#offset };
-  }
-
-  /** The descriptor, so `JSON.stringify(array)` gives what `SharedArray.attach` takes. */
-  toJSON(): ArrayDescriptor<D> & { kind: "array" } {
-    return this.descriptor;
+  override get descriptor(): OwnDescriptor<D> {
+    const described = super.descriptor;
+    return { ...described, shape: [...described.shape] };
   }
 
   /**
@@ -431,41 +432,54 @@ export class SharedArray<D extends DType = DType> implements Disposable {
     return build(0, 0);
   }
 
-  /** Closes the segment if the array opened or created it; never a segment passed in as `shm`. Safe to call twice. */
-  close(): void {
-    if (this.#ownership !== "borrowed") this.#shm.close();
-    this.#release();
-  }
-
-  /**
-   * Closes (as `close()`), and an array that created its own segment also unlinks it. An array in a
-   * caller's `shm` leaves that segment open and linked.
-   */
-  [Symbol.dispose](): void {
-    if (this.#ownership !== "borrowed") this.#shm[Symbol.dispose]();
-    this.#release();
-  }
 
   /**
    * The elements as a nested list on one line: `[2, 4, 6, 8, 10]`, `[[1, 2], [3, 4]]`; bigints
    * without `n`, bools as `true`/`false`, a 0-d array as its element; more than 1000 elements
    * summarized with `...` as numpy does.
    */
-  toString(): string {
+  override toString(): string {
     if (!(#info in this)) return "SharedArray {}"; // the prototype itself, as console.log(SharedArray.prototype) asks
     if (this.closed) return `SharedArray(closed, dtype=${this.dtype}, shape=[${this.#shape.join(", ")}])`;
     const read = READ[this.#info.kind];
     return formatArray(this.#shape, (i) => formatValue(read(this.#data[i])));
   }
 
-  #release(): void {
-    if (this.#closed) return;
-    this.#closed = true;
+  /** `close()` and dispose (src/shared_object.ts) close the segment if the array opened or created it; `data` empties here. */
+  protected override onClose(): void {
     this.#data = new this.#info.array(0);
   }
 
   #checkOpen(): void {
-    if (this.closed) throw new TypeError(`SharedArray over '${this.#shm.name}' is closed`);
+    if (this.closed) throw new TypeError(`SharedArray over '${this.placement.shm.name}' is closed`);
+  }
+
+  /**
+   * Places a new array of `shape` and `info` as `options` say (src/shared_object.ts), makes it there and
+   * lets `fill` set its elements; on failure a segment made for it is removed again. In a caller's segment
+   * the array sits at `offset`, bare; in a new segment of its own it follows its `.npy` header.
+   */
+  static #place<D extends DType>(
+    options: ObjectPlacement,
+    shape: number[],
+    info: DTypeInfo,
+    fill: (array: SharedArray<D>) => void,
+  ): SharedArray<D> {
+    const nbytes = sizeOf(shape) * info.itemsize;
+    const { shm, offset, name, mode, track, reserve } = options;
+    const where = { shm, offset, name, mode, track, reserve };
+    const make = (placement: Placement, before = () => {}) =>
+      construct(() => {
+        before();
+        const array = new SharedArray<D>(placement, info, shape);
+        fill(array);
+        return array;
+      }, placement);
+    if (shm !== undefined) return make(placeNew(where, nbytes, info.itemsize));
+    const header = encodeHeader(info, shape);
+    if (header.length + nbytes > MAX_BYTES) throw new RangeError(`the array needs more than ${MAX_BYTES} bytes`);
+    const segment = placeNew(where, header.length + nbytes, 1);
+    return make({ ...segment, offset: header.length }, () => segment.shm.view(0, header.length).set(header));
   }
 
   /** The element's bytes. */
@@ -563,14 +577,6 @@ function checkOneBuffer(nbytes: number): void {
   );
 }
 
-function checkShm(shm: unknown): SharedMemory {
-  if (!(shm instanceof SharedMemory)) {
-    throw new TypeError(`options.shm must be a SharedMemory, got ${describe(shm)}`);
-  }
-  if (shm.closed) throw new TypeError(`options.shm ('${shm.name}') is closed`);
-  return shm;
-}
-
 /** An offset must be whole, aligned to the element size, and leave room for the array in `size` bytes. */
 function checkOffset(offset: unknown, nbytes: number, info: DTypeInfo, size: number, argument: string): number {
   checkByteCount(offset, argument);
@@ -587,67 +593,12 @@ function checkOffset(offset: unknown, nbytes: number, info: DTypeInfo, size: num
   return offset;
 }
 
-type Make<D extends DType> = (shm: SharedMemory, offset: number, ownership: Ownership) => SharedArray<D>;
-
-/**
- * Checks where an array of `shape` and `info` goes, and returns the step that creates it there; all
- * checks run before that step, so a refused placement creates nothing. In a caller's segment the array
- * sits at `offset`, bare; in a new segment of its own it follows its `.npy` header.
- */
-function placement(options: PlacementOptions, shape: readonly number[], info: DTypeInfo) {
-  const nbytes = sizeOf(shape) * info.itemsize;
-  if (options.shm !== undefined) {
-    const shm = checkShm(options.shm);
-    for (const key of NEW_SEGMENT_OPTIONS) {
-      if (options[key] !== undefined) throw new TypeError(`option '${key}' is for a new segment; not with shm`);
-    }
-    const offset = checkOffset(options.offset ?? 0, nbytes, info, shm.size, "offset");
-    return <D extends DType>(make: Make<D>): SharedArray<D> => make(shm, offset, "borrowed");
-  }
-  if (options.offset !== undefined) {
-    throw new TypeError("offset places an array in an existing segment: pass shm too");
-  }
-  if (options.name !== undefined) checkName(options.name);
-  const header = encodeHeader(info, shape);
-  if (header.length + nbytes > MAX_BYTES) throw new RangeError(`the array needs more than ${MAX_BYTES} bytes`);
-  return <D extends DType>(make: Make<D>): SharedArray<D> => {
-    const { name, mode, track, reserve } = options;
-    const shm = new SharedMemory({ create: true, size: header.length + nbytes, name, mode, track, reserve });
-    try {
-      shm.view(0, header.length).set(header);
-      return make(shm, header.length, "created");
-    } catch (error) {
-      shm[Symbol.dispose]();
-      throw error;
-    }
-  };
-}
-
 /** Checks a descriptor (object or JSON string; `kind`, if there, must be "array") and returns its parts. */
 function checkDescriptor(descriptor: unknown): { name: string; info: DTypeInfo; shape: number[]; offset: number } {
-  if (typeof descriptor === "string") {
-    try {
-      descriptor = JSON.parse(descriptor);
-    } catch (cause) {
-      throw new TypeError(`descriptor is not valid JSON: ${(cause as Error).message}`, { cause });
-    }
-  }
-  if (descriptor === null || typeof descriptor !== "object" || Array.isArray(descriptor)) {
-    throw new TypeError(
-      `descriptor must be { name, dtype, shape, offset } or its JSON, got ${describe(descriptor)}`,
-    );
-  }
-  const { kind, name, dtype, shape, offset = 0 } = descriptor as Record<string, unknown>;
-  if (kind !== undefined && typeof kind !== "string") {
-    throw new TypeError(`descriptor.kind must be the string 'array', got ${describe(kind)}`);
-  }
-  if (kind !== undefined && kind !== "array") {
-    throw new RangeError(`descriptor.kind is '${kind}': SharedArray.attach takes the descriptor of an array`);
-  }
+  const { name, dtype, shape, offset } = readDescriptor(descriptor, "array", true);
   checkName(name, "descriptor.name");
   const info = dtypeInfo(dtype, "descriptor.dtype");
   const checkedShape = checkShape(shape, "descriptor.shape", info);
-  checkByteCount(offset, "descriptor.offset");
   return { name, info, shape: checkedShape, offset };
 }
 

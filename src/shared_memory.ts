@@ -4,35 +4,20 @@ import { libc } from "../ffi/runtime.ts";
 import { errorFromErrno, SharedMemoryError } from "./errors.ts";
 import { Mapping, mapShared } from "./mapping.ts";
 import { randomName } from "./names.ts";
-import { checkCreateSize, checkOptions, checkWindow } from "./arguments.ts";
+import {
+  checkCreateSize,
+  checkOptions,
+  checkOptionsObject,
+  checkWindow,
+  SHARED_MEMORY_CREATE_OPTIONS,
+  type SharedMemoryCreateOptions,
+  type SharedMemoryOptions,
+} from "./arguments.ts";
+import { readDescriptor } from "./descriptor.ts";
 import { track, untrack } from "./tracking.ts";
 
-/** How to create or attach to a segment; the same fields as CPython's `SharedMemory(name, create, size)`. */
-export interface SharedMemoryOptions {
-  /** The segment's name without a leading `/`. Required to attach; drawn as `psm_` + 8 hex digits when creating without one. */
-  name?: string;
-  /** Create a new segment (`true`) or attach to an existing one (`false`, the default). */
-  create?: boolean;
-  /** The size in bytes of a new segment: a whole number > 0. Ignored when attaching: the segment's size is read. */
-  size?: number;
-  /** Permission bits of a new segment. Default `0o600`: only this user can attach. */
-  mode?: number;
-  /**
-   * Unlink a segment this handle created, at the latest when the process ends (default `true`).
-   * Attaching never tracks, so a child that attaches and exits never removes its parent's segment.
-   */
-  track?: boolean;
-  /**
-   * Reserve a new segment's memory when creating it (default `true`): every page is allocated at once
-   * (`posix_fallocate`), so a full /dev/shm (a container's is 64 MiB by default) is a `SharedMemoryError`
-   * `ENOSPC` at create, with nothing left behind. `reserve: false` makes a sparse segment, as `ftruncate`
-   * alone does (and as CPython does): pages are allocated when first touched, so a huge segment of which
-   * little is used costs little, but if /dev/shm or memory runs out then, the process that touches the
-   * page is killed by SIGBUS, which no library can catch. Ignored when attaching; macOS, which has no
-   * `posix_fallocate`, never reserves.
-   */
-  reserve?: boolean;
-}
+// The options interface lives beside its checker (src/arguments.ts), so that neither file imports the other.
+export type { SharedMemoryCreateOptions, SharedMemoryOptions };
 
 /** Draws this many automatic names before giving up on collisions (each is 1 in 2^32). */
 const AUTO_NAME_TRIES = 100;
@@ -146,6 +131,54 @@ export class SharedMemory implements Disposable {
     if (!(#mapping in this)) return "SharedMemory {}"; // the prototype itself, as console.log(SharedMemory.prototype) asks
     return `SharedMemory('${this.#name}', size=${this.#size}${this.closed ? ", closed" : ""})`;
   }
+
+  // The idiom every shared object follows (src/shared_object.ts): create, attach, descriptor, toJSON.
+
+  /**
+   * A new segment of `options.size` bytes: `new SharedMemory({ create: true, ...options })`.
+   *
+   * @example
+   * ```ts
+   * import { SharedMemory } from "@shm/shared-memory";
+   *
+   * using shm = SharedMemory.create({ size: 4096 });
+   * shm.buf[0] = 42;
+   * using other = SharedMemory.attach(shm.descriptor); // in any process: the same bytes
+   * console.assert(other.buf[0] === 42);
+   * ```
+   */
+  static create(options: SharedMemoryCreateOptions): SharedMemory {
+    checkOptionsObject(options, SHARED_MEMORY_CREATE_OPTIONS, "options", "{ size: 1024 }");
+    return new SharedMemory({ ...options, create: true });
+  }
+
+  /**
+   * The segment a name, a descriptor (`{ kind: "shm", name }`) or that descriptor's JSON names:
+   * `new SharedMemory({ name })`. A descriptor of another kind is a TypeError.
+   */
+  static attach(nameOrDescriptor: SharedMemoryDescriptor | string): SharedMemory {
+    const { name, offset } = readDescriptor(nameOrDescriptor, "shm");
+    if (offset !== 0) throw new TypeError(`a shm descriptor has no offset (a segment starts at 0), got ${offset}`);
+    return new SharedMemory({ name });
+  }
+
+  /** What another process passes to `SharedMemory.attach`: `{ kind: "shm", name }`, plain JSON (frozen). */
+  get descriptor(): SharedMemoryDescriptor {
+    return Object.freeze({ kind: "shm", name: this.#name });
+  }
+
+  /** The descriptor, so that `JSON.stringify(shm)` hands it over. */
+  toJSON(): SharedMemoryDescriptor {
+    return this.descriptor;
+  }
+}
+
+/** What another process needs to attach to a segment: plain JSON. */
+export interface SharedMemoryDescriptor {
+  /** Always `"shm"`. */
+  readonly kind: "shm";
+  /** The segment's name, without the leading `/`. */
+  readonly name: string;
 }
 
 printAsString(SharedMemory.prototype);

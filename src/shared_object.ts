@@ -20,7 +20,7 @@
  * ownership alone (`headerless` kinds).
  */
 import { checkOptionsObject, describe } from "./arguments.ts";
-import { SharedMemoryError } from "./errors.ts";
+import { readDescriptor } from "./descriptor.ts";
 import { SharedMemory } from "./shared_memory.ts";
 
 /** Who closes and unlinks the segment: the object created it, opened it, or borrowed the caller's. */
@@ -48,10 +48,25 @@ export interface ObjectPlacement {
   mode?: number;
   /** Unlink the new segment at the latest when this process ends (default `true`). Not with `shm`. */
   track?: boolean;
+  /**
+   * Reserve the new segment's memory at create (default `true`), as `SharedMemory`'s `reserve`: `false`
+   * makes a sparse segment, whose pages are allocated when first touched. Not with `shm`.
+   */
+  reserve?: boolean;
 }
 
+/** Every option of `ObjectPlacement`, once: an option added to the interface without its row is a type error. */
+const PLACEMENT_OPTION_TABLE = {
+  shm: true,
+  offset: true,
+  name: true,
+  mode: true,
+  track: true,
+  reserve: true,
+} as const satisfies Record<keyof ObjectPlacement, true>;
+
 /** The option names of `ObjectPlacement`, for `checkOptionsObject`. */
-export const PLACEMENT_OPTIONS: readonly string[] = ["shm", "offset", "name", "mode", "track"];
+export const PLACEMENT_OPTIONS: readonly string[] = Object.keys(PLACEMENT_OPTION_TABLE);
 
 /** Where an object is: its segment, its offset, and who owns the segment. */
 export interface Placement {
@@ -141,9 +156,9 @@ export function placeNew(
 ): Placement {
   options ??= {};
   checkOptionsObject(options, new Set([...PLACEMENT_OPTIONS, ...extra]));
-  const { shm, offset, name, mode, track } = options;
+  const { shm, offset, name, mode, track, reserve } = options;
   if (shm !== undefined) {
-    for (const key of ["name", "mode", "track"] as const) {
+    for (const key of ["name", "mode", "track", "reserve"] as const) {
       if (options[key] !== undefined) throw new TypeError(`${key} is for a new segment: not with shm`);
     }
     const borrowed = checkShm(shm, "shm");
@@ -152,7 +167,11 @@ export function placeNew(
     return { shm: borrowed, offset: at, ownership: "borrowed" };
   }
   if (offset !== undefined) throw new TypeError("offset needs shm (a new segment holds the object at 0)");
-  return { shm: new SharedMemory({ create: true, size, name, mode, track }), offset: 0, ownership: "created" };
+  return {
+    shm: new SharedMemory({ create: true, size, name, mode, track, reserve }),
+    offset: 0,
+    ownership: "created",
+  };
 }
 
 /**
@@ -164,26 +183,9 @@ export function parseDescriptor<D extends SharedObjectDescriptor>(
   kind: string,
   check: (descriptor: Record<string, unknown>) => void = () => {},
 ): D {
-  if (typeof value === "string") {
-    const text = value.trimStart();
-    value = text.startsWith("{") ? JSON.parse(text) : { kind, name: value, offset: 0 };
-  }
-  if (value === null || typeof value !== "object" || Array.isArray(value)) {
-    throw new TypeError(
-      `a ${kind} descriptor must be an object { kind, name, offset } or a name, got ${describe(value)}`,
-    );
-  }
-  const d = value as Record<string, unknown>;
-  if (d.kind !== kind) throw new TypeError(`the descriptor is of a ${describe(d.kind)}, not of a '${kind}'`);
-  if (typeof d.name !== "string" || d.name === "") {
-    throw new TypeError(`descriptor.name must be a segment name, got ${describe(d.name)}`);
-  }
-  const offset = d.offset ?? 0;
-  if (typeof offset !== "number" || !Number.isInteger(offset) || offset < 0) {
-    throw new TypeError(`descriptor.offset must be a whole number >= 0, got ${describe(offset)}`);
-  }
+  const d = readDescriptor(value, kind);
   check(d);
-  return { ...d, offset } as unknown as D;
+  return d as unknown as D;
 }
 
 /** Opens the segment a descriptor names (or uses `shm`, which must be that segment) and checks the offset. */
@@ -267,6 +269,9 @@ export function checkHeader(bytes: Uint8Array, kind: string, version: number, pl
   if (state !== OBJECT_HEADER.stateReady) fail(`holds a ${kind} that is still being made (or whose maker died)`);
 }
 
+/** Reads an object's placement; set by SharedObject's static block (its fields are private to it). */
+let placementOf: (object: SharedObject) => Placement;
+
 /**
  * The base of every shared object: placement, the descriptor, closing and disposing. A subclass
  * passes its placement and its descriptor's own fields, and releases what it holds in `onClose`.
@@ -318,19 +323,47 @@ export abstract class SharedObject<D extends SharedObjectDescriptor = SharedObje
     }
   }
 
-  /** Closes, and unlinks the segment if this object created it. */
+  /**
+   * Closes, and unlinks the segment if this object created it (through the segment's own dispose: a
+   * name that handle unlinked already is not unlinked again, since it may name another segment by now).
+   */
   [Symbol.dispose](): void {
     this.close();
-    if (this.#placement.ownership !== "created") return;
-    try {
-      this.#placement.shm.unlink();
-    } catch (error) {
-      if (!(error instanceof SharedMemoryError && error.code === "ENOENT")) throw error;
-    }
+    if (this.#placement.ownership === "created") this.#placement.shm[Symbol.dispose]();
   }
 
   /** The descriptor, so that `JSON.stringify(object)` hands it over. */
   toJSON(): D {
     return this.#descriptor;
   }
+
+  static {
+    placementOf = (object) => object.#placement;
+  }
+}
+
+/**
+ * The segment a shared object lives in, for the code that owns objects of every kind (the manager):
+ * a TypeError for anything that is not a `SharedObject`.
+ */
+export function segmentOf(object: SharedObject): SharedMemory {
+  if (!(object instanceof SharedObject)) {
+    throw new TypeError(`expected a shared object (a SharedObject), got ${describe(object)}`);
+  }
+  return placementOf(object).shm;
+}
+
+/**
+ * The idiom every shared object follows, `SharedMemory` included: a JSON `descriptor` with its `kind`
+ * that `attach` takes in any process, `closed`, `close()`, `[Symbol.dispose]` and `toJSON()`.
+ */
+export interface SharedHandle extends Disposable {
+  /** The hand-over form: plain JSON, with the object's `kind` and its segment's `name`. */
+  readonly descriptor: { readonly kind: string; readonly name: string };
+  /** Whether `close()` has run. */
+  readonly closed: boolean;
+  /** Releases this handle (safe to call twice). */
+  close(): void;
+  /** The descriptor, for `JSON.stringify`. */
+  toJSON(): unknown;
 }
