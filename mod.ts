@@ -15,7 +15,12 @@
  * @module
  */
 
-export { SharedMemory, type SharedMemoryOptions } from "./src/shared_memory.ts";
+export {
+  SharedMemory,
+  type SharedMemoryCreateOptions,
+  type SharedMemoryDescriptor,
+  type SharedMemoryOptions,
+} from "./src/shared_memory.ts";
 export { SharedMemoryError, type Syscall } from "./src/errors.ts";
 export { UnsupportedPlatformError } from "./ffi/runtime.ts";
 
@@ -47,7 +52,13 @@ export {
 export { MalformedArrayError } from "./src/npy.ts";
 
 // ShareableList (issue 4): exports go here.
-export { type ListValue, MalformedListError, ShareableList, type ShareableListOptions } from "./src/shareable_list.ts";
+export {
+  type ListDescriptor,
+  type ListValue,
+  MalformedListError,
+  ShareableList,
+  type ShareableListOptions,
+} from "./src/shareable_list.ts";
 
 // Cleanup at exit, the manager (issue 5): exports go here.
 export {
@@ -57,3 +68,15 @@ export {
   type ManagedSegmentOptions,
   SharedMemoryManager,
 } from "./src/manager.ts";
+
+// The one shape of shared objects (issue 13; written with issue 14): exports go here.
+export {
+  MalformedObjectError,
+  type ObjectPlacement,
+  type Ownership,
+  type Placement,
+  type SharedHandle,
+  SharedObject,
+  type SharedObjectDescriptor,
+} from "./src/shared_object.ts";
+export { type AnyDescriptor, attach, type SharedKind, type SharedKinds } from "./src/attach.ts";

@@ -42,7 +42,9 @@ export function readDescriptor(
     try {
       value = JSON.parse(value);
     } catch (cause) {
-      throw new TypeError(`${article(kind)} ${kind} descriptor is not valid JSON: ${(cause as Error).message}`, { cause });
+      throw new TypeError(`${article(kind)} ${kind} descriptor is not valid JSON: ${(cause as Error).message}`, {
+        cause,
+      });
     }
   }
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
@@ -53,7 +55,9 @@ export function readDescriptor(
     );
   }
   const d = value as Record<string, unknown>;
-  if (d.kind !== kind && !(kindOptional && d.kind === undefined)) throw new TypeError(`the descriptor is of a ${describe(d.kind)}, not of ${article(kind)} '${kind}'`);
+  if (d.kind !== kind && !(kindOptional && d.kind === undefined)) {
+    throw new TypeError(`the descriptor is of a ${describe(d.kind)}, not of ${article(kind)} '${kind}'`);
+  }
   if (typeof d.name !== "string" || d.name === "") {
     throw new TypeError(`descriptor.name must be a segment name, got ${describe(d.name)}`);
   }

@@ -4,26 +4,21 @@ import { type ListValue, ShareableList, type ShareableListOptions } from "./shar
 import {
   type ArrayData,
   type DTypeOfData,
-  FROM_OPTIONS,
   type FromOptions,
   type PlacementOptions,
   type Shape,
   SharedArray,
-  ZEROS_OPTIONS,
 } from "./shared_array.ts";
 import type { DType } from "./dtypes.ts";
 import { SharedMemoryError } from "./errors.ts";
-import { checkOptionsObject, describe, SHARED_MEMORY_OPTIONS } from "./arguments.ts";
+import { checkOptionsObject, describe, optionKeys } from "./arguments.ts";
+import { segmentOf as segmentOfObject, SharedObject } from "./shared_object.ts";
 
-/** Options a manager sets itself (`create`, `size`) or refuses (`shm`, `offset`: its arrays get segments of their own). */
-const NOT_MANAGED = ["create", "size", "shm", "offset"];
-const without = (known: ReadonlySet<string>) => new Set([...known].filter((key) => !NOT_MANAGED.includes(key)));
-const SEGMENT_OPTIONS = without(SHARED_MEMORY_OPTIONS);
-const ARRAY_OPTIONS = without(FROM_OPTIONS);
-const ZEROS_ARRAY_OPTIONS = without(ZEROS_OPTIONS);
-
-/** What a manager can own: a segment, or anything closable that lives in one (`ShareableList`, `SharedArray`). */
-export type Managed = SharedMemory | { readonly shm: SharedMemory; close(): void };
+/**
+ * What a manager can own: a segment, or any shared object (`ShareableList`, `SharedArray`, and every kind
+ * built on `SharedObject`): each has `close()`, and a segment to unlink.
+ */
+export type Managed = SharedMemory | SharedObject;
 
 /** Options of the segments a manager makes: everything but `create` and `size`. */
 export type ManagedSegmentOptions = Omit<SharedMemoryOptions, "create" | "size">;
@@ -33,6 +28,20 @@ export type ManagedPlacement = Omit<PlacementOptions, "shm" | "offset">;
 
 /** Options of a manager's `sharedArray`: `SharedArray.from`'s, without `shm` and `offset`. */
 export type ManagedArrayOptions<D extends DType = DType> = Omit<FromOptions<D>, "shm" | "offset">;
+
+// Each options type's keys, once (a manager sets `create` and `size` itself, and refuses `shm` and `offset`).
+const SEGMENT_OPTIONS = optionKeys(
+  { name: true, mode: true, track: true, reserve: true } as const satisfies Record<keyof ManagedSegmentOptions, true>,
+);
+const ZEROS_ARRAY_OPTIONS = optionKeys(
+  { name: true, mode: true, track: true, reserve: true } as const satisfies Record<keyof ManagedPlacement, true>,
+);
+const ARRAY_OPTIONS = optionKeys(
+  { name: true, mode: true, track: true, reserve: true, dtype: true, shape: true } as const satisfies Record<
+    keyof ManagedArrayOptions,
+    true
+  >,
+);
 
 /**
  * Makes segments, lists and arrays, and unlinks every one of them at `shutdown()`, at the end of a
@@ -124,10 +133,9 @@ export class SharedMemoryManager implements Disposable, AsyncDisposable {
 /** The segment of a managed value; a TypeError for anything else. */
 function segmentOf(value: Managed): SharedMemory {
   if (value instanceof SharedMemory) return value;
-  const shm = (value as { shm?: unknown } | null)?.shm;
-  if (shm instanceof SharedMemory && typeof (value as { close?: unknown }).close === "function") return shm;
+  if (value instanceof SharedObject) return segmentOfObject(value);
   throw new TypeError(
-    `value must be a SharedMemory or have a SharedMemory 'shm' and a close() method, got ${describe(value)}`,
+    `value must be a SharedMemory or a shared object (ShareableList, SharedArray, ...), got ${describe(value)}`,
   );
 }
 

@@ -36,7 +36,7 @@
  */
 import { printAsString } from "../ffi/inspect.ts";
 import { libc } from "../ffi/runtime.ts";
-import { SharedMemory } from "./shared_memory.ts";
+import type { SharedMemory } from "./shared_memory.ts";
 import { checkByteCount, checkOptionsObject, describe, MAX_BYTES, optionKeys } from "./arguments.ts";
 import { checkName } from "./names.ts";
 import { isDescriptorJson, readDescriptor } from "./descriptor.ts";
@@ -180,9 +180,6 @@ export const FROM_OPTIONS: ReadonlySet<string> = optionKeys(FROM_OPTION_TABLE);
 export const ZEROS_OPTIONS: ReadonlySet<string> = optionKeys(ZEROS_OPTION_TABLE);
 const ATTACH_OPTIONS = optionKeys(ATTACH_OPTION_TABLE);
 
-/** An array's descriptor, as the array gives it: `kind` always there. */
-type OwnDescriptor<D extends DType> = ArrayDescriptor<D> & { kind: "array" };
-
 /** The most empty lists `toList()` builds for an array with no elements (it holds nothing, so a bound is no loss). */
 const MAX_EMPTY_LISTS = 2 ** 20;
 
@@ -193,7 +190,7 @@ const DEFAULT_DTYPES: Readonly<Record<string, DType>> = { number: "float64", big
  * A numpy-style array whose elements live in shared memory. `data` is a typed array over the segment
  * (no copy): what one process writes there, every process attached to the segment sees.
  */
-export class SharedArray<D extends DType = DType> extends SharedObject<OwnDescriptor<D>> {
+export class SharedArray<D extends DType = DType> extends SharedObject<ArrayDescriptor<D> & { kind: "array" }> {
   readonly #info: DTypeInfo;
   readonly #shape: readonly number[];
   readonly #strides: readonly number[];
@@ -388,7 +385,7 @@ export class SharedArray<D extends DType = DType> extends SharedObject<OwnDescri
    * each time (its `shape` the caller's to change). An array in a segment of its own is also attached by
    * its name alone. `JSON.stringify(array)` gives the same.
    */
-  override get descriptor(): OwnDescriptor<D> {
+  override get descriptor(): ArrayDescriptor<D> & { kind: "array" } {
     const described = super.descriptor;
     return { ...described, shape: [...described.shape] };
   }
@@ -431,7 +428,6 @@ export class SharedArray<D extends DType = DType> extends SharedObject<OwnDescri
         : Array.from({ length: this.#shape[axis] }, (_, i) => build(axis + 1, base + i * this.#elementStrides[axis]));
     return build(0, 0);
   }
-
 
   /**
    * The elements as a nested list on one line: `[2, 4, 6, 8, 10]`, `[[1, 2], [3, 4]]`; bigints
