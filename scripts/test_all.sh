@@ -28,6 +28,7 @@ check "deno fmt --check" deno fmt --check
 check "deno lint" deno lint
 check "deno check" deno check mod.ts tests/ examples/ bench/
 check "deno doc --lint mod.ts" deno doc --lint mod.ts
+check "deno test --doc mod.ts src/ (every @example runs)" deno test --allow-all --doc mod.ts src/
 check "deno publish --dry-run" deno publish --dry-run --allow-dirty
 check "every benchmark runs (bench --quick)" deno run --allow-all bench/main.ts --quick
 

@@ -45,14 +45,21 @@ const ARRAY_OPTIONS = optionKeys(
 
 /**
  * Makes segments, lists and arrays, and unlinks every one of them at `shutdown()`, at the end of a
- * `using` or `await using` block, or (as every tracked segment) when the process ends.
+ * `using` or `await using` block, or (as every tracked segment) when the process ends. It owns any
+ * shared object (`adopt`): a `SharedMemory`, or anything built on `SharedObject`.
  *
+ * @example
  * ```ts
+ * import { attach, SharedMemoryManager } from "@shm/shared-memory";
+ *
  * using manager = new SharedMemoryManager();
  * const shm = manager.sharedMemory(4096);
  * const list = manager.shareableList([1, "two", null]);
  * const array = manager.zeros([2, 3], "int32");
- * // ...hand shm.name, list.shm.name and array.descriptor to other processes...
+ * const handed = JSON.stringify([shm, list, array]); // their descriptors, for other processes
+ * for (const descriptor of JSON.parse(handed)) {
+ *   using seen = attach(descriptor); // what another process does with them
+ * }
  * // the end of the block closes and unlinks all three
  * ```
  */
