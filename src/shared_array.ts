@@ -197,11 +197,15 @@ export class SharedArray<D extends DType = DType> extends SharedObject<ArrayDesc
   /** Strides in elements, for indexing the typed array. */
   readonly #elementStrides: readonly number[];
   readonly #size: number;
+  /** The segment, and whether `onClose` ran: the two reads of `#checkOpen`, on every `get` and `set`. */
+  readonly #shm: SharedMemory;
+  #released = false;
   #data: TypedArrayOf<DType>;
 
   private constructor(placement: Placement, info: DTypeInfo, shape: number[]) {
     super(placement, "array", { dtype: info.name as D, shape: Object.freeze([...shape]) as number[] });
     const { shm, offset } = placement;
+    this.#shm = shm;
     this.#info = info;
     this.#shape = Object.freeze(shape);
     this.#elementStrides = Object.freeze(elementStrides(shape));
@@ -443,11 +447,14 @@ export class SharedArray<D extends DType = DType> extends SharedObject<ArrayDesc
 
   /** `close()` and dispose (src/shared_object.ts) close the segment if the array opened or created it; `data` empties here. */
   protected override onClose(): void {
+    this.#released = true;
     this.#data = new this.#info.array(0);
   }
 
   #checkOpen(): void {
-    if (this.closed) throw new TypeError(`SharedArray over '${this.placement.shm.name}' is closed`);
+    if (this.#released || this.#shm.closed) {
+      throw new TypeError(`SharedArray over '${this.#shm.name}' is closed`);
+    }
   }
 
   /**
