@@ -46,16 +46,19 @@ interface NodeProcess {
 const NODE_FFI_SINCE = [26, 1];
 const NODE_FFI_DEFAULT_SINCE = [26, 9];
 
-/** Why this Node has no `node:ffi`: it is too old, or it was started without the flag (or with `--no-`). */
-function whyNoNodeFfi(version: string): string {
+/**
+ * Why a Node of `version` (such as `v26.10.0`) has no `node:ffi`: too old, or run without the flag
+ * (26.1-26.8), or with `--no-experimental-ffi` (26.9 on, where it is on by default).
+ */
+export function whyNoNodeFfi(version: string): string {
   const [major, minor] = version.slice(1).split(".").map(Number);
   const atLeast = ([m, n]: number[]) => major > m || (major === m && minor >= n);
-  const needs = "shared memory in Node.js needs node:ffi: Node.js 26.1 or later, run with --experimental-ffi";
-  if (!atLeast(NODE_FFI_SINCE)) return `${needs}; this is Node.js ${version}, which has no node:ffi`;
-  const flag = atLeast(NODE_FFI_DEFAULT_SINCE)
-    ? "node:ffi is turned off here (--no-experimental-ffi): remove that flag, or add --experimental-ffi"
-    : "node:ffi is off here: add --experimental-ffi (from Node.js 26.9 it is on by default)";
-  return `${needs}; this is Node.js ${version}, and ${flag}`;
+  const why = !atLeast(NODE_FFI_SINCE)
+    ? "has no node:ffi"
+    : atLeast(NODE_FFI_DEFAULT_SINCE)
+    ? "has it turned off (--no-experimental-ffi)"
+    : "has it only with --experimental-ffi";
+  return `shared memory in Node.js needs node:ffi (Node.js 26.1 or later, run with --experimental-ffi); Node.js ${version} ${why}`;
 }
 
 /** The runtime this code runs in, or undefined (a browser, an unknown runtime). */
