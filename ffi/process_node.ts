@@ -22,10 +22,16 @@ const process = (globalThis as unknown as { process: NodeProcess }).process;
 
 /**
  * How a Node child runs the watcher: `--experimental-ffi` turns `node:ffi` on in Node 26.1-26.8 (it
- * is on by default from 26.9, where the flag does nothing), and the child's stderr is this process's
- * own, so its ExperimentalWarning line is turned off: the watcher prints only what it unlinked.
+ * is on by default from 26.9, where the flag does nothing). The child's stderr is this process's own,
+ * so Node's warnings are turned off there: its ExperimentalWarning line, and under `--permission` (whose
+ * flags Node hands on to children in NODE_OPTIONS) the SecurityWarning lines this process already
+ * printed. The watcher prints only what it unlinked.
  */
-const WATCHER_FLAGS = ["--experimental-ffi", "--disable-warning=ExperimentalWarning"];
+const WATCHER_FLAGS = [
+  "--experimental-ffi",
+  "--disable-warning=ExperimentalWarning",
+  "--disable-warning=SecurityWarning",
+];
 
 /**
  * The watcher's file: `watcher.ts` beside this one, or `watcher.js` where the package was installed

@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { platformFor, PLATFORMS } from "../ffi/platforms.ts";
 import { libc, systemCalls, whyNoNodeFfi } from "../ffi/runtime.ts";
 import { SharedMemory, SharedMemoryError } from "../mod.ts";
-import { uniqueName } from "./helpers/segments.ts";
+import { removeIfPresent, segmentExists, uniqueName } from "./helpers/segments.ts";
 import { ROOT, run, runOk, runtimePath } from "./helpers/processes.ts";
 
 test("every platform row names its library, symbols, flags, struct layouts, signals and errno codes", () => {
@@ -114,4 +114,28 @@ test("Node under --permission without --allow-ffi: importing works, the first ca
     `${ROOT}tests/fixtures/without_ffi_permission.ts`,
   ]);
   assert.match(out, /^UnsupportedPlatformError: could not load libc \(.*\) in node: run Node.js with --allow-ffi$/);
+});
+
+test("Node under --permission with --allow-ffi but no --allow-child-process: no watcher, one line says why, exit still cleans up", () => {
+  const result = run([
+    runtimePath("node"),
+    "--permission",
+    `--allow-fs-read=${ROOT}`,
+    "--allow-ffi",
+    "--disable-warning=ExperimentalWarning",
+    "--disable-warning=SecurityWarning",
+    `${ROOT}tests/fixtures/exit_paths.ts`,
+    "end",
+  ]);
+  const made = JSON.parse(result.stdout) as { tracked: string[]; untracked: string };
+  try {
+    assert.equal(result.status, 0);
+    const lines = result.stderr.trim().split("\n");
+    assert.match(lines[0], /^shared-memory: no crash watcher \(Node needs --allow-child-process to start one\)/);
+    assert.match(lines[1], /^shared-memory: unlinked 2 segments left at exit: /);
+    assert.equal(lines.length, 2, result.stderr);
+    assert.deepEqual(made.tracked.filter(segmentExists), []);
+  } finally {
+    for (const name of [...made.tracked, made.untracked]) removeIfPresent(name);
+  }
 });
