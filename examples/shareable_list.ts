@@ -4,6 +4,7 @@
  *
  *   deno run --allow-ffi --allow-run --allow-read --allow-env examples/shareable_list.ts
  *   bun run examples/shareable_list.ts
+ *   node examples/shareable_list.ts
  *
  * Needs python3 (3.8 or later) on PATH.
  */
