@@ -8,7 +8,7 @@
  * /dev/shm (`unshare -m` and a tmpfs), so a command that leaves a segment behind is caught, and no
  * command can touch another process's segments.
  */
-import { after, before, test } from "node:test";
+import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -37,6 +37,9 @@ const PLACEHOLDER = "psm_1a2b3c4d";
 
 /** Each command runs for at most this long (then it and its process group are killed). */
 const COMMAND_SECONDS = 30;
+
+/** A test's own bound: its command, and the clone and `npm ci` for the first (bunfig.toml's does not reach node:test). */
+const TEST_MS = (COMMAND_SECONDS + 10) * 1000 + 180_000;
 
 /** The commands of `markdown`, by the README's convention. */
 export function readmeCommands(markdown: string): Command[] {
@@ -89,21 +92,28 @@ function pathWithoutPinnedRuntimes(): string {
 function setup(command: string, args: string[], cwd: string): void {
   const result = spawnSync(command, args, { cwd, encoding: "utf8", timeout: 180_000 });
   if (result.status !== 0) {
-    throw new Error(`${command} ${args.join(" ")}: ${result.status ?? result.signal ?? result.error}\n${result.stderr}`);
+    throw new Error(
+      `${command} ${args.join(" ")}: ${result.status ?? result.signal ?? result.error}\n${result.stderr}`,
+    );
   }
 }
 
 let folder = "";
 let clone = "";
 
-before(() => {
+/**
+ * The fresh clone of HEAD, after `npm ci`: made by the first test that needs it (not in a `before` hook,
+ * which Bun gives 5 s whatever bunfig.toml says; npm ci takes about that long).
+ */
+function freshClone(): string {
+  if (clone) return clone;
   folder = mkdtempSync(`${tmpdir()}/shm_readme_`);
-  clone = `${folder}/clone`;
   const head = spawnSync("git", ["-C", ROOT, "rev-parse", "HEAD"], { encoding: "utf8" }).stdout.trim();
-  setup("git", ["clone", "--quiet", "--no-checkout", ROOT, clone], folder);
-  setup("git", ["checkout", "--quiet", "--detach", head], clone);
-  setup("npm", ["ci", "--no-audit", "--no-fund", "--loglevel=error"], clone);
-});
+  setup("git", ["clone", "--quiet", "--no-checkout", ROOT, `${folder}/clone`], folder);
+  setup("git", ["checkout", "--quiet", "--detach", head], `${folder}/clone`);
+  setup("npm", ["ci", "--no-audit", "--no-fund", "--loglevel=error"], `${folder}/clone`);
+  return clone = `${folder}/clone`;
+}
 
 after(() => {
   if (folder) rmSync(folder, { recursive: true, force: true });
@@ -132,7 +142,7 @@ test("the convention: sh and bash lines, console '$ ' lines, continuations, expo
   ].join("\n");
   assert.deepEqual(readmeCommands(markdown), [
     { line: 2, text: "export A=1", exports: [] },
-    { line: 4, text: "echo one \\\n  two", exports: ["export A=1"] },
+    { line: 4, text: "echo one \\\ntwo", exports: ["export A=1"] },
     { line: 8, text: "echo three", exports: ["export A=1"] },
   ]);
 });
@@ -144,7 +154,8 @@ test("the README shows the PATH line and the demo as commands", () => {
 });
 
 for (const command of COMMANDS) {
-  test(`README line ${command.line}: ${command.text.split("\n")[0]}`, () => {
+  test(`README line ${command.line}: ${command.text.split("\n")[0]}`, { timeout: TEST_MS }, () => {
+    const cwd = freshClone();
     const left = `${folder}/left_${command.line}`;
     const script = [
       "mount -t tmpfs -o size=256m,mode=1777 tmpfs /dev/shm || exit 97",
@@ -159,7 +170,7 @@ for (const command of COMMANDS) {
       "timeout",
       ["--kill-after=5", String(COMMAND_SECONDS), "unshare", "--mount", "bash", "-c", script],
       {
-        cwd: clone,
+        cwd,
         encoding: "utf8",
         timeout: (COMMAND_SECONDS + 10) * 1000,
         env: { ...process.env, PATH: pathWithoutPinnedRuntimes(), NO_COLOR: "1", README_TEST_LEFT: left },
