@@ -92,7 +92,7 @@ function open(ffi: BunFfi, platform: Platform, candidate: LibraryCandidate) {
   return { libc, shm };
 }
 
-/** Bun cannot make an ArrayBuffer above 4 GiB (runtime-ffi-facts). */
+/** Bun cannot make an ArrayBuffer above 4 GiB (docs/runtime-facts.md). */
 const BUN_MAX_ARRAY_BUFFER = 2 ** 32;
 
 /** Opens the first library of `platform.libraries` that has every symbol (optional ones may be missing). */
