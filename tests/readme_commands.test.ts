@@ -173,7 +173,17 @@ for (const command of COMMANDS) {
         cwd,
         encoding: "utf8",
         timeout: (COMMAND_SECONDS + 10) * 1000,
-        env: { ...process.env, PATH: pathWithoutPinnedRuntimes(), NO_COLOR: "1", README_TEST_LEFT: left },
+        env: {
+          ...process.env,
+          PATH: pathWithoutPinnedRuntimes(),
+          NO_COLOR: "1",
+          README_TEST_LEFT: left,
+          // `pip install` goes to a user base inside the test's folder: later python3 commands see it, and
+          // nothing outside the folder changes.
+          PIP_USER: "1",
+          PYTHONUSERBASE: `${folder}/python-user`,
+          PIP_DISABLE_PIP_VERSION_CHECK: "1",
+        },
       },
     );
     assert.equal(
