@@ -38,7 +38,7 @@ const PLACEHOLDER = "psm_1a2b3c4d";
 /** Each command runs for at most this long (then it and its process group are killed). */
 const COMMAND_SECONDS = 30;
 
-/** A test's own bound: its command, and the clone and `npm ci` for the first (bunfig.toml's does not reach node:test). */
+/** A test's own bound: its command, and for the first the clone and `npm ci` (bunfig.toml's bound misses node:test). */
 const TEST_MS = (COMMAND_SECONDS + 10) * 1000 + 180_000;
 
 /** The commands of `markdown`, by the README's convention. */
@@ -158,7 +158,8 @@ for (const command of COMMANDS) {
     const cwd = freshClone();
     const left = `${folder}/left_${command.line}`;
     const script = [
-      "mount -t tmpfs -o size=256m,mode=1777 tmpfs /dev/shm || exit 97",
+      "mount -t tmpfs -o size=256m,mode=1777 tmpfs /dev/shm ||",
+      "  { echo 'needs unshare -m and mount (root)' >&2; exit 97; }",
       `head -c 4096 /dev/zero > /dev/shm/${PLACEHOLDER}`,
       ...command.exports,
       command.text,
