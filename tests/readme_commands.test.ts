@@ -100,19 +100,27 @@ function setup(command: string, args: string[], cwd: string): void {
 
 let folder = "";
 let clone = "";
+let cloneFailed: unknown;
 
 /**
- * The fresh clone of HEAD, after `npm ci`: made by the first test that needs it (not in a `before` hook,
- * which Bun gives 5 s whatever bunfig.toml says; npm ci takes about that long).
+ * The fresh clone of HEAD, after `npm ci`: made once, by the first test that needs it (not in a `before`
+ * hook, which Bun gives 5 s whatever bunfig.toml says; npm ci takes about that long). If it fails, every
+ * test fails with the same error.
  */
 function freshClone(): string {
   if (clone) return clone;
-  folder = mkdtempSync(`${tmpdir()}/shm_readme_`);
-  const head = spawnSync("git", ["-C", ROOT, "rev-parse", "HEAD"], { encoding: "utf8" }).stdout.trim();
-  setup("git", ["clone", "--quiet", "--no-checkout", ROOT, `${folder}/clone`], folder);
-  setup("git", ["checkout", "--quiet", "--detach", head], `${folder}/clone`);
-  setup("npm", ["ci", "--no-audit", "--no-fund", "--loglevel=error"], `${folder}/clone`);
-  return clone = `${folder}/clone`;
+  if (cloneFailed) throw cloneFailed;
+  try {
+    folder = mkdtempSync(`${tmpdir()}/shm_readme_`);
+    const head = spawnSync("git", ["-C", ROOT, "rev-parse", "HEAD"], { encoding: "utf8" }).stdout.trim();
+    setup("git", ["clone", "--quiet", "--no-checkout", ROOT, `${folder}/clone`], folder);
+    setup("git", ["checkout", "--quiet", "--detach", head], `${folder}/clone`);
+    setup("npm", ["ci", "--no-audit", "--no-fund", "--loglevel=error"], `${folder}/clone`);
+    return clone = `${folder}/clone`;
+  } catch (error) {
+    cloneFailed = error;
+    throw error;
+  }
 }
 
 after(() => {
