@@ -44,6 +44,7 @@ export {
   type TypedArrayOf,
   type ValueOf,
 } from "./src/dtypes.ts";
+export { MalformedArrayError } from "./src/npy.ts";
 
 // ShareableList (issue 4): exports go here.
 export { type ListValue, MalformedListError, ShareableList, type ShareableListOptions } from "./src/shareable_list.ts";

@@ -3,8 +3,23 @@
  * `SharedMemory`, plus a small descriptor another process (Deno, Bun, a Worker, Python with numpy)
  * attaches by.
  *
- * One segment can hold several arrays, each at an offset aligned to its element size. Elements are in
- * C order (the last index varies fastest); `strides` are in bytes, as numpy's:
+ * An array made in a segment of its own describes itself: the segment starts with numpy's `.npy` header
+ * (`src/npy.ts`) and the data follows at the padded offset, a multiple of 64. `SharedArray.attach(name)`
+ * reads the header, and so does numpy's `np.load("/dev/shm/NAME", mmap_mode="r+")`, zero-copy:
+ *
+ * ```
+ * segment 'psm_1a2b3c4d' (size = offset + nbytes)
+ * +--------------------------------------------------------------+----------------------------------+
+ * | \x93NUMPY 1 0 len {'descr': '<i4', 'fortran_order': False,    | a[0,0] a[0,1] ... a[1,2]         |
+ * |                   'shape': (2, 3), }  <spaces>  \n           |                                  |
+ * +--------------------------------------------------------------+----------------------------------+
+ * 0                                                              offset (128 here)                  offset + nbytes
+ * descriptor: { "kind": "array", "name": "psm_1a2b3c4d", "dtype": "int32", "shape": [2, 3], "offset": 128 }
+ * ```
+ *
+ * One segment of the caller's can hold several arrays, each at an offset aligned to its element size,
+ * with no header: those are attached by descriptor. Elements are in C order (the last index varies
+ * fastest); `strides` are in bytes, as numpy's:
  *
  * ```
  * segment 'psm_1a2b3c4d' (size >= offset + nbytes)
@@ -13,12 +28,11 @@
  * +----------------+---------------------------------------------------------+-------
  * 0                offset                                                    offset + nbytes
  *                  shape [2, 3], dtype int32: itemsize 4, strides [12, 4], nbytes 24
- * descriptor: { "name": "psm_1a2b3c4d", "dtype": "int32", "shape": [2, 3], "offset": <offset> }
+ * descriptor: { "kind": "array", "name": "psm_1a2b3c4d", "dtype": "int32", "shape": [2, 3], "offset": <offset> }
  * numpy:      np.ndarray((2, 3), dtype=np.dtype("int32"), buffer=shm.buf, offset=<offset>)
  * ```
  *
- * A segment cannot be empty, so an array with no elements (a 0 in its shape) made in a new segment
- * gets a segment of 1 byte, and its typed array has length 0.
+ * An array with no elements (a 0 in its shape) in a segment of its own is its header alone.
  */
 import { printAsString } from "../ffi/inspect.ts";
 import { SharedMemory } from "./shared_memory.ts";
@@ -37,6 +51,7 @@ import {
   type ValueOf,
 } from "./dtypes.ts";
 import { formatArray, formatValue } from "./array_format.ts";
+import { encodeHeader, readHeader } from "./npy.ts";
 
 /** A shape: the length of each axis (`[]` is 0-d: one element), or one number for a 1-d array. */
 export type Shape = number | readonly number[];
@@ -46,13 +61,18 @@ export type Shape = number | readonly number[];
  * `JSON.stringify`, a command-line argument, `postMessage` and a Python dict unchanged.
  */
 export interface ArrayDescriptor<D extends DType = DType> {
+  /** What the descriptor describes: always `"array"` in one this library makes; optional in one given to `attach`. */
+  kind?: "array";
   /** The segment's name, without the leading `/`. */
   name: string;
   /** numpy's dtype name, such as `int64`: `np.dtype(dtype)` in Python. */
   dtype: D;
   /** The length of each axis, in C order. */
   shape: number[];
-  /** Where the first element is, in bytes from the start of the segment. */
+  /**
+   * Where the first element is, in bytes from the start of the segment: the `.npy` header's length for
+   * an array in a segment of its own. Default 0 in a descriptor given to `attach`.
+   */
   offset: number;
 }
 
@@ -183,7 +203,7 @@ export class SharedArray<D extends DType = DType> implements Disposable {
     const info = dtypeInfo(dtype ?? "float64");
     const checkedShape = checkShape(shape, "shape", info);
     checkOptionsObject(options, ZEROS_OPTIONS);
-    const place = placement(options, sizeOf(checkedShape) * info.itemsize, info);
+    const place = placement(options, checkedShape, info);
     const array = place((shm, offset, ownership) => new SharedArray<D>(shm, info, checkedShape, offset, ownership));
     if (options.shm) array.#bytes().fill(0);
     return array;
@@ -201,37 +221,46 @@ export class SharedArray<D extends DType = DType> implements Disposable {
     checkOptionsObject(options, FROM_OPTIONS);
     const given = options.dtype === undefined ? undefined : dtypeInfo(options.dtype);
     const { staged, info, shape } = stage(data, given, options.shape);
-    const place = placement(options, staged.length * info.itemsize, info);
+    const place = placement(options, shape, info);
     const array = place((shm, offset, ownership) => new SharedArray<D>(shm, info, shape, offset, ownership));
     array.#data.set(staged as never);
     return array;
   }
 
   /**
-   * The array another process described: `descriptor` is the object from its `descriptor` property,
-   * or that object as a JSON string. Opens the segment (or uses `options.shm`); writes nothing.
+   * The array in segment `name`, as its `.npy` header describes it (an array made in a segment of its
+   * own, by this library, numpy or `shm_interop`); or the array a descriptor describes: the object from
+   * another array's `descriptor` property, or that object as a JSON string (a string starting with `{`).
+   * Opens the segment (or uses `options.shm`); writes nothing. A header that is malformed or disagrees
+   * with the segment's size is a `MalformedArrayError`.
    */
   static attach<D extends DType = DType>(
-    descriptor: ArrayDescriptor<D> | string,
+    nameOrDescriptor: ArrayDescriptor<D> | string,
     options: AttachOptions = {},
   ): SharedArray<D> {
-    const { name, info, shape, offset } = checkDescriptor(descriptor);
+    const byName = typeof nameOrDescriptor === "string" && !/^\s*\{/.test(nameOrDescriptor);
+    const described = byName ? undefined : checkDescriptor(nameOrDescriptor);
+    if (byName) checkName(nameOrDescriptor, "name");
+    const name = described?.name ?? (nameOrDescriptor as string);
     checkOptionsObject(options, ATTACH_OPTIONS);
-    const nbytes = sizeOf(shape) * info.itemsize;
-    if (options.shm !== undefined) {
-      const shm = checkShm(options.shm);
+    const borrowed = options.shm !== undefined;
+    let shm: SharedMemory;
+    if (borrowed) {
+      shm = checkShm(options.shm);
       if (shm.name !== name) {
-        throw new RangeError(`options.shm is segment '${shm.name}' but the descriptor names '${name}'`);
+        throw new RangeError(
+          `options.shm is segment '${shm.name}' but the ${byName ? "name" : "descriptor"} is '${name}'`,
+        );
       }
-      checkOffset(offset, nbytes, info, shm.size, "descriptor.offset");
-      return new SharedArray<D>(shm, info, shape, offset, "borrowed");
+    } else {
+      shm = new SharedMemory({ name });
     }
-    const shm = new SharedMemory({ name });
     try {
-      checkOffset(offset, nbytes, info, shm.size, "descriptor.offset");
-      return new SharedArray<D>(shm, info, shape, offset, "attached");
+      const { info, shape, offset } = described ?? readHeader((at, length) => shm.view(at, length), shm.size, name);
+      checkOffset(offset, sizeOf(shape) * info.itemsize, info, shm.size, "descriptor.offset");
+      return new SharedArray<D>(shm, info, shape, offset, borrowed ? "borrowed" : "attached");
     } catch (error) {
-      shm.close();
+      if (!borrowed) shm.close();
       throw error;
     }
   }
@@ -320,13 +349,16 @@ export class SharedArray<D extends DType = DType> implements Disposable {
     return this.#closed || this.#shm.closed;
   }
 
-  /** What another process attaches by: `{ name, dtype, shape, offset }`, a new plain object each time. */
-  get descriptor(): ArrayDescriptor<D> {
-    return { name: this.#shm.name, dtype: this.dtype, shape: [...this.#shape], offset: this.#offset };
+  /**
+   * What another process attaches by: `{ kind: "array", name, dtype, shape, offset }`, a new plain object
+   * each time. An array in a segment of its own is also attached by its name alone.
+   */
+  get descriptor(): ArrayDescriptor<D> & { kind: "array" } {
+    return { kind: "array", name: this.#shm.name, dtype: this.dtype, shape: [...this.#shape], offset: this.#offset };
   }
 
   /** The descriptor, so `JSON.stringify(array)` gives what `SharedArray.attach` takes. */
-  toJSON(): ArrayDescriptor<D> {
+  toJSON(): ArrayDescriptor<D> & { kind: "array" } {
     return this.descriptor;
   }
 
@@ -505,10 +537,12 @@ function checkOffset(offset: unknown, nbytes: number, info: DTypeInfo, size: num
 type Make<D extends DType> = (shm: SharedMemory, offset: number, ownership: Ownership) => SharedArray<D>;
 
 /**
- * Checks where an array of `nbytes` goes, and returns the step that creates it there; all checks run
- * before that step, so a refused placement creates nothing.
+ * Checks where an array of `shape` and `info` goes, and returns the step that creates it there; all
+ * checks run before that step, so a refused placement creates nothing. In a caller's segment the array
+ * sits at `offset`, bare; in a new segment of its own it follows its `.npy` header.
  */
-function placement(options: PlacementOptions, nbytes: number, info: DTypeInfo) {
+function placement(options: PlacementOptions, shape: readonly number[], info: DTypeInfo) {
+  const nbytes = sizeOf(shape) * info.itemsize;
   if (options.shm !== undefined) {
     const shm = checkShm(options.shm);
     for (const key of NEW_SEGMENT_OPTIONS) {
@@ -521,12 +555,14 @@ function placement(options: PlacementOptions, nbytes: number, info: DTypeInfo) {
     throw new TypeError("offset places an array in an existing segment: pass shm too");
   }
   if (options.name !== undefined) checkName(options.name);
+  const header = encodeHeader(info, shape);
+  if (header.length + nbytes > MAX_BYTES) throw new RangeError(`the array needs more than ${MAX_BYTES} bytes`);
   return <D extends DType>(make: Make<D>): SharedArray<D> => {
     const { name, mode, track } = options;
-    // a segment cannot be empty: an array with no elements gets one byte
-    const shm = new SharedMemory({ create: true, size: Math.max(nbytes, 1), name, mode, track });
+    const shm = new SharedMemory({ create: true, size: header.length + nbytes, name, mode, track });
     try {
-      return make(shm, 0, "created");
+      shm.view(0, header.length).set(header);
+      return make(shm, header.length, "created");
     } catch (error) {
       shm[Symbol.dispose]();
       throw error;
@@ -534,7 +570,7 @@ function placement(options: PlacementOptions, nbytes: number, info: DTypeInfo) {
   };
 }
 
-/** Checks a descriptor (object or JSON string) and returns its parts. */
+/** Checks a descriptor (object or JSON string; `kind`, if there, must be "array") and returns its parts. */
 function checkDescriptor(descriptor: unknown): { name: string; info: DTypeInfo; shape: number[]; offset: number } {
   if (typeof descriptor === "string") {
     try {
@@ -548,7 +584,13 @@ function checkDescriptor(descriptor: unknown): { name: string; info: DTypeInfo; 
       `descriptor must be { name, dtype, shape, offset } or its JSON, got ${describe(descriptor)}`,
     );
   }
-  const { name, dtype, shape, offset = 0 } = descriptor as Record<string, unknown>;
+  const { kind, name, dtype, shape, offset = 0 } = descriptor as Record<string, unknown>;
+  if (kind !== undefined && typeof kind !== "string") {
+    throw new TypeError(`descriptor.kind must be the string 'array', got ${describe(kind)}`);
+  }
+  if (kind !== undefined && kind !== "array") {
+    throw new RangeError(`descriptor.kind is '${kind}': SharedArray.attach takes the descriptor of an array`);
+  }
   checkName(name, "descriptor.name");
   const info = dtypeInfo(dtype, "descriptor.dtype");
   const checkedShape = checkShape(shape, "descriptor.shape", info);

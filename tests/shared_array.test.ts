@@ -54,12 +54,12 @@ test("zeros makes a zero-filled array of every dtype with numpy's shape, strides
       assert.equal(array.ndim, 3);
       assert.equal(array.size, 24);
       assert.equal(array.nbytes, 24 * itemsize);
-      assert.equal(array.offset, 0);
+      assert.equal(array.offset, 128); // after the .npy header (tests/npy.test.ts)
       assert.equal(array.data.constructor.name, NUMPY[dtype][2]);
       assert.equal(array.data.length, 24);
-      assert.equal(array.shm.size, 24 * itemsize);
+      assert.equal(array.shm.size, 128 + 24 * itemsize);
       assert.equal(array.shm.name, name);
-      assert.ok(array.shm.buf.every((byte) => byte === 0));
+      assert.ok(array.shm.view(128).every((byte) => byte === 0));
     });
   }
 });
@@ -76,8 +76,8 @@ test("data is a view of the segment, not a copy: writes through either show in t
   withName((name) => {
     using array = SharedArray.zeros([4], "int32", { name });
     array.data[1] = -2;
-    assert.deepEqual([...array.shm.buf.subarray(4, 8)], [0xfe, 0xff, 0xff, 0xff]);
-    new Int32Array(array.shm.buf.buffer)[3] = 7;
+    assert.deepEqual([...array.shm.buf.subarray(array.offset + 4, array.offset + 8)], [0xfe, 0xff, 0xff, 0xff]);
+    new Int32Array(array.shm.buf.buffer, array.offset)[3] = 7;
     assert.equal(array.get(3), 7);
   });
 });
@@ -219,7 +219,7 @@ test("a 0-d array (shape []) holds one element, indexed with no indices", () => 
   });
 });
 
-test("an empty array has no elements, an empty typed array, and a 1-byte segment of its own", () => {
+test("an empty array has no elements, an empty typed array, and a segment of its .npy header alone", () => {
   const numpyStrides = [[8], [24, 24, 8], [8, 8]]; // np.ndarray(shape, dtype=np.float64, buffer=...).strides
   for (const [i, shape] of [[0], [2, 0, 3], [0, 0]].entries()) {
     withName((name) => {
@@ -227,7 +227,7 @@ test("an empty array has no elements, an empty typed array, and a 1-byte segment
       assert.equal(array.size, 0);
       assert.equal(array.nbytes, 0);
       assert.equal(array.data.length, 0);
-      assert.equal(array.shm.size, 1);
+      assert.equal(array.shm.size, array.offset);
       assert.deepEqual(array.strides, numpyStrides[i]);
       assert.throws(() => array.get(...shape.map(() => 0)), RangeError);
     });
@@ -244,7 +244,7 @@ test("an empty array can sit at the very end of a caller's segment", () => {
     using shm = new SharedMemory({ create: true, size: 16, name });
     using array = SharedArray.zeros([0], "float64", { shm, offset: 16 });
     assert.equal(array.data.length, 0);
-    assert.deepEqual(array.descriptor, { name, dtype: "float64", shape: [0], offset: 16 });
+    assert.deepEqual(array.descriptor, { kind: "array", name, dtype: "float64", shape: [0], offset: 16 });
   });
 });
 
@@ -299,7 +299,7 @@ test("the descriptor is plain JSON that attaches to the same memory, as an objec
   withName((name) => {
     using array = SharedArray.from([[1, 2], [3, 4]], { name, dtype: "uint16" });
     const descriptor = array.descriptor;
-    assert.deepEqual(descriptor, { name, dtype: "uint16", shape: [2, 2], offset: 0 });
+    assert.deepEqual(descriptor, { kind: "array", name, dtype: "uint16", shape: [2, 2], offset: 128 });
     assert.deepEqual(JSON.parse(JSON.stringify(descriptor)), descriptor);
     assert.equal(JSON.stringify(array), JSON.stringify(descriptor));
     descriptor.shape.push(9);
@@ -316,7 +316,8 @@ test("the descriptor is plain JSON that attaches to the same memory, as an objec
 
 test("attach takes a numpy type string as dtype, and an offset defaulting to 0", () => {
   withName((name) => {
-    using array = SharedArray.from([1.5, 2.5], { name });
+    using shm = new SharedMemory({ create: true, size: 16, name });
+    using array = SharedArray.from([1.5, 2.5], { shm });
     using attached = SharedArray.attach({ name, dtype: "<f8", shape: [2] } as never);
     assert.equal(attached.dtype, "float64");
     assert.deepEqual(attached.toList(), [1.5, 2.5]);
@@ -383,7 +384,7 @@ test("zeros in a caller's segment sets only its own window to zero", () => {
       0xab,
       0xab,
     ]);
-    assert.deepEqual(array.descriptor, { name, dtype: "int32", shape: [2], offset: 8 });
+    assert.deepEqual(array.descriptor, { kind: "array", name, dtype: "int32", shape: [2], offset: 8 });
   });
 });
 
