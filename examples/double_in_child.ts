@@ -14,7 +14,7 @@ const [descriptor] = process.argv.slice(2);
 
 if (descriptor) {
   // The child: attach by descriptor, double in place, close (the parent owns the segment).
-  using numbers = SharedArray.attach<"int64">(descriptor);
+  using numbers = SharedArray.attach(descriptor, { dtype: "int64" });
   for (let i = 0; i < numbers.size; i++) numbers.data[i] *= 2n;
 } else {
   // The parent: create, run the child, print; `using` closes and unlinks at the end of the block.

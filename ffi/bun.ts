@@ -14,7 +14,9 @@ type BunSymbols = Record<string, (...args: unknown[]) => number>;
 /** The part of `bun:ffi` used here (Deno type-checks this file, so it is declared, not imported). */
 interface BunFfi {
   dlopen(path: string, symbols: Record<string, BunSymbol>): { symbols: BunSymbols };
-  toArrayBuffer(address: number, byteOffset: number, byteLength: number): ArrayBuffer;
+  /** The 4th and 5th parameters (missing from Bun's types): a native `void fn(void *ptr, void *ctx)` run once
+   * when the buffer is collected or detached, and its `ctx`. */
+  toArrayBuffer(address: number, byteOffset: number, byteLength: number, ctx?: number, fn?: number): ArrayBuffer;
   read: { i32(address: number, byteOffset?: number): number };
 }
 
@@ -28,6 +30,8 @@ function libcSymbols(platform: Platform): Record<string, Declaration> {
   return {
     // int ftruncate(int fd, off_t length)
     ftruncate: { args: ["i32", "i64"], returns: "i32" },
+    // int posix_fallocate(int fd, off_t offset, off_t len); returns the error number; macOS has none
+    posix_fallocate: { args: ["i32", "i64", "i64"], returns: "i32", optional: true },
     // int fchmod(int fd, mode_t mode)
     fchmod: { args: ["i32", "u32"], returns: "i32" },
     // int fstat(int fd, struct stat *buf)
@@ -111,10 +115,14 @@ export function bindBun(platform: Platform): RawLibc {
     const pipe2: BunSymbols[string] | undefined = libc.pipe2;
     const fstat = libc[platform.fstatSymbol];
     const errnoAddress = libc[platform.errnoSymbol]();
+    const fallocate: BunSymbols[string] | undefined = libc.posix_fallocate;
+    // munmap's own address, as the deallocator of a mapping's buffer: called as munmap(ptr, ctx = length).
+    const munmapAddress = (libc.munmap as unknown as { ptr: number }).ptr;
     return {
       shm_open: (path, oflag, mode) => shm.shm_open(path, oflag, mode),
       shm_unlink: (path) => shm.shm_unlink(path),
       ftruncate: (fd, length) => libc.ftruncate(fd, length),
+      posix_fallocate: fallocate && ((fd, length) => fallocate(fd, 0, length)),
       fchmod: (fd, mode) => libc.fchmod(fd, mode),
       fstat: (fd, buf) => fstat(fd, buf),
       mmap: (address, length, prot, flags, fd) => Number(libc.mmap(address || null, length, prot, flags, fd, 0)),
@@ -130,6 +138,14 @@ export function bindBun(platform: Platform): RawLibc {
       errno: () => ffi.read.i32(errnoAddress),
       arrayBuffer: (address: Address, offset: number, length: number) => ffi.toArrayBuffer(address, offset, length),
       maxArrayBufferBytes: BUN_MAX_ARRAY_BUFFER,
+      // Runs munmap when the buffer is collected or detached, exactly once (docs/runtime-facts.md): when the
+      // buffer itself dies, not merely a handle of it, so a native use that holds the buffer holds the mapping.
+      unmappingArrayBuffer: (address: Address, length: number) =>
+        ffi.toArrayBuffer(address, 0, length, length, munmapAddress),
+      collectGarbage: () => {
+        (globalThis as unknown as { Bun: { gc(force: boolean): void } }).Bun.gc(true);
+        return true;
+      },
     };
   }
   throw lastError;

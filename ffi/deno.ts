@@ -7,6 +7,8 @@ function libcSymbols(platform: Platform) {
   return {
     // int ftruncate(int fd, off_t length)
     ftruncate: { parameters: ["i32", "i64"], result: "i32" },
+    // int posix_fallocate(int fd, off_t offset, off_t len); returns the error number; macOS has none
+    posix_fallocate: { parameters: ["i32", "i64", "i64"], result: "i32", optional: true },
     // int fchmod(int fd, mode_t mode)
     fchmod: { parameters: ["i32", "u32"], result: "i32" },
     // int fstat(int fd, struct stat *buf)
@@ -51,6 +53,19 @@ function open(platform: Platform, candidate: LibraryCandidate) {
   return { libc, shm };
 }
 
+/** V8's `gc()`, present only when Deno runs with --v8-flags=--expose-gc. */
+function collectGarbage(): boolean {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (typeof gc !== "function") return false;
+  gc();
+  return true;
+}
+
+/** The error of a dlopen refused for want of --allow-ffi: the same for every library, so the first one says it. */
+function isPermissionError(error: unknown): boolean {
+  return error instanceof Error && (error.name === "NotCapable" || error.name === "PermissionDenied");
+}
+
 /** Opens the first library of `platform.libraries` that has every symbol (optional ones may be missing). */
 export function bindDeno(platform: Platform): RawLibc {
   let lastError: unknown;
@@ -59,16 +74,19 @@ export function bindDeno(platform: Platform): RawLibc {
     try {
       opened = open(platform, candidate);
     } catch (error) {
+      if (isPermissionError(error)) throw error;
       lastError = error;
       continue;
     }
     const { libc, shm } = opened;
     const errnoView = new Deno.UnsafePointerView(libc.errno_location()!);
     const pipe2 = libc.pipe2;
+    const fallocate = libc.posix_fallocate;
     return {
       shm_open: (path, oflag, mode) => shm.shm_open(path, oflag, mode),
       shm_unlink: (path) => shm.shm_unlink(path),
       ftruncate: (fd, length) => libc.ftruncate(fd, BigInt(length)),
+      posix_fallocate: fallocate ? (fd, length) => fallocate(fd, 0n, BigInt(length)) : undefined,
       fchmod: (fd, mode) => libc.fchmod(fd, mode),
       fstat: (fd, buf) => libc.fstat(fd, buf),
       mmap: (address, length, prot, flags, fd) =>
@@ -86,6 +104,9 @@ export function bindDeno(platform: Platform): RawLibc {
       arrayBuffer: (address: Address, offset: number, length: number) =>
         Deno.UnsafePointerView.getArrayBuffer(Deno.UnsafePointer.create(BigInt(address))!, length, offset),
       maxArrayBufferBytes: Number.MAX_SAFE_INTEGER,
+      // Deno's getArrayBuffer takes no deallocator: src/mapping.ts unmaps forgotten mappings itself.
+      unmappingArrayBuffer: undefined,
+      collectGarbage,
     };
   }
   throw lastError;

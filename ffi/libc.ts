@@ -23,6 +23,11 @@ export interface RawLibc {
   shm_unlink(path: Uint8Array): number;
   /** `int ftruncate(int fd, off_t length)` */
   ftruncate(fd: number, length: number): number;
+  /**
+   * `int posix_fallocate(int fd, off_t offset, off_t len)`, offset 0: returns the error number itself
+   * (errno is not set); undefined where libc lacks it (macOS).
+   */
+  readonly posix_fallocate: ((fd: number, length: number) => number) | undefined;
   /** `int fchmod(int fd, mode_t mode)` */
   fchmod(fd: number, mode: number): number;
   /** `int fstat(int fd, struct stat *buf)` */
@@ -59,6 +64,14 @@ export interface RawLibc {
   arrayBuffer(address: Address, offset: number, length: number): ArrayBuffer;
   /** The largest ArrayBuffer this runtime can make, in bytes. */
   readonly maxArrayBufferBytes: number;
+  /**
+   * An ArrayBuffer over the whole mapping that unmaps it itself, exactly once, when the buffer is
+   * garbage-collected or detached; undefined where the runtime cannot attach a native deallocator to
+   * a buffer (Deno). Bun: `toArrayBuffer(ptr, 0, len, len, munmap)`, libc's munmap with ctx = length.
+   */
+  readonly unmappingArrayBuffer: ((address: Address, length: number) => ArrayBuffer) | undefined;
+  /** A full garbage collection now, where the runtime allows it (Bun; Deno with --v8-flags=--expose-gc): whether it ran. */
+  collectGarbage(): boolean;
 }
 
 /** What `src/` needs to know of the platform. */
@@ -80,8 +93,14 @@ export interface Libc {
   shmOpen(name: string, create: boolean, mode: number): number;
   /** Removes `/name`: 0 or -errno. */
   shmUnlink(name: string): number;
-  /** Sets the size: 0 or -errno. */
+  /** Sets the size, reserving nothing (tmpfs allocates a page when it is first touched): 0 or -errno. */
   ftruncate(fd: number, size: number): number;
+  /**
+   * Sets the size and reserves every page now (`posix_fallocate`), so that a full /dev/shm is ENOSPC
+   * here and never a SIGBUS at the first touch: 0 or -errno. Undefined where libc has no
+   * `posix_fallocate` (macOS). Both calls fail with EFBIG beyond `ulimit -f`, never with SIGXFSZ.
+   */
+  readonly reserve: ((fd: number, size: number) => number) | undefined;
   /** The size in bytes (`st_size`), or -errno. */
   fstatSize(fd: number): number;
   /** Maps `length` bytes of `fd` shared and read-write: the address, or -errno. */
@@ -97,6 +116,10 @@ export interface Libc {
   close(fd: number): number;
   /** A new ArrayBuffer over `length` bytes at `address + offset`, no copy. */
   arrayBuffer(address: Address, offset: number, length: number): ArrayBuffer;
+  /** See `RawLibc.unmappingArrayBuffer`. */
+  readonly unmappingArrayBuffer: ((address: Address, length: number) => ArrayBuffer) | undefined;
+  /** See `RawLibc.collectGarbage`. */
+  collectGarbage(): boolean;
 }
 
 /** What a signal does: its default action, nothing, or a handler someone installed. */

@@ -38,6 +38,8 @@ export interface Platform extends PlatformFacts {
   /** The two `sa_handler` values that are not handlers: the default action, and ignoring the signal. */
   readonly SIG_DFL: number;
   readonly SIG_IGN: number;
+  /** The signal a file growing past `ulimit -f` raises (ignored around sizing calls: see `posix.ts`). */
+  readonly SIGXFSZ: number;
 }
 
 /** The signals cleanup at exit listens for. */
@@ -54,21 +56,37 @@ export interface LibraryCandidate {
 const UNIX_ERRNO: Record<number, string> = {
   1: "EPERM",
   2: "ENOENT",
+  3: "ESRCH",
   4: "EINTR",
+  5: "EIO",
+  6: "ENXIO",
+  7: "E2BIG",
+  8: "ENOEXEC",
   9: "EBADF",
+  10: "ECHILD",
   12: "ENOMEM",
   13: "EACCES",
   14: "EFAULT",
+  15: "ENOTBLK",
   16: "EBUSY",
   17: "EEXIST",
+  18: "EXDEV",
   19: "ENODEV",
+  20: "ENOTDIR",
+  21: "EISDIR",
   22: "EINVAL",
   23: "ENFILE",
   24: "EMFILE",
+  25: "ENOTTY",
   26: "ETXTBSY",
   27: "EFBIG",
   28: "ENOSPC",
+  29: "ESPIPE",
   30: "EROFS",
+  31: "EMLINK",
+  32: "EPIPE",
+  33: "EDOM",
+  34: "ERANGE",
 };
 
 // <asm-generic/errno-base.h>, <asm-generic/errno.h>: the same numbers on x86-64 and arm64 Linux.
@@ -76,17 +94,34 @@ const LINUX_ERRNO: Record<number, string> = {
   ...UNIX_ERRNO,
   11: "EAGAIN",
   36: "ENAMETOOLONG",
+  37: "ENOLCK",
   38: "ENOSYS",
+  39: "ENOTEMPTY",
+  40: "ELOOP",
   75: "EOVERFLOW",
+  95: "EOPNOTSUPP",
+  110: "ETIMEDOUT",
+  122: "EDQUOT",
+  125: "ECANCELED",
+  130: "EOWNERDEAD",
 };
 
 // <sys/errno.h> of macOS.
 const DARWIN_ERRNO: Record<number, string> = {
   ...UNIX_ERRNO,
   35: "EAGAIN",
+  45: "ENOTSUP",
+  60: "ETIMEDOUT",
+  62: "ELOOP",
   63: "ENAMETOOLONG",
+  66: "ENOTEMPTY",
+  69: "EDQUOT",
+  77: "ENOLCK",
   78: "ENOSYS",
   84: "EOVERFLOW",
+  89: "ECANCELED",
+  102: "EOPNOTSUPP",
+  105: "EOWNERDEAD",
 };
 
 // Linux <asm-generic/fcntl.h> (x86-64 and arm64 agree), <asm-generic/mman-common.h>, <linux/limits.h>
@@ -113,6 +148,7 @@ const LINUX = {
   sigactionSize: 152,
   SIG_DFL: 0,
   SIG_IGN: 1,
+  SIGXFSZ: 25,
 } as const;
 
 // macOS <sys/fcntl.h>, <sys/mman.h>, PSHMNAMLEN 31 in <sys/posix_shm.h> counts the leading '/',
@@ -137,6 +173,7 @@ const DARWIN = {
   sigactionSize: 16,
   SIG_DFL: 0,
   SIG_IGN: 1,
+  SIGXFSZ: 25,
   // struct stat with 64-bit inodes: dev 4, mode 2, nlink 2, ino 8, uid 4, gid 4, rdev 4, pad 4,
   // four timespecs 64 -> st_size at 96; 144 bytes in all.
   statSize: 144,

@@ -20,11 +20,35 @@ function cPath(name: string): Uint8Array {
   return path; // the last byte is already 0
 }
 
+/**
+ * Runs `grow` (a call that sets a file's size, returning 0 or -errno) with SIGXFSZ ignored. Growing a
+ * file past `ulimit -f` raises SIGXFSZ, whose default action kills the process (Deno: exit 153, with
+ * the half-made segment left behind); ignored, the call fails with EFBIG instead, as it does in Bun
+ * and CPython, which ignore SIGXFSZ for good. Here it is ignored only around the call, so the
+ * program's own disposition (and what its children inherit) is what it was: one `sigaction` that
+ * ignores and returns the old action, and a second that restores it unless it was ignored already.
+ */
+function withoutSigxfsz(raw: RawLibc, platform: Platform): (grow: () => number) => number {
+  const ignore = new Uint8Array(platform.sigactionSize);
+  new DataView(ignore.buffer).setBigUint64(0, BigInt(platform.SIG_IGN), true);
+  const old = new Uint8Array(platform.sigactionSize);
+  const oldView = new DataView(old.buffer);
+  const SIG_IGN = BigInt(platform.SIG_IGN);
+  return (grow) => {
+    if (raw.sigaction(platform.SIGXFSZ, ignore, old) < 0) return grow();
+    const result = grow(); // errno is read inside, before the restoring call can change it
+    if (oldView.getBigUint64(0, true) !== SIG_IGN) raw.sigaction(platform.SIGXFSZ, old, null);
+    return result;
+  };
+}
+
 /** Wraps `raw` so that every failure returns `-errno`, read straight after the call. */
 export function posixLibc(raw: RawLibc, platform: Platform): Libc {
   const statBuffer = new Uint8Array(platform.statSize);
   const stat = new DataView(statBuffer.buffer);
   const fail = (): number => -raw.errno();
+  const growing = withoutSigxfsz(raw, platform);
+  const { posix_fallocate } = raw;
   return {
     platform,
     maxArrayBufferBytes: raw.maxArrayBufferBytes,
@@ -41,7 +65,10 @@ export function posixLibc(raw: RawLibc, platform: Platform): Libc {
       return fd;
     },
     shmUnlink: (name: string) => raw.shm_unlink(cPath(name)) < 0 ? fail() : 0,
-    ftruncate: (fd: number, size: number) => raw.ftruncate(fd, size) < 0 ? fail() : 0,
+    ftruncate: (fd: number, size: number) => growing(() => raw.ftruncate(fd, size) < 0 ? fail() : 0),
+    // posix_fallocate rather than fallocate(2): it is POSIX, and it returns the error number instead of
+    // setting errno, so no read of errno can come too late. Mode 0 also sets the size.
+    reserve: posix_fallocate && ((fd: number, size: number) => growing(() => -posix_fallocate(fd, size))),
     fstatSize(fd: number): number {
       if (raw.fstat(fd, statBuffer) < 0) return fail();
       return Number(stat.getBigInt64(platform.statSizeOffset, true));
@@ -57,6 +84,8 @@ export function posixLibc(raw: RawLibc, platform: Platform): Libc {
     munmap: (address: Address, length: number) => raw.munmap(address, length) < 0 ? fail() : 0,
     close: (fd: number) => raw.close(fd) < 0 ? fail() : 0,
     arrayBuffer: (address: Address, offset: number, length: number) => raw.arrayBuffer(address, offset, length),
+    unmappingArrayBuffer: raw.unmappingArrayBuffer,
+    collectGarbage: () => raw.collectGarbage(),
   };
 }
 

@@ -15,10 +15,18 @@ export interface CheckedOptions {
   size: unknown;
   mode: number;
   track: boolean;
+  reserve: boolean;
 }
 
 /** The options of `new SharedMemory(...)`. */
-export const SHARED_MEMORY_OPTIONS: ReadonlySet<string> = new Set(["name", "create", "size", "mode", "track"]);
+export const SHARED_MEMORY_OPTIONS: ReadonlySet<string> = new Set([
+  "name",
+  "create",
+  "size",
+  "mode",
+  "track",
+  "reserve",
+]);
 
 /**
  * Checks that `options` is a plain object (not null, an array or a class instance) whose every key is
@@ -56,9 +64,10 @@ export function checkOptions(options: SharedMemoryOptions | string | undefined):
     "options",
     "{ create: true, size: 1024 } or { name: 'psm_...' }",
   );
-  const { name, create = false, size, mode = 0o600, track = true } = options;
+  const { name, create = false, size, mode = 0o600, track = true, reserve = true } = options;
   if (typeof create !== "boolean") throw new TypeError(`create must be a boolean, got ${describe(create)}`);
   if (typeof track !== "boolean") throw new TypeError(`track must be a boolean, got ${describe(track)}`);
+  if (typeof reserve !== "boolean") throw new TypeError(`reserve must be a boolean, got ${describe(reserve)}`);
   if (!Number.isInteger(mode)) throw new TypeError(`mode must be an integer such as 0o600, got ${describe(mode)}`);
   if (mode < 0 || mode > 0o777) throw new RangeError(`mode must be between 0o000 and 0o777, got 0o${mode.toString(8)}`);
   if (!create && name === undefined) {
@@ -69,7 +78,8 @@ export function checkOptions(options: SharedMemoryOptions | string | undefined):
   if (!create && size !== undefined && typeof size !== "number") {
     throw new TypeError(`size must be a number, got ${describe(size)}`);
   }
-  return { name, create, size, mode, track };
+  // -0 is 0 (Deno's FFI refuses -0 as a u32)
+  return { name, create, size, mode: mode === 0 ? 0 : mode, track, reserve };
 }
 
 /** A new segment's size: a whole number of bytes, at least 1. */

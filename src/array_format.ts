@@ -7,6 +7,11 @@
  * array of numbers or bools parses as JSON; Python would write `True`). Like numpy, an array of more
  * than `SUMMARY_THRESHOLD` elements is summarized: each axis longer than `2 * EDGE_ITEMS` shows its
  * first and last `EDGE_ITEMS` entries around `...`.
+ *
+ * The work is bounded by the element count, never by the product of the axes: an array with no
+ * elements (a 0 in its shape) prints its nested empty lists (`[[], []]` for shape `[2, 0]`) only while
+ * there are at most `SUMMARY_THRESHOLD` of them, and `[]` otherwise (numpy prints every empty array as
+ * `[]`), so `[2 ** 20, 2 ** 20, 0]` prints at once.
  */
 
 /** Arrays with more elements than this print summarized (numpy's `threshold`). */
@@ -21,6 +26,7 @@ export type FormatElement = (flatIndex: number) => string;
 /** The array of `shape` as a nested list; `element(i)` gives the text of the i-th element in C order. */
 export function formatArray(shape: readonly number[], element: FormatElement): string {
   const size = shape.reduce((product, n) => product * n, 1);
+  if (size === 0 && nestedListCount(shape, SUMMARY_THRESHOLD) > SUMMARY_THRESHOLD) return "[]";
   const summarize = size > SUMMARY_THRESHOLD;
   const parts: string[] = [];
   // strides in elements: how far apart consecutive entries of each axis are in C order
@@ -51,6 +57,23 @@ export function formatArray(shape: readonly number[], element: FormatElement): s
 /** The text of one element: bigints without `n`, `-0` keeps its sign, everything else as `String` writes it. */
 export function formatValue(value: number | bigint | boolean): string {
   return Object.is(value, -0) ? "-0" : String(value);
+}
+
+/**
+ * How many lists the nesting of `shape` holds (`[2, 3]`: 1 + 2), counted up to the first axis of
+ * length 0, and at most `limit + 1`: the count stops as soon as it passes `limit`, so a shape such as
+ * `[2 ** 20, 2 ** 20, 0]` costs a few steps.
+ */
+export function nestedListCount(shape: readonly number[], limit: number): number {
+  let lists = 0;
+  let atThisAxis = 1;
+  for (let axis = 0; axis < shape.length; axis++) {
+    lists += atThisAxis;
+    if (lists > limit) return limit + 1;
+    atThisAxis *= shape[axis];
+    if (atThisAxis === 0) break;
+  }
+  return lists;
 }
 
 function range(start: number, end: number): number[] {

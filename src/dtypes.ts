@@ -22,6 +22,7 @@
  * `Float16Array`. An element is stored at its natural alignment: its byte offset is a multiple of its size.
  */
 import { describe } from "./arguments.ts";
+import { typedArrayName } from "./intrinsics.ts";
 
 /** The names of the dtypes, as numpy spells them. */
 export type DType =
@@ -138,7 +139,7 @@ export const DTYPES: ReadonlyMap<DType, DTypeInfo> = new Map(
 /** The same rows by numpy type string (`<i8` -> int64). */
 const BY_TYPESTR: ReadonlyMap<string, DTypeInfo> = new Map([...DTYPES.values()].map((info) => [info.typestr, info]));
 
-/** The dtype a typed array stores, by its class name (Uint8ClampedArray counts as uint8). */
+/** The dtype a typed array stores, by its kind (Uint8ClampedArray counts as uint8). */
 const BY_ARRAY_NAME: ReadonlyMap<string, DTypeInfo> = new Map([
   ...[...DTYPES.values()].filter((info) => info.name !== "bool").map((info) => [info.array.name, info] as const),
   ["Uint8ClampedArray", DTYPES.get("uint8")!],
@@ -155,10 +156,14 @@ export function dtypeInfo(dtype: unknown, argument = "dtype"): DTypeInfo {
   throw new TypeError(`unknown ${argument} ${describe(dtype)}${hint}; known: ${[...DTYPES.keys()].join(", ")}`);
 }
 
-/** The dtype that a typed array stores, or undefined for anything else. */
+/**
+ * The dtype that a typed array stores, or undefined for anything else. Read from its internal slot,
+ * never from `constructor`: a subclass (`class Vec extends Float64Array`) is its base type, and a
+ * spoofed `constructor` or a Proxy changes nothing (a Proxy is not a typed array).
+ */
 export function dtypeOfTypedArray(data: unknown): DTypeInfo | undefined {
-  if (!ArrayBuffer.isView(data) || data instanceof DataView) return undefined;
-  return BY_ARRAY_NAME.get(data.constructor.name);
+  const name = typedArrayName(data);
+  return name === undefined ? undefined : BY_ARRAY_NAME.get(name);
 }
 
 /** What an element of each kind reads as, from what the typed array holds. */

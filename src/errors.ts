@@ -2,7 +2,15 @@
 import { libc } from "../ffi/runtime.ts";
 
 /** The system call that failed. */
-export type Syscall = "shm_open" | "shm_unlink" | "ftruncate" | "fstat" | "mmap" | "munmap" | "close";
+export type Syscall =
+  | "shm_open"
+  | "shm_unlink"
+  | "ftruncate"
+  | "posix_fallocate"
+  | "fstat"
+  | "mmap"
+  | "munmap"
+  | "close";
 
 /** A system call on a shared memory segment failed. `code` is the POSIX name of `errno`. */
 export class SharedMemoryError extends Error {
@@ -32,8 +40,16 @@ const SENTENCES: Readonly<Record<string, (segment: string, syscall: Syscall) => 
   EEXIST: (s) => `a shared memory segment named '${s}' already exists`,
   EACCES: (s, c) => `permission denied to ${c === "shm_unlink" ? "remove" : "open"} shared memory segment '${s}'`,
   ENAMETOOLONG: (s) => `shared memory segment name '${s}' is too long for this system`,
-  ENOSPC: (s) => `no space left for shared memory segment '${s}' (is /dev/shm full?)`,
-  ENOMEM: (s, c) => `out of memory while ${c === "mmap" ? "mapping" : "sizing"} shared memory segment '${s}'`,
+  ENOSPC: (s) =>
+    `no space left for shared memory segment '${s}' (is /dev/shm full? a container's is 64 MiB by default)`,
+  ENOMEM: (s, c) =>
+    c === "mmap"
+      ? `no room to map shared memory segment '${s}': this process has reached the kernel's limit on mappings ` +
+        "(vm.max_map_count) or its address-space limit (ulimit -v). close() handles you no longer need, or make them " +
+        "with `using`: the garbage collector frees forgotten ones late, and cannot free them during a synchronous loop"
+      : `out of memory while sizing shared memory segment '${s}'`,
+  ELOOP: (s) => `shared memory segment name '${s}' is a symbolic link, which shm_open refuses to follow`,
+  ENXIO: (s) => `'${s}' in the shared memory directory is not a segment (a socket or a device?)`,
   EMFILE: (s) => `too many open files in this process to open shared memory segment '${s}'`,
   ENFILE: (s) => `too many open files on this system to open shared memory segment '${s}'`,
   EFBIG: (s) => `shared memory segment '${s}' would be larger than this system allows`,

@@ -1,33 +1,83 @@
 /**
- * A mapping's lifetime: the ArrayBuffers made over it, detaching them all before `munmap`, and
- * releasing a forgotten mapping when nothing in JS can reach it any more.
+ * A mapping's lifetime: the ArrayBuffers made over it, detaching them all before `munmap`, and giving
+ * a forgotten mapping back, memory and address space, when nothing in JS can reach it any more.
  *
  * Why detach: reading an ArrayBuffer after its memory is unmapped is a segfault in both runtimes, and
  * JS cannot find the views made from a buffer. `transfer(0)` detaches the buffer itself, so every view
  * of it, however made, reads as length 0 (docs/runtime-facts.md). `transfer()` without 0 only moves the
- * memory to a new buffer and must never be used here.
+ * memory to a new buffer and must never be used here. Both are the built-ins as they were at load
+ * (`intrinsics.ts`): a program that replaces them cannot turn `close()` into a segfault.
+ *
+ * How a forgotten mapping is given back depends on what the runtime can do:
+ *
+ * - Where a buffer can carry a native deallocator (Bun, a mapping of at most 4 GiB), the mapping's one
+ *   whole buffer unmaps it when that buffer dies or is detached. The buffer dies only when nothing,
+ *   JS or native, holds it any more, so nothing can reach the memory after the munmap.
+ * - Elsewhere (Deno; Bun above 4 GiB, seen through windows), a FinalizationRegistry learns that the
+ *   handle, its buffers and views are unreachable from JS. A native operation the runtime still runs
+ *   on another thread (Deno's async `pbkdf2`, for one) can hold the raw pointer after that, and would
+ *   crash if the range were unmapped at once. So private zero pages take the segment's place at once
+ *   (its memory is freed; a late native access reads zeros), and the range itself is unmapped once
+ *   `UNMAP_GRACE_MS` have passed, at the next mapping this process makes (`mapShared`): the address
+ *   space comes back when it is needed, with no timer. An operation that still holds a pointer into a
+ *   forgotten segment that long is the one case left unsafe, exactly as `close()` under it would be.
  */
 import type { Address } from "../ffi/libc.ts";
 import { libc } from "../ffi/runtime.ts";
+import { detach } from "./intrinsics.ts";
 
 /** Each ArrayBuffer of a mapping points back to it, so the mapping lives as long as any view does. */
 const OWNER = Symbol("shared-memory mapping");
 
 /**
- * Releases a mapping that was never released once no handle, buffer or view can reach it from JS.
- * Not with munmap: a native operation the runtime still runs on another thread (Deno's async
- * `pbkdf2`, for one) can hold the raw pointer after JS has dropped every buffer, and would crash.
- * Private zero pages take the segment's place instead: its memory is freed all the same, a late
- * native access reads zeros, and only the address range (no memory) stays reserved.
+ * How long the range of a collected mapping stays reserved as zero pages before it is unmapped: far
+ * longer than a native operation on a buffer runs, once JS can no longer reach that buffer.
  */
+export const UNMAP_GRACE_MS = 5000;
+
+/** The ranges of collected mappings, now zero pages, oldest first, with when they became so. */
+const retired: { address: Address; length: number; since: number }[] = [];
+
 const forgotten = new FinalizationRegistry<{ address: Address; length: number }>(({ address, length }) => {
-  libc().replaceWithZeros(address, length);
+  // If the zero pages cannot be put in (the kernel is out of mappings), the segment stays mapped: its
+  // memory is then freed when the process ends, as before any of this existed.
+  if (libc().replaceWithZeros(address, length) === 0) retired.push({ address, length, since: performance.now() });
 });
+
+/** Unmaps the retired ranges whose grace period has passed; returns how many it unmapped. */
+function reclaimRetired(): number {
+  let reclaimed = 0;
+  const cutoff = performance.now() - UNMAP_GRACE_MS;
+  while (retired.length > 0 && retired[0].since <= cutoff) {
+    const { address, length } = retired.shift()!;
+    libc().munmap(address, length);
+    reclaimed++;
+  }
+  return reclaimed;
+}
+
+/**
+ * Maps `length` bytes of `fd` shared: the address, or -errno. The address space of collected mappings
+ * is given back first; and when the kernel answers ENOMEM (too many mappings, `vm.max_map_count`, or
+ * the address-space limit, `ulimit -v`), the garbage collector runs where the runtime allows it, and
+ * the call is tried once more.
+ */
+export function mapShared(length: number, fd: number): Address | number {
+  if (retired.length > 0) reclaimRetired();
+  const address = libc().mmap(length, fd);
+  if (address >= 0 || libc().platform.errnoCodes[-address] !== "ENOMEM") return address;
+  const collected = libc().collectGarbage();
+  const reclaimed = reclaimRetired();
+  if (!collected && reclaimed === 0) return address;
+  return libc().mmap(length, fd);
+}
 
 export class Mapping {
   readonly #address: Address;
   readonly #length: number;
   #whole: ArrayBuffer | undefined;
+  /** Whether `#whole` unmaps the mapping itself (when it is detached or collected). */
+  readonly #selfUnmapping: boolean;
   /** Buffers over parts of the mapping, for when the whole does not fit one ArrayBuffer (Bun, > 4 GiB). */
   #windows = new Set<WeakRef<ArrayBuffer>>();
   #released = false;
@@ -36,7 +86,9 @@ export class Mapping {
   constructor(address: Address, length: number) {
     this.#address = address;
     this.#length = length;
-    forgotten.register(this, { address, length }, this);
+    this.#whole = this.#selfUnmappingBuffer(address, length);
+    this.#selfUnmapping = this.#whole !== undefined;
+    if (!this.#selfUnmapping) forgotten.register(this, { address, length }, this);
   }
 
   /** True once `release()` ran. */
@@ -83,11 +135,25 @@ export class Mapping {
     if (this.#released) return 0;
     this.#released = true;
     forgotten.unregister(this);
-    detach(this.#whole);
-    for (const window of this.#windows) detach(window.deref());
+    if (this.#whole) detach(this.#whole); // a self-unmapping buffer unmaps the mapping here
+    for (const window of this.#windows) {
+      const buffer = window.deref();
+      if (buffer) detach(buffer);
+    }
     this.#windows.clear();
     this.#whole = undefined;
-    return libc().munmap(this.#address, this.#length);
+    return this.#selfUnmapping ? 0 : libc().munmap(this.#address, this.#length);
+  }
+
+  /** The whole mapping as a buffer that unmaps it itself, where the runtime can make one; else undefined. */
+  #selfUnmappingBuffer(address: Address, length: number): ArrayBuffer | undefined {
+    const unmapping = libc().unmappingArrayBuffer;
+    if (unmapping === undefined || !this.fitsOneBuffer) return undefined;
+    try {
+      return this.#adopt(unmapping(address, length));
+    } catch {
+      return undefined; // the registry below frees it instead
+    }
   }
 
   #adopt(buffer: ArrayBuffer): ArrayBuffer {
@@ -98,10 +164,4 @@ export class Mapping {
   #forgetCollectedWindows(): void {
     for (const window of this.#windows) if (window.deref() === undefined) this.#windows.delete(window);
   }
-}
-
-/** Detaches `buffer` unless it is already detached (a caller may have detached it first). */
-function detach(buffer: ArrayBuffer | undefined): void {
-  const detachable = buffer as (ArrayBuffer & { detached: boolean; transfer(length: number): ArrayBuffer }) | undefined;
-  if (detachable && !detachable.detached) detachable.transfer(0);
 }

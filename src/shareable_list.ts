@@ -7,6 +7,7 @@ import { printAsString } from "../ffi/inspect.ts";
 import { SharedMemory } from "./shared_memory.ts";
 import { checkOptionsObject, describe } from "./arguments.ts";
 import { loneSurrogateAt, utf8Length } from "./utf8.ts";
+import { isDetachedView, isUint8Array, typedArrayLength, typedArraySet } from "./intrinsics.ts";
 import {
   ALIGNMENT,
   BOOL_BYTE,
@@ -40,6 +41,8 @@ export interface ShareableListOptions {
   name?: string;
   /** Unlink a segment this list created at the latest when the process ends (default `true`), as `SharedMemory`'s. */
   track?: boolean;
+  /** Reserve the new segment's memory at create (default `true`), as `SharedMemory`'s `reserve`. */
+  reserve?: boolean;
 }
 
 /**
@@ -82,7 +85,7 @@ const INT64_END = 2 ** 63;
 /** Strings up to this many UTF-8 bytes are encoded and decoded in JS: faster than a TextEncoder/TextDecoder call. */
 const SHORT_STRING = 32;
 
-const KNOWN_OPTIONS = new Set(["name", "track"]);
+const KNOWN_OPTIONS = new Set(["name", "track", "reserve"]);
 const encoder = new TextEncoder();
 /** Strict (CPython's decode is strict) and keeping a leading U+FEFF, which is part of the string. */
 const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
@@ -119,16 +122,21 @@ export class ShareableList implements Disposable, Iterable<ListValue> {
    *
    * Throws, before anything is created: a TypeError naming the item for a value of another kind
    * (`undefined`, an object, a symbol...), a RangeError for a bigint outside int64, a string with a lone
-   * surrogate or an item over 9,999,991 bytes. Attaching throws `MalformedListError` when the segment
-   * is not a well-formed list, and `SharedMemoryError` (`ENOENT`) when there is no such segment.
+   * surrogate or an item over 9,999,991 bytes, a TypeError for a detached Uint8Array. Attaching
+   * (`null`, which needs a name) throws `MalformedListError` when the segment is not a well-formed list,
+   * and `SharedMemoryError` (`ENOENT`) when there is no such segment.
    */
   constructor(sequence?: Iterable<ListValue> | null, options: ShareableListOptions = {}) {
     checkOptionsObject(options, KNOWN_OPTIONS, "options", "{ name: 'psm_...' }");
-    const { name, track } = options;
+    const { name, track, reserve } = options;
     let shm: SharedMemory;
     let layout: Layout;
     let bytes: Uint8Array;
     let values: ListValue[] | undefined;
+    if (sequence === null && name === undefined) {
+      // `new ShareableList(null, { name: argv[2] })` with the argument missing: never a new list by mistake
+      throw new TypeError("name is required to attach to a list (null as the sequence means attach)");
+    }
     if ((sequence === null || sequence === undefined) && name !== undefined) {
       shm = new SharedMemory({ name });
       try {
@@ -143,7 +151,7 @@ export class ShareableList implements Disposable, Iterable<ListValue> {
     } else {
       values = checkSequence(sequence ?? []);
       layout = layoutOf(values.map(slotFor));
-      shm = new SharedMemory({ create: true, size: layout.size, name, track });
+      shm = new SharedMemory({ create: true, size: layout.size, name, track, reserve });
       try {
         bytes = shm.view(0, layout.size);
       } catch (error) {
@@ -263,6 +271,7 @@ export class ShareableList implements Disposable, Iterable<ListValue> {
    * another process spoiled shows as `<malformed>`, a closed list as `ShareableList(<closed>, name=...)`.
    */
   toString(): string {
+    if (!(#shm in this)) return "ShareableList {}"; // the prototype itself, as console.log(ShareableList.prototype) asks
     const name = pythonString(this.#shm.name);
     if (this.#closed()) return `ShareableList(<closed>, name=${name})`;
     const items: string[] = [];
@@ -308,7 +317,11 @@ export class ShareableList implements Disposable, Iterable<ListValue> {
     return this.#bytes.subarray(at, at + ALIGNMENT);
   }
 
-  /** Reads item `i` (in range): the format is read each time, as another process may have changed it. */
+  /**
+   * Reads item `i` (in range). Its format and code are read from the segment once, each time, as another
+   * process may change them at any moment: everything after that decides from those words alone, so a
+   * format torn or changed mid-read is a `MalformedListError` or a read inside the slot, never beyond it.
+   */
   #read(i: number): ListValue {
     const view = this.#view;
     const field = this.#formatsStart + ALIGNMENT * i;
@@ -325,9 +338,15 @@ export class ShareableList implements Disposable, Iterable<ListValue> {
     }
     let count = this.#slots[i];
     if (low !== this.#textLow[i] || high !== this.#textHigh[i] || (code !== STR_CODE && code !== BYTES_CODE)) {
-      const problem = itemProblem(i, this.#formatField(i), code, count);
+      const field = formatSnapshot(low, high);
+      const problem = itemProblem(i, field, code, count);
       if (problem) throw new MalformedListError(this.#shm.name, problem);
-      count = (parseFormat(this.#formatField(i)) as { count: number }).count;
+      const format = parseFormat(field);
+      // The fixed kinds with their right codes were read above: what passes here is a string format.
+      if (format?.kind !== "string") {
+        throw new MalformedListError(this.#shm.name, `item ${i} has format '${formatText(field)}' with code ${code}`);
+      }
+      count = format.count;
     }
     let end = at + count;
     while (end > at && this.#bytes[end - 1] === 0) end--;
@@ -384,11 +403,20 @@ export class ShareableList implements Disposable, Iterable<ListValue> {
           view.setUint32(at + 4, 0, true);
           return;
         }
-        if (value instanceof Uint8Array) {
-          this.#checkFits(i, value.length, "bytes value");
+        if (isUint8Array(value)) {
+          // Its length from its internal slot (an own `length` or a Proxy cannot lie), checked before any
+          // byte changes; the bytes copied before the format, so a value that is a view of this very
+          // segment's format table is copied as it was.
+          const length = typedArrayLength(value); // 0 once detached: only then is the buffer asked
+          if (length === 0 && isDetachedView(value)) {
+            throw new TypeError(
+              `item ${i} is a detached Uint8Array (its buffer was transferred or its segment closed); the old value is kept`,
+            );
+          }
+          this.#checkFits(i, length, "bytes value");
+          typedArraySet(this.#bytes, value, at);
+          this.#bytes.fill(0, at + length, at + this.#slots[i]);
           this.#setStringFormat(i, BYTES_CODE);
-          this.#bytes.set(value, at);
-          this.#bytes.fill(0, at + value.length, at + this.#slots[i]);
           return;
         }
     }
@@ -421,6 +449,16 @@ export class ShareableList implements Disposable, Iterable<ListValue> {
 }
 
 printAsString(ShareableList.prototype);
+
+/** One snapshot of a format field: the two words read once, as 8 bytes to parse (reused: read before the next). */
+const SNAPSHOT = new Uint8Array(ALIGNMENT);
+const SNAPSHOT_VIEW = new DataView(SNAPSHOT.buffer);
+
+function formatSnapshot(low: number, high: number): Uint8Array {
+  SNAPSHOT_VIEW.setUint32(0, low, true);
+  SNAPSHOT_VIEW.setUint32(4, high, true);
+  return SNAPSHOT;
+}
 
 /** Reads an int64 as a number when it is a safe integer, else as a bigint; no bigint is made for the first. */
 function readInt64(view: DataView, at: number): number | bigint {
@@ -542,8 +580,11 @@ function slotFor(value: ListValue, i: number): number {
       break;
     case "object":
       if (value === null) return ALIGNMENT;
-      if (!(value instanceof Uint8Array)) throw unsupported(value, i);
-      length = value.length;
+      if (!isUint8Array(value)) throw unsupported(value, i);
+      length = typedArrayLength(value);
+      if (length === 0 && isDetachedView(value)) {
+        throw new TypeError(`item ${i} is a detached Uint8Array, which holds no bytes`);
+      }
       break;
     default:
       throw unsupported(value, i);
@@ -565,7 +606,7 @@ function checkSequence(sequence: unknown): ListValue[] {
 }
 
 function isListValue(value: unknown): value is ListValue {
-  return value === null || value instanceof Uint8Array ||
+  return value === null || isUint8Array(value) ||
     ["number", "bigint", "boolean", "string"].includes(typeof value);
 }
 

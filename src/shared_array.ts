@@ -35,6 +35,7 @@
  * An array with no elements (a 0 in its shape) in a segment of its own is its header alone.
  */
 import { printAsString } from "../ffi/inspect.ts";
+import { libc } from "../ffi/runtime.ts";
 import { SharedMemory } from "./shared_memory.ts";
 import { checkByteCount, checkOptionsObject, describe, MAX_BYTES } from "./arguments.ts";
 import { checkName } from "./names.ts";
@@ -50,8 +51,9 @@ import {
   type TypedArrayOf,
   type ValueOf,
 } from "./dtypes.ts";
-import { formatArray, formatValue } from "./array_format.ts";
+import { formatArray, formatValue, nestedListCount } from "./array_format.ts";
 import { encodeHeader, readHeader } from "./npy.ts";
+import { isArray, isDetachedView, typedArrayLength, typedArrayName, typedArraySet } from "./intrinsics.ts";
 
 /** A shape: the length of each axis (`[]` is 0-d: one element), or one number for a 1-d array. */
 export type Shape = number | readonly number[];
@@ -91,6 +93,11 @@ export interface PlacementOptions {
   mode?: number;
   /** Unlink the new segment at the latest when the process ends (default `true`). Not with `shm`. */
   track?: boolean;
+  /**
+   * Reserve the new segment's memory at create (default `true`), as `SharedMemory`'s `reserve`:
+   * `false` makes a sparse segment, whose pages are allocated when first touched. Not with `shm`.
+   */
+  reserve?: boolean;
 }
 
 /** Options of `SharedArray.from`: where the array goes, and its dtype and shape if not inferred. */
@@ -108,6 +115,11 @@ export interface FromOptions<D extends DType = DType> extends PlacementOptions {
 export interface AttachOptions {
   /** Use this already open segment (its name must be the descriptor's) instead of opening it again. */
   shm?: SharedMemory;
+  /**
+   * The dtype the caller expects: a descriptor of another dtype is a TypeError. It also types the result,
+   * so that `attach(json, { dtype: "float64" })` is a `SharedArray<"float64">` that really holds float64.
+   */
+  dtype?: DType;
 }
 
 /** One array of a layout: its shape and dtype. */
@@ -154,13 +166,16 @@ export type DTypeOfData<T> = T extends Int8Array ? "int8"
 /** Who closes and unlinks the segment: the array created it, opened it, or borrowed the caller's. */
 type Ownership = "created" | "attached" | "borrowed";
 
-const PLACEMENT_OPTIONS = ["shm", "offset", "name", "mode", "track"];
+const PLACEMENT_OPTIONS = ["shm", "offset", "name", "mode", "track", "reserve"];
 /** The options of `SharedArray.from`. */
 export const FROM_OPTIONS: ReadonlySet<string> = new Set([...PLACEMENT_OPTIONS, "dtype", "shape"]);
 /** The options of `SharedArray.zeros`. */
 export const ZEROS_OPTIONS: ReadonlySet<string> = new Set(PLACEMENT_OPTIONS);
-const ATTACH_OPTIONS = new Set(["shm"]);
-const NEW_SEGMENT_OPTIONS = ["name", "mode", "track"] as const;
+const ATTACH_OPTIONS = new Set(["shm", "dtype"]);
+const NEW_SEGMENT_OPTIONS = ["name", "mode", "track", "reserve"] as const;
+
+/** The most empty lists `toList()` builds for an array with no elements (it holds nothing, so a bound is no loss). */
+const MAX_EMPTY_LISTS = 2 ** 20;
 
 /** The default dtype of plain values, by their JS type. */
 const DEFAULT_DTYPES: Readonly<Record<string, DType>> = { number: "float64", bigint: "int64", boolean: "bool" };
@@ -200,9 +215,10 @@ export class SharedArray<D extends DType = DType> implements Disposable {
    * `options.shm` at `options.offset` (whose bytes are then set to zero).
    */
   static zeros<D extends DType = "float64">(shape: Shape, dtype?: D, options: PlacementOptions = {}): SharedArray<D> {
-    const info = dtypeInfo(dtype ?? "float64");
+    const info = dtypeInfo(dtype === undefined ? "float64" : dtype);
     const checkedShape = checkShape(shape, "shape", info);
     checkOptionsObject(options, ZEROS_OPTIONS);
+    checkOneBuffer(sizeOf(checkedShape) * info.itemsize);
     const place = placement(options, checkedShape, info);
     const array = place((shm, offset, ownership) => new SharedArray<D>(shm, info, checkedShape, offset, ownership));
     if (options.shm) array.#bytes().fill(0);
@@ -221,6 +237,7 @@ export class SharedArray<D extends DType = DType> implements Disposable {
     checkOptionsObject(options, FROM_OPTIONS);
     const given = options.dtype === undefined ? undefined : dtypeInfo(options.dtype);
     const { staged, info, shape } = stage(data, given, options.shape);
+    checkOneBuffer(staged.length * info.itemsize);
     const place = placement(options, shape, info);
     const array = place((shm, offset, ownership) => new SharedArray<D>(shm, info, shape, offset, ownership));
     array.#data.set(staged as never);
@@ -234,15 +251,21 @@ export class SharedArray<D extends DType = DType> implements Disposable {
    * Opens the segment (or uses `options.shm`); writes nothing. A header that is malformed or disagrees
    * with the segment's size is a `MalformedArrayError`.
    */
-  static attach<D extends DType = DType>(
-    nameOrDescriptor: ArrayDescriptor<D> | string,
-    options: AttachOptions = {},
-  ): SharedArray<D> {
+  static attach<D extends DType>(nameOrDescriptor: ArrayDescriptor<D>, options?: AttachOptions): SharedArray<D>;
+  /** With `options.dtype`, the array must be of that dtype (a TypeError otherwise), and is typed by it. */
+  static attach<D extends DType>(
+    nameOrDescriptor: ArrayDescriptor | string,
+    options: AttachOptions & { dtype: D },
+  ): SharedArray<D>;
+  /** A name, or a descriptor whose dtype is not known when compiling: the dtype is read from the segment or descriptor. */
+  static attach(nameOrDescriptor: ArrayDescriptor | string, options?: AttachOptions): SharedArray;
+  static attach(nameOrDescriptor: ArrayDescriptor | string, options: AttachOptions = {}): SharedArray {
     const byName = typeof nameOrDescriptor === "string" && !/^\s*\{/.test(nameOrDescriptor);
     const described = byName ? undefined : checkDescriptor(nameOrDescriptor);
     if (byName) checkName(nameOrDescriptor, "name");
     const name = described?.name ?? (nameOrDescriptor as string);
     checkOptionsObject(options, ATTACH_OPTIONS);
+    const expected = options.dtype === undefined ? undefined : dtypeInfo(options.dtype, "options.dtype");
     const borrowed = options.shm !== undefined;
     let shm: SharedMemory;
     if (borrowed) {
@@ -257,8 +280,15 @@ export class SharedArray<D extends DType = DType> implements Disposable {
     }
     try {
       const { info, shape, offset } = described ?? readHeader((at, length) => shm.view(at, length), shm.size, name);
-      checkOffset(offset, sizeOf(shape) * info.itemsize, info, shm.size, "descriptor.offset");
-      return new SharedArray<D>(shm, info, shape, offset, borrowed ? "borrowed" : "attached");
+      if (expected !== undefined && expected !== info) {
+        throw new TypeError(
+          `the array's dtype is ${info.name}, not ${describe(options.dtype)} as options.dtype expects`,
+        );
+      }
+      const nbytes = sizeOf(shape) * info.itemsize;
+      checkOneBuffer(nbytes);
+      checkOffset(offset, nbytes, info, shm.size, "descriptor.offset");
+      return new SharedArray(shm, info, shape, offset, borrowed ? "borrowed" : "attached");
     } catch (error) {
       if (!borrowed) shm.close();
       throw error;
@@ -385,6 +415,14 @@ export class SharedArray<D extends DType = DType> implements Disposable {
   /** The elements as nested plain arrays (a 0-d array gives its one element), as numpy's `tolist()`. */
   toList(): unknown {
     this.#checkOpen();
+    // A non-empty array has at most `size` lists; an empty one (a 0 in its shape) could have any number.
+    if (this.#size === 0 && nestedListCount(this.#shape, MAX_EMPTY_LISTS) > MAX_EMPTY_LISTS) {
+      throw new RangeError(
+        `toList() of an empty array of shape [${
+          this.#shape.join(", ")
+        }] would build more than ${MAX_EMPTY_LISTS} empty lists`,
+      );
+    }
     const read = READ[this.#info.kind];
     const build = (axis: number, base: number): unknown =>
       axis === this.#shape.length
@@ -414,6 +452,7 @@ export class SharedArray<D extends DType = DType> implements Disposable {
    * summarized with `...` as numpy does.
    */
   toString(): string {
+    if (!(#info in this)) return "SharedArray {}"; // the prototype itself, as console.log(SharedArray.prototype) asks
     if (this.closed) return `SharedArray(closed, dtype=${this.dtype}, shape=[${this.#shape.join(", ")}])`;
     const read = READ[this.#info.kind];
     return formatArray(this.#shape, (i) => formatValue(read(this.#data[i])));
@@ -510,6 +549,20 @@ export function flatIndex(shape: readonly number[], strides: readonly number[], 
   return flat;
 }
 
+/**
+ * An array's elements must fit one ArrayBuffer of this runtime (Bun: 4 GiB): checked before any
+ * segment is made, with what to do instead.
+ */
+function checkOneBuffer(nbytes: number): void {
+  const largest = libc().maxArrayBufferBytes;
+  if (nbytes <= largest) return;
+  throw new RangeError(
+    `an array of ${nbytes} bytes is larger than this runtime's largest ArrayBuffer (${largest} bytes): ` +
+      "split it into arrays of at most that size (SharedArray.layout places several in one segment), " +
+      "or run it in Deno, which has no such limit",
+  );
+}
+
 function checkShm(shm: unknown): SharedMemory {
   if (!(shm instanceof SharedMemory)) {
     throw new TypeError(`options.shm must be a SharedMemory, got ${describe(shm)}`);
@@ -558,8 +611,8 @@ function placement(options: PlacementOptions, shape: readonly number[], info: DT
   const header = encodeHeader(info, shape);
   if (header.length + nbytes > MAX_BYTES) throw new RangeError(`the array needs more than ${MAX_BYTES} bytes`);
   return <D extends DType>(make: Make<D>): SharedArray<D> => {
-    const { name, mode, track } = options;
-    const shm = new SharedMemory({ create: true, size: header.length + nbytes, name, mode, track });
+    const { name, mode, track, reserve } = options;
+    const shm = new SharedMemory({ create: true, size: header.length + nbytes, name, mode, track, reserve });
     try {
       shm.view(0, header.length).set(header);
       return make(shm, header.length, "created");
@@ -600,7 +653,10 @@ function checkDescriptor(descriptor: unknown): { name: string; info: DTypeInfo; 
 
 /**
  * The values of `data` checked and converted into a fresh (private) typed array of the dtype, and the
- * shape: the whole copy-in is decided here, before any segment exists.
+ * shape: the whole copy-in is decided here, before any segment exists. Every value is read once, from
+ * the real object: a typed array through its internal slots (an own `length`, a spoofed `constructor`
+ * or a Proxy cannot change what is copied), nested arrays into private copies; nothing after this reads
+ * `data` again, so no getter or Proxy trap can run once the segment exists.
  */
 function stage(
   data: unknown,
@@ -611,9 +667,9 @@ function stage(
   let values: ArrayLike<unknown>;
   let nested: number[];
   if (typed) {
-    values = data as AnyTypedArray;
+    values = copyOfTypedArray(data as AnyTypedArray, typed, "data");
     nested = [values.length];
-  } else if (Array.isArray(data)) {
+  } else if (isArray(data)) {
     ({ values, shape: nested } = flatten(data));
   } else {
     throw new TypeError(
@@ -628,14 +684,26 @@ function stage(
     );
   }
   if (shapeOption === undefined) checkShape(shape, "shape", info);
+  if (typed === info) return { staged: values as TypedArrayOf<DType>, info, shape };
   const staged = new info.array(values.length);
-  if (typed === info) {
-    staged.set(values as never);
-  } else {
-    const target = staged as unknown as Record<number, number | bigint>;
-    for (let i = 0; i < values.length; i++) target[i] = toStored(info, values[i], `data[${i}]`);
-  }
+  const target = staged as unknown as Record<number, number | bigint>;
+  for (let i = 0; i < values.length; i++) target[i] = toStored(info, values[i], `data[${i}]`);
   return { staged, info, shape };
+}
+
+/**
+ * A private copy of a typed array of kind `typed`, read from its internal slots; a TypeError for one
+ * whose buffer is detached (transferred away, or a view of a closed segment), which holds nothing.
+ */
+function copyOfTypedArray(data: AnyTypedArray, typed: DTypeInfo, path: string): TypedArrayOf<DType> {
+  if (isDetachedView(data)) {
+    throw new TypeError(
+      `${path} is a detached ${typedArrayName(data)} (its buffer was transferred or its segment closed)`,
+    );
+  }
+  const copy = new typed.array(typedArrayLength(data));
+  typedArraySet(copy, data);
+  return copy;
 }
 
 function defaultDType(values: ArrayLike<unknown>): DTypeInfo {
@@ -647,26 +715,66 @@ function defaultDType(values: ArrayLike<unknown>): DTypeInfo {
   return dtypeInfo(name);
 }
 
-/** The leaves of nested arrays in C order, and the shape of the nesting; ragged nesting is a RangeError. */
-function flatten(data: readonly unknown[]): { values: unknown[]; shape: number[] } {
-  const isList = (x: unknown): x is ArrayLike<unknown> => Array.isArray(x) || dtypeOfTypedArray(x) !== undefined;
-  const shape: number[] = [];
-  for (let x: unknown = data; isList(x); x = x[0]) {
-    shape.push(x.length);
-    if (x.length === 0) break;
+/** The deepest nesting `SharedArray.from` reads: numpy 2's most dimensions (`NPY_MAXDIMS`). */
+export const MAX_NESTING = 64;
+
+/** The largest length a real array can have. */
+const MAX_ARRAY_LENGTH = 2 ** 32 - 1;
+
+/**
+ * The items of one list of nested input, each read once into a private copy, or undefined for a value.
+ * An array's `length` and items are read once each (a Proxy of an array or an index getter runs once,
+ * and what it said is what is used); a typed array is read from its slots.
+ */
+function itemsOf(x: unknown, path: string): ArrayLike<unknown> | undefined {
+  const typed = dtypeOfTypedArray(x);
+  if (typed) return copyOfTypedArray(x as AnyTypedArray, typed, path);
+  if (!isArray(x)) return undefined;
+  const length: unknown = x.length;
+  if (typeof length !== "number" || !Number.isInteger(length) || length < 0 || length > MAX_ARRAY_LENGTH) {
+    throw new RangeError(`${path} reports a length of ${describe(length)}, which no array has`);
   }
+  const items = new Array<unknown>(length);
+  for (let i = 0; i < length; i++) items[i] = x[i];
+  return items;
+}
+
+/**
+ * The leaves of nested arrays in C order, and the shape of the nesting, in one walk that reads each
+ * list once. The first list at each depth sets that axis' length (`data`, `data[0]`, `data[0][0]`...,
+ * down to the first value or empty list); ragged nesting is a RangeError, and so is nesting deeper than
+ * `MAX_NESTING`; a list that contains itself is a TypeError, found before it could loop.
+ */
+function flatten(data: readonly unknown[]): { values: unknown[]; shape: number[] } {
+  const shape: number[] = [];
+  /** The number of axes, once the first value or empty list has fixed it. */
+  let depth: number | undefined;
   const values: unknown[] = [];
+  const open = new Set<unknown>();
   const walk = (x: unknown, axis: number, path: string): void => {
-    if (axis === shape.length) {
-      if (isList(x)) throw new RangeError(`data is ragged: ${path} is a list where a value was expected`);
+    if (open.has(x)) throw new TypeError(`data contains itself: ${path} is one of the lists that hold it`);
+    const items = itemsOf(x, path);
+    if (items === undefined) {
+      depth ??= axis;
+      if (axis < depth) throw new RangeError(`data is ragged: ${path} is a value where a list was expected`);
       values.push(x);
       return;
     }
-    if (!isList(x)) throw new RangeError(`data is ragged: ${path} is a value where a list was expected`);
-    if (x.length !== shape[axis]) {
-      throw new RangeError(`data is ragged: ${path} has length ${x.length}, expected ${shape[axis]}`);
+    if (depth !== undefined && axis >= depth) {
+      throw new RangeError(`data is ragged: ${path} is a list where a value was expected`);
     }
-    for (let i = 0; i < x.length; i++) walk(x[i], axis + 1, `${path}[${i}]`);
+    if (axis >= MAX_NESTING) throw new RangeError(`data is nested more than ${MAX_NESTING} deep (at ${path})`);
+    if (axis === shape.length) shape.push(items.length);
+    else if (items.length !== shape[axis]) {
+      throw new RangeError(`data is ragged: ${path} has length ${items.length}, expected ${shape[axis]}`);
+    }
+    if (items.length === 0) {
+      depth ??= axis + 1;
+      return;
+    }
+    open.add(x);
+    for (let i = 0; i < items.length; i++) walk(items[i], axis + 1, `${path}[${i}]`);
+    open.delete(x);
   };
   walk(data, 0, "data");
   return { values, shape };

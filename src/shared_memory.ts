@@ -2,7 +2,7 @@
 import { printAsString } from "../ffi/inspect.ts";
 import { libc } from "../ffi/runtime.ts";
 import { errorFromErrno, SharedMemoryError } from "./errors.ts";
-import { Mapping } from "./mapping.ts";
+import { Mapping, mapShared } from "./mapping.ts";
 import { randomName } from "./names.ts";
 import { checkCreateSize, checkOptions, checkWindow } from "./arguments.ts";
 import { track, untrack } from "./tracking.ts";
@@ -22,6 +22,16 @@ export interface SharedMemoryOptions {
    * Attaching never tracks, so a child that attaches and exits never removes its parent's segment.
    */
   track?: boolean;
+  /**
+   * Reserve a new segment's memory when creating it (default `true`): every page is allocated at once
+   * (`posix_fallocate`), so a full /dev/shm (a container's is 64 MiB by default) is a `SharedMemoryError`
+   * `ENOSPC` at create, with nothing left behind. `reserve: false` makes a sparse segment, as `ftruncate`
+   * alone does (and as CPython does): pages are allocated when first touched, so a huge segment of which
+   * little is used costs little, but if /dev/shm or memory runs out then, the process that touches the
+   * page is killed by SIGBUS, which no library can catch. Ignored when attaching; macOS, which has no
+   * `posix_fallocate`, never reserves.
+   */
+  reserve?: boolean;
 }
 
 /** Draws this many automatic names before giving up on collisions (each is 1 in 2^32). */
@@ -42,13 +52,13 @@ export class SharedMemory implements Disposable {
 
   /** Creates (`{ create: true, size }`) or attaches to (`{ name }` or just the name) a segment. */
   constructor(options: SharedMemoryOptions | string) {
-    const { name, create, size, mode, track: tracked } = checkOptions(options);
+    const { name, create, size, mode, track: tracked, reserve } = checkOptions(options);
     if (create) {
       checkCreateSize(size);
       const opened = name === undefined ? openAutoNamed(mode) : { name, fd: openOrThrow(name, true, mode) };
       this.#name = opened.name;
       this.#size = size;
-      this.#mapping = sizeAndMap(opened.fd, opened.name, size);
+      this.#mapping = sizeAndMap(opened.fd, opened.name, size, reserve);
       this.#created = true;
       if (tracked) track(this.#name);
     } else {
@@ -133,6 +143,7 @@ export class SharedMemory implements Disposable {
 
   /** `SharedMemory('psm_1a2b3c4d', size=4096)`, as CPython's repr; also what `console.log` prints. */
   toString(): string {
+    if (!(#mapping in this)) return "SharedMemory {}"; // the prototype itself, as console.log(SharedMemory.prototype) asks
     return `SharedMemory('${this.#name}', size=${this.#size}${this.closed ? ", closed" : ""})`;
   }
 }
@@ -158,11 +169,17 @@ function openAutoNamed(mode: number): { name: string; fd: number } {
   throw collision!;
 }
 
-/** Sizes and maps a segment just created; on any failure the segment is removed again. */
-function sizeAndMap(fd: number, name: string, size: number): Mapping {
-  const truncated = libc().ftruncate(fd, size);
-  if (truncated < 0) {
-    const error = errorFromErrno(truncated, "ftruncate", name);
+/**
+ * Sizes and maps a segment just created; on any failure the segment is removed again. With `reserve`,
+ * every page is allocated now (`posix_fallocate`): a full /dev/shm is ENOSPC here, where `ftruncate`
+ * alone reserves nothing and the first write to a page that cannot be had is a SIGBUS. Beyond
+ * `ulimit -f` either call is EFBIG (never SIGXFSZ, see ffi/posix.ts).
+ */
+function sizeAndMap(fd: number, name: string, size: number, reserve: boolean): Mapping {
+  const reserving = reserve ? libc().reserve : undefined;
+  const sized = reserving ? reserving(fd, size) : libc().ftruncate(fd, size);
+  if (sized < 0) {
+    const error = errorFromErrno(sized, reserving ? "posix_fallocate" : "ftruncate", name);
     libc().close(fd);
     libc().shmUnlink(name);
     throw error;
@@ -196,7 +213,7 @@ function readSize(fd: number, name: string): number {
  * cannot leak (EMFILE) however many handles a program keeps. A failed new segment is removed again.
  */
 function mapAndClose(fd: number, name: string, size: number, created: boolean): Mapping {
-  const address = libc().mmap(size, fd);
+  const address = mapShared(size, fd);
   if (address < 0) {
     const error = errorFromErrno(address, "mmap", name);
     libc().close(fd);

@@ -105,7 +105,7 @@ test("an unknown option is refused, so a typo is not silently ignored", () => {
   refused(
     { name: uniqueName(), create: true, sise: 8 },
     TypeError,
-    /^unknown option 'sise' \(known: name, create, size, mode, track\)$/,
+    /^unknown option 'sise' \(known: name, create, size, mode, track, reserve\)$/,
   );
 });
 

@@ -136,19 +136,19 @@ test("a manager refuses an unknown option, or one it sets itself, naming it and 
   try {
     assert.throws(() => manager.sharedMemory(16, { name, sise: 8 } as never), {
       name: "TypeError",
-      message: "unknown option 'sise' (known: name, mode, track)",
+      message: "unknown option 'sise' (known: name, mode, track, reserve)",
     });
     assert.throws(() => manager.sharedMemory(16, { name, create: false } as never), {
       name: "TypeError",
-      message: "unknown option 'create' (known: name, mode, track)",
+      message: "unknown option 'create' (known: name, mode, track, reserve)",
     });
     assert.throws(() => manager.sharedArray([1], { name, dtpye: "int8" } as never), {
       name: "TypeError",
-      message: "unknown option 'dtpye' (known: name, mode, track, dtype, shape)",
+      message: "unknown option 'dtpye' (known: name, mode, track, reserve, dtype, shape)",
     });
     assert.throws(() => manager.zeros([2], "int8", { name, dtype: "int8" } as never), {
       name: "TypeError",
-      message: "unknown option 'dtype' (known: name, mode, track)",
+      message: "unknown option 'dtype' (known: name, mode, track, reserve)",
     });
     assert.throws(() => manager.sharedMemory(16, "name" as never), {
       name: "TypeError",

@@ -291,7 +291,7 @@ test("creating with a name uses it, and takes no sequence items from a string", 
 test("options are checked before anything is created", () => {
   assert.throws(() => new ShareableList([1], { size: 10 } as never), {
     name: "TypeError",
-    message: /^unknown option 'size' \(known: name, track\)$/,
+    message: /^unknown option 'size' \(known: name, track, reserve\)$/,
   });
   assert.throws(() => new ShareableList([1], "name" as never), {
     name: "TypeError",

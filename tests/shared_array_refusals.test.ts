@@ -243,16 +243,16 @@ test("an unknown option to zeros, from or attach is refused with a TypeError nam
   try {
     assert.throws(() => SharedArray.zeros([2], "int8", bad({ name, size: 4 })), {
       name: "TypeError",
-      message: "unknown option 'size' (known: shm, offset, name, mode, track)",
+      message: "unknown option 'size' (known: shm, offset, name, mode, track, reserve)",
     });
     assert.throws(() => SharedArray.from([1], bad({ name, dtpye: "int8" })), {
       name: "TypeError",
-      message: "unknown option 'dtpye' (known: shm, offset, name, mode, track, dtype, shape)",
+      message: "unknown option 'dtpye' (known: shm, offset, name, mode, track, reserve, dtype, shape)",
     });
     // checked before the segment is opened: no segment has this name, so opening it would be ENOENT
     assert.throws(() => SharedArray.attach({ name, dtype: "int8", shape: [2], offset: 0 }, bad({ name })), {
       name: "TypeError",
-      message: "unknown option 'name' (known: shm)",
+      message: "unknown option 'name' (known: shm, dtype)",
     });
     assert.throws(() => SharedArray.from([1], bad([name])), {
       name: "TypeError",

@@ -8,5 +8,5 @@ import process from "node:process";
 import { SharedArray } from "../../mod.ts";
 
 // attaching never unlinks: `using` only closes this process's mapping; the parent owns the segment
-using numbers = SharedArray.attach<"int64">(process.argv[process.argv.length - 1]);
+using numbers = SharedArray.attach(process.argv[process.argv.length - 1], { dtype: "int64" });
 for (let i = 0; i < numbers.size; i++) numbers.data[i] *= 2n;
