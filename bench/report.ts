@@ -478,7 +478,8 @@ function headlines(results: Results): string[] {
         } through shared memory` +
           (small ? ` (${formatTime(small)} at ${formatSize(sizes[0])})` : "") +
           (pipe ? `, ${formatTime(pipe)} copied through a pipe (${formatRatio(pipe / shm)} as long)` : "") +
-          (post ? `, ${formatTime(post)} copied by postMessage (${formatRatio(post / shm)} as long)` : "") + ".",
+          (post ? `, ${formatTime(post)} copied to a Worker by postMessage (${formatRatio(post / shm)} as long)` : "") +
+          ".",
       );
     }
   }
@@ -648,8 +649,14 @@ const READING = [
   "  a pipe.",
   "  (C's loop loads and then stores, as the JIT and numpy do: a single read-modify-write instruction",
   "  takes a slower write fault per page and was almost twice as slow.) `postMessage` copies are the",
-  "  slowest way in both runtimes (25-32 s for 1 GiB there and back here); transferring the buffer",
-  "  instead moves it without a copy but only to a Worker of the same process.",
+  "  slowest way in both runtimes, and the most variable: a round trip of N bytes writes 2-4 N bytes of",
+  "  freshly allocated memory (each structured clone serialises the bytes into a buffer, then copies out of",
+  "  it), and nearly all its time is the kernel mapping those pages. On this VM a fresh 4 KiB page costs",
+  "  about 2 µs while the host still backs it and up to 19 µs once the host has taken it back (the guest",
+  "  hands freed memory back), so one run differs from the next several-fold; the pipe copies go into",
+  "  buffers that both ends allocate once and reuse, and pay none of it. `bench/post_message.ts` times the",
+  "  copy alone, with its page faults and system time. Transferring the buffer moves it without a copy,",
+  "  but only to a Worker of the same process.",
   "- **Sequential access.** A view of the mapping is an ordinary typed array to the JIT: fill, write and",
   "  read loops run at the same speed as over an ArrayBuffer, and at the memory system's speed for fill.",
   "- **Samples.** Rows whose single round trip is foreseen to take over `handoff_cap_ms` (4 s) get no",

@@ -3,7 +3,7 @@
  * child process of the same runtime attaches by the array's descriptor and doubles it in place, and the
  * parent prints `[2, 4, 6, 8, 10]`. (examples/seed/ has the same with Deno, Bun or Python on either side.)
  *
- *   deno run --allow-ffi --allow-run --allow-read --allow-env examples/double_in_child.ts
+ *   deno run --allow-ffi --allow-run --allow-env examples/double_in_child.ts
  *   bun run examples/double_in_child.ts
  *   node examples/double_in_child.ts
  */

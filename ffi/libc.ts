@@ -6,7 +6,7 @@
  * struct layouts and quirks applied once (`posix.ts`): `Libc`, the shared memory calls that `src/`
  * sees, and `SystemCalls`, the pipe and signal calls of cleanup at exit (`exit.ts`, `watcher.ts`),
  * which `src/` never sees. Both follow the kernel's convention: a result `>= 0` is success and a
- * negative result is `-errno`, read right after the failing call (runtime-ffi-facts: JS work in
+ * negative result is `-errno`, read right after the failing call (docs/runtime-facts.md: JS work in
  * between, a GC in Deno, can overwrite errno). No pointer type of any runtime leaks out of `ffi/`: an
  * address is a plain number (user-space addresses fit in 2^53).
  */

@@ -3,6 +3,6 @@
 set -eu
 source "$(dirname "$0")/with_runtimes.sh"
 cd "$root"
-echo "deno: $(deno run --allow-ffi --allow-run --allow-read --allow-env examples/double_in_child.ts)"
+echo "deno: $(deno run --allow-ffi --allow-run --allow-env examples/double_in_child.ts)"
 echo "bun:  $(bun run examples/double_in_child.ts)"
 echo "node: $(node --experimental-ffi --disable-warning=ExperimentalWarning examples/double_in_child.ts)"

@@ -71,7 +71,7 @@ test("an errno the table does not name still makes a SharedMemoryError, coded E<
 });
 
 test("transfer(0) detaches a buffer over the mapping, and close() after a caller detached it is fine", () => {
-  // The fact the close() safety rests on (runtime-ffi-facts): checked here on the raw FFI buffer.
+  // The fact the close() safety rests on (docs/runtime-facts.md): checked here on the raw FFI buffer.
   using shm = new SharedMemory({ create: true, size: 4096 });
   const buffer = shm.buf.buffer;
   const view = new Int32Array(buffer, 4, 4);

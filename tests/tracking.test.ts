@@ -33,7 +33,7 @@ interface Ended {
   stderr: string;
 }
 
-/** A running child in a process group of its own (so that SIGINT reaches it: see runtime-ffi-facts). */
+/** A running child in a process group of its own (so that SIGINT reaches it: see docs/runtime-facts.md). */
 function launch(command: readonly string[]) {
   const child = start(command, { detached: true });
   let stdout = "";
