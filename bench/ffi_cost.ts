@@ -13,6 +13,14 @@ interface Calls {
   abs(value: number): number;
 }
 
+/** `node:ffi`, declared rather than imported so that `deno check` passes. */
+interface NodeFfi {
+  dlopen(
+    path: string,
+    symbols: Record<string, { arguments: string[]; return: string }>,
+  ): { functions: Calls };
+}
+
 /** `bun:ffi`, declared rather than imported so that `deno check` passes. */
 interface BunFfi {
   dlopen(
@@ -31,6 +39,14 @@ function open(os: string): Calls {
       abs: { args: ["i32"], returns: "i32" }, // int abs(int)
     }).symbols;
   }
+  if (IMPL === "node") {
+    const process = (globalThis as unknown as { process: { getBuiltinModule(id: string): unknown } }).process;
+    const ffi = process.getBuiltinModule("node:ffi") as NodeFfi;
+    return ffi.dlopen(path, {
+      getpid: { arguments: [], return: "int32" }, // pid_t getpid(void)
+      abs: { arguments: ["int32"], return: "int32" }, // int abs(int)
+    }).functions;
+  }
   return Deno.dlopen(path, {
     getpid: { parameters: [], result: "i32" }, // pid_t getpid(void)
     abs: { parameters: ["i32"], result: "i32" }, // int abs(int)
@@ -38,9 +54,9 @@ function open(os: string): Calls {
 }
 
 export async function run(config: Config): Promise<void> {
-  const os = IMPL === "bun"
-    ? (globalThis as unknown as { process: { platform: string } }).process.platform
-    : Deno.build.os;
+  const os = IMPL === "deno"
+    ? Deno.build.os
+    : (globalThis as unknown as { process: { platform: string } }).process.platform;
   const calls = open(os);
   let sink = 0;
   log("getpid");

@@ -55,7 +55,12 @@ class Child {
   constructor(fifos: Fifos = makeFifos()) {
     this.#fifos = fifos;
     const { down, up } = fifos;
-    const args = IMPL === "deno" ? ["run", "--allow-all", CHILD, down, up] : ["run", CHILD, down, up];
+    // Node's child gets this process's own flags (node:ffi, no ExperimentalWarning) before the script.
+    const args = IMPL === "deno"
+      ? ["run", "--allow-all", CHILD, down, up]
+      : IMPL === "bun"
+      ? ["run", CHILD, down, up]
+      : [...process.execArgv, CHILD, down, up];
     this.#process = spawn(process.execPath, args, { stdio: ["ignore", "inherit", "inherit"] });
     this.#down = openSync(down, "w");
     this.#up = openSync(up, "r");
@@ -93,22 +98,48 @@ class Child {
   }
 }
 
+/** The part of a Worker used here: the web Worker (Deno, Bun) or node:worker_threads' (Node has no web Worker). */
+interface AnyWorker {
+  postMessage(message: unknown, transfer: Transferable[]): void;
+  terminate(): unknown;
+}
+
+/** The part of `node:worker_threads` used here. */
+interface WorkerThreads {
+  Worker: new (url: URL) => AnyWorker & { on(event: string, listener: (value: never) => void): void };
+}
+
+/** Starts the handoff Worker; `onMessage` gets each message's data. */
+function startWorker(onMessage: (data: unknown) => void): AnyWorker {
+  const fail = (message: string) => {
+    throw new Error(`the Worker failed: ${message}`);
+  };
+  if (typeof Worker === "function") {
+    const worker = new Worker(WORKER, { type: "module" });
+    worker.onmessage = (event) => onMessage(event.data);
+    worker.onerror = (event) => fail(event.message);
+    return worker;
+  }
+  const threads = process.getBuiltinModule("node:worker_threads") as unknown as WorkerThreads;
+  const worker = new threads.Worker(new URL(WORKER));
+  worker.on("message", onMessage);
+  worker.on("error", (error: Error) => fail(error.message));
+  return worker;
+}
+
 /** A running Worker; its messages queue up until read. */
 class Receiver {
-  readonly worker = new Worker(WORKER, { type: "module" });
+  readonly worker: AnyWorker;
   #messages: unknown[] = [];
   #next: ((data: unknown) => void) | undefined;
 
   constructor() {
-    this.worker.onmessage = (event) => {
+    this.worker = startWorker((data) => {
       const next = this.#next;
       this.#next = undefined;
-      if (next) next(event.data);
-      else this.#messages.push(event.data);
-    };
-    this.worker.onerror = (event) => {
-      throw new Error(`the Worker failed: ${event.message}`);
-    };
+      if (next) next(data);
+      else this.#messages.push(data);
+    });
   }
 
   reply(): Promise<unknown> {

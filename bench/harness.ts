@@ -8,10 +8,10 @@ import process from "node:process";
 import type { Config } from "./config.ts";
 
 /** Where the numbers came from. */
-export type Impl = "c" | "cpython" | "deno" | "bun";
+export type Impl = "c" | "cpython" | "deno" | "bun" | "node";
 
 /** The runtime running this file. */
-export const IMPL: Impl = "Bun" in globalThis ? "bun" : "deno";
+export const IMPL: Impl = "Bun" in globalThis ? "bun" : "Deno" in globalThis ? "deno" : "node";
 
 /** Times in nanoseconds, per `unit` (one operation, one page, one item...). */
 export interface Stats {

@@ -21,7 +21,7 @@ export function readText(path: string): string {
 
 /** The machine and the versions of every tool, for the report's first table. */
 export function describeMachine(
-  tools: { root: string; deno: string; bun: string; python: string; cc: string; cflags: string[] },
+  tools: { root: string; deno: string; bun: string; node: string; python: string; cc: string; cflags: string[] },
 ): Machine {
   const { root, cc, cflags } = tools;
   const cpuinfo = readText("/proc/cpuinfo");
@@ -41,6 +41,7 @@ export function describeMachine(
     libc: capture(["ldd", "--version"]).split("\n")[0],
     deno: capture([tools.deno, "--version"]).split("\n").join(", "),
     bun: capture([tools.bun, "--version"]),
+    node: capture([tools.node, "--version"]),
     python: `${capture([tools.python, "--version"])}, numpy ${numpy}`,
     cc: `${capture([cc, "--version"]).split("\n")[0]}, ${cflags.join(" ")}`,
     mitata: mitata ?? "unknown",

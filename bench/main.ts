@@ -8,9 +8,9 @@
  *                                        bench/build/results.json (after editing report.ts)
  *
  * It compiles bench/baseline.c with `cc`, then runs each benchmark in a fresh process of C, CPython
- * (bench/cpython.py), Deno and Bun (bench/suite.ts) with the sizes of bench/config.ts, collects their
- * JSON lines, checks /dev/shm for leftover `shmbench_` segments, and writes the tables. Deno and Bun
- * are the pinned ones in tools/runtimes when present.
+ * (bench/cpython.py), Deno, Bun and Node (bench/suite.ts) with the sizes of bench/config.ts, collects
+ * their JSON lines, checks /dev/shm for leftover `shmbench_` segments, and writes the tables. Deno, Bun
+ * and Node are the pinned ones in tools/runtimes when present.
  */
 import { existsSync } from "node:fs";
 import { type Config, configArgs, CONFIGS } from "./config.ts";
@@ -33,11 +33,11 @@ const config: Config = CONFIGS[quick ? "quick" : "full"];
 
 /** The benchmarks, in the order they run and are reported, and who implements each. */
 const BENCHMARKS: { name: string; impls: Impl[] }[] = [
-  { name: "lifecycle", impls: ["c", "cpython", "deno", "bun"] },
-  { name: "memory", impls: ["c", "cpython", "deno", "bun"] },
-  { name: "handoff", impls: ["c", "cpython", "deno", "bun"] },
-  { name: "list", impls: ["cpython", "deno", "bun"] },
-  { name: "ffi", impls: ["c", "cpython", "deno", "bun"] },
+  { name: "lifecycle", impls: ["c", "cpython", "deno", "bun", "node"] },
+  { name: "memory", impls: ["c", "cpython", "deno", "bun", "node"] },
+  { name: "handoff", impls: ["c", "cpython", "deno", "bun", "node"] },
+  { name: "list", impls: ["cpython", "deno", "bun", "node"] },
+  { name: "ffi", impls: ["c", "cpython", "deno", "bun", "node"] },
 ];
 
 /** One benchmark process may take this long before it is killed and counted as failed. */
@@ -50,6 +50,9 @@ function tool(name: string): string {
 
 const DENO = tool("deno");
 const BUN = tool("bun");
+const NODE = tool("node");
+/** node:ffi without its ExperimentalWarning line (--experimental-ffi is needed before Node 26.9), and gc() for mitata. */
+const NODE_FLAGS = ["--experimental-ffi", "--disable-warning=ExperimentalWarning", "--expose-gc"];
 const PYTHON = Deno.env.get("PYTHON") ?? "python3";
 const CC = Deno.env.get("CC") ?? "cc";
 const BASELINE = `${BUILD}baseline`;
@@ -67,6 +70,8 @@ function command(impl: Impl, benchmark: string): string[] {
       return [DENO, "run", "--allow-all", "--v8-flags=--expose-gc", `${BENCH}suite.ts`, ...args];
     case "bun":
       return [BUN, "run", `${BENCH}suite.ts`, ...args];
+    case "node":
+      return [NODE, ...NODE_FLAGS, `${BENCH}suite.ts`, ...args];
   }
 }
 
@@ -237,7 +242,7 @@ async function main(): Promise<number> {
 }
 
 function machine() {
-  return describeMachine({ root: ROOT, deno: DENO, bun: BUN, python: PYTHON, cc: CC, cflags: CFLAGS });
+  return describeMachine({ root: ROOT, deno: DENO, bun: BUN, node: NODE, python: PYTHON, cc: CC, cflags: CFLAGS });
 }
 
 /** The report of the last full run, written again from its saved results. */

@@ -16,6 +16,7 @@ export interface Machine {
   libc: string;
   deno: string;
   bun: string;
+  node: string;
   python: string;
   cc: string;
   mitata: string;
@@ -47,9 +48,9 @@ export interface ReportInput {
   info: RunInfo;
 }
 
-const IMPLS: Impl[] = ["c", "cpython", "deno", "bun"];
-const RUNTIMES: Impl[] = ["deno", "bun"];
-const IMPL_NAMES: Record<Impl, string> = { c: "C", cpython: "CPython", deno: "Deno", bun: "Bun" };
+const IMPLS: Impl[] = ["c", "cpython", "deno", "bun", "node"];
+const RUNTIMES: Impl[] = ["deno", "bun", "node"];
+const IMPL_NAMES: Record<Impl, string> = { c: "C", cpython: "CPython", deno: "Deno", bun: "Bun", node: "Node" };
 
 /** What each operation is, by benchmark and op. */
 const OPERATIONS: Record<string, Record<string, string>> = {
@@ -97,7 +98,7 @@ const SECTION_NOTES: Record<string, string> = {
     "C makes the library's system calls in its order (shm_open, ftruncate, mmap, close; the write; munmap,",
     "shm_unlink; attach: shm_open, fstat, mmap, close; munmap). CPython runs",
     "`SharedMemory(create=True, size=4096)`, `buf[0] = 1`, `close()`, `unlink()`, with its resource tracker",
-    "as shipped (3.11 also registers attaches). Deno and Bun run `new SharedMemory({ create: true, size: 4096 })`",
+    "as shipped (3.11 also registers attaches). Deno, Bun and Node run `new SharedMemory({ create: true, size: 4096 })`",
     "(automatic `psm_` name, `track` on), `shm.buf[0] = 1`, `close()`, `unlink()`; the `track: false` rows",
     "skip the exit cleanup and the crash watcher; the `raw FFI` rows make C's system calls through the library's",
     "libc binding with no class at all: the difference between `raw FFI` and C is the runtime's, the",
@@ -115,26 +116,28 @@ const SECTION_NOTES: Record<string, string> = {
   ].join("\n"),
   handoff: [
     "The receiver is started once and serves every sample, so start-up is not counted (it has its own",
-    "table). Deno, Bun and C signal over two blocking pipes (FIFOs in the runtimes, as neither hands out",
+    "table). Deno, Bun, Node and C signal over two blocking pipes (FIFOs in the runtimes, as none hands out",
     "a child's stdio descriptors for blocking use; the runtimes' async stdio streams added 0.2-0.5 ms per",
     "round trip and were 5-15x slower for bulk copies when this benchmark was written). The pipe method",
     "copies with the same blocking pipes, into a buffer the child reuses. CPython is the seed example:",
     "a `multiprocessing.Process` child that attaches with `SharedMemory(name=...)`, wraps it in a numpy",
     "array, changes it and closes, told over a `multiprocessing.Pipe`; its pipe copies use raw `os.pipe`",
-    "file objects (`readinto`, no extra copy). `postMessage` and `transfer` are Deno and Bun only (a Worker",
-    "is a thread, not a process).",
+    "file objects (`readinto`, no extra copy). `postMessage` and `transfer` are the JS runtimes only (a Worker",
+    "is a thread, not a process; Node's is a `node:worker_threads` Worker).",
   ].join("\n"),
   list: [
     "One sample sweeps the whole list (`get(i)` / `set(i, v)` for every index); times are per item.",
     "CPython: `sl[i]` and `sl[i] = v` on `multiprocessing.shared_memory.ShareableList`.",
   ].join("\n"),
   ffi: [
-    "Straight through each runtime's FFI (`Deno.dlopen`, `bun:ffi` `dlopen`), not through the library;",
-    "CPython through ctypes; C through a volatile function pointer (so `abs` is a real call).",
+    "Straight through each runtime's FFI (`Deno.dlopen`, `bun:ffi` `dlopen`, `node:ffi` `dlopen`), not through the",
+    "library; CPython through ctypes; C through a volatile function pointer (so `abs` is a real call). A",
+    "`node:ffi` call costs more than Deno's and Bun's, and its 64-bit arguments are bigints, converted at each",
+    "call: under 1 µs over the 7-9 calls of a create or attach, small beside their system calls here.",
   ].join("\n"),
   startup: [
-    "C: `posix_spawn` of a tiny program; CPython: `python3` importing numpy and shared_memory; Deno and",
-    "Bun: the handoff child (loads the library). Worker: `new Worker(...)` until its first message.",
+    "C: `posix_spawn` of a tiny program; CPython: `python3` importing numpy and shared_memory; Deno, Bun",
+    "and Node: the handoff child (loads the library). Worker: `new Worker(...)` until its first message.",
   ].join("\n"),
 };
 
@@ -187,7 +190,12 @@ function implName(result: Pick<Result, "impl" | "variant">): string {
 // ---- lookups ----
 
 class Results {
-  constructor(readonly all: Result[]) {}
+  // A plain field, not a parameter property: Node's type stripping cannot run those.
+  readonly all: Result[];
+
+  constructor(all: Result[]) {
+    this.all = all;
+  }
 
   of(bench: string): Result[] {
     return this.all.filter((r) => r.bench === bench);
@@ -470,7 +478,8 @@ function headlines(results: Results): string[] {
         } through shared memory` +
           (small ? ` (${formatTime(small)} at ${formatSize(sizes[0])})` : "") +
           (pipe ? `, ${formatTime(pipe)} copied through a pipe (${formatRatio(pipe / shm)} as long)` : "") +
-          (post ? `, ${formatTime(post)} copied by postMessage (${formatRatio(post / shm)} as long)` : "") + ".",
+          (post ? `, ${formatTime(post)} copied to a Worker by postMessage (${formatRatio(post / shm)} as long)` : "") +
+          ".",
       );
     }
   }
@@ -571,6 +580,7 @@ export function renderReport(input: ReportInput): string {
       ["OS", `${machine.os}; ${machine.libc}`],
       ["Deno", machine.deno],
       ["Bun", machine.bun],
+      ["Node", machine.node ?? "not recorded"],
       ["CPython", machine.python],
       ["C compiler", machine.cc],
       ["mitata", machine.mitata],
@@ -639,8 +649,14 @@ const READING = [
   "  a pipe.",
   "  (C's loop loads and then stores, as the JIT and numpy do: a single read-modify-write instruction",
   "  takes a slower write fault per page and was almost twice as slow.) `postMessage` copies are the",
-  "  slowest way in both runtimes (25-32 s for 1 GiB there and back here); transferring the buffer",
-  "  instead moves it without a copy but only to a Worker of the same process.",
+  "  slowest way in both runtimes, and the most variable: a round trip of N bytes writes 2-4 N bytes of",
+  "  freshly allocated memory (each structured clone serialises the bytes into a buffer, then copies out of",
+  "  it), and nearly all its time is the kernel mapping those pages. On this VM a fresh 4 KiB page costs",
+  "  about 2 µs while the host still backs it and up to 19 µs once the host has taken it back (the guest",
+  "  hands freed memory back), so one run differs from the next several-fold; the pipe copies go into",
+  "  buffers that both ends allocate once and reuse, and pay none of it. `bench/post_message.ts` times the",
+  "  copy alone, with its page faults and system time. Transferring the buffer moves it without a copy,",
+  "  but only to a Worker of the same process.",
   "- **Sequential access.** A view of the mapping is an ordinary typed array to the JIT: fill, write and",
   "  read loops run at the same speed as over an ArrayBuffer, and at the memory system's speed for fill.",
   "- **Samples.** Rows whose single round trip is foreseen to take over `handoff_cap_ms` (4 s) get no",

@@ -3,8 +3,9 @@
  * child process of the same runtime attaches by the array's descriptor and doubles it in place, and the
  * parent prints `[2, 4, 6, 8, 10]`. (examples/seed/ has the same with Deno, Bun or Python on either side.)
  *
- *   deno run --allow-ffi --allow-run --allow-read --allow-env examples/double_in_child.ts
+ *   deno run --allow-ffi --allow-run --allow-env examples/double_in_child.ts
  *   bun run examples/double_in_child.ts
+ *   node examples/double_in_child.ts
  */
 import { spawnSync } from "node:child_process";
 import process from "node:process";
@@ -20,7 +21,8 @@ if (descriptor) {
   // The parent: create, run the child, print; `using` closes and unlinks at the end of the block.
   using numbers = SharedArray.from([1n, 2n, 3n, 4n, 5n]);
 
-  const runtimeArgs = "Deno" in globalThis ? ["run", "--allow-ffi"] : ["run"];
+  // Node's child gets the parent's own flags (such as --experimental-ffi) before the script.
+  const runtimeArgs = "Deno" in globalThis ? ["run", "--allow-ffi"] : "Bun" in globalThis ? ["run"] : process.execArgv;
   const child = spawnSync(process.execPath, [...runtimeArgs, import.meta.filename ?? "", JSON.stringify(numbers)], {
     stdio: "inherit",
   });

@@ -2,8 +2,9 @@
  * A ShareableList shared with Python: this process makes a list, a python3 child attaches to it by
  * name, prints it and changes two items, and this process prints what Python wrote.
  *
- *   deno run --allow-ffi --allow-run --allow-read --allow-env examples/shareable_list.ts
+ *   deno run --allow-ffi --allow-run --allow-env examples/shareable_list.ts
  *   bun run examples/shareable_list.ts
+ *   node examples/shareable_list.ts
  *
  * Needs python3 (3.8 or later) on PATH.
  */

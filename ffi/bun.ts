@@ -96,7 +96,7 @@ function open(ffi: BunFfi, platform: Platform, candidate: LibraryCandidate) {
   return { libc, shm };
 }
 
-/** Bun cannot make an ArrayBuffer above 4 GiB (runtime-ffi-facts). */
+/** Bun cannot make an ArrayBuffer above 4 GiB (docs/runtime-facts.md). */
 const BUN_MAX_ARRAY_BUFFER = 2 ** 32;
 
 /** Opens the first library of `platform.libraries` that has every symbol (optional ones may be missing). */
@@ -138,7 +138,7 @@ export function bindBun(platform: Platform): RawLibc {
       errno: () => ffi.read.i32(errnoAddress),
       arrayBuffer: (address: Address, offset: number, length: number) => ffi.toArrayBuffer(address, offset, length),
       maxArrayBufferBytes: BUN_MAX_ARRAY_BUFFER,
-      // Runs munmap when the buffer is collected or detached, exactly once (runtime-ffi-facts): when the
+      // Runs munmap when the buffer is collected or detached, exactly once (docs/runtime-facts.md): when the
       // buffer itself dies, not merely a handle of it, so a native use that holds the buffer holds the mapping.
       unmappingArrayBuffer: (address: Address, length: number) =>
         ffi.toArrayBuffer(address, 0, length, length, munmapAddress),

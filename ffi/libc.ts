@@ -1,12 +1,12 @@
 /**
  * The small slice of libc this library needs, in two layers.
  *
- * `RawLibc` is what a runtime binding (`deno.ts`, `bun.ts`) provides: the C functions exactly as
+ * `RawLibc` is what a runtime binding (`deno.ts`, `bun.ts`, `node.ts`) provides: the C functions exactly as
  * declared, with numbers and byte arrays in and out, plus errno. Above it, with the platform's flags,
  * struct layouts and quirks applied once (`posix.ts`): `Libc`, the shared memory calls that `src/`
  * sees, and `SystemCalls`, the pipe and signal calls of cleanup at exit (`exit.ts`, `watcher.ts`),
  * which `src/` never sees. Both follow the kernel's convention: a result `>= 0` is success and a
- * negative result is `-errno`, read right after the failing call (runtime-ffi-facts: JS work in
+ * negative result is `-errno`, read right after the failing call (docs/runtime-facts.md: JS work in
  * between, a GC in Deno, can overwrite errno). No pointer type of any runtime leaks out of `ffi/`: an
  * address is a plain number (user-space addresses fit in 2^53).
  */
@@ -49,7 +49,8 @@ export interface RawLibc {
   write(fd: number, bytes: Uint8Array): number;
   /**
    * `ssize_t read(int fd, void *buf, size_t count)`, into all of `buffer`. Deno runs it on a pool thread,
-   * so that the event loop keeps running, and its errno is lost there; Bun blocks the thread.
+   * so that the event loop keeps running, and its errno is lost there; Bun and Node block the thread (only
+   * the watcher, a process of its own, reads).
    */
   read(fd: number, buffer: Uint8Array): Promise<number>;
   /** `int sigaction(int signum, const struct sigaction *act, struct sigaction *oldact)`; null leaves that side out. */

@@ -24,7 +24,7 @@ export function bunProcess(): ProcessRuntime {
   return {
     pid: process.pid,
     // `exit` runs on falling off the end, process.exit(), an uncaught error and an unhandled rejection;
-    // not when `uncaughtException` / `unhandledRejection` listeners handle them (runtime-ffi-facts).
+    // not when `uncaughtException` / `unhandledRejection` listeners handle them (docs/runtime-facts.md).
     onExit: (cleanup) => process.on("exit", cleanup),
     listen: (signal: SignalName, listener) => process.on(signal, listener),
     programListens: (signal: SignalName, ours) => process.listeners(signal).some((listener) => listener !== ours),

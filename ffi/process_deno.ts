@@ -35,7 +35,7 @@ export function denoProcess(): ProcessRuntime {
   return {
     pid: Deno.pid,
     // Falling off the end, Deno.exit() and process.exit() all dispatch `unload`; an uncaught error or
-    // rejection dispatches only `error` / `unhandledrejection` (runtime-ffi-facts).
+    // rejection dispatches only `error` / `unhandledrejection` (docs/runtime-facts.md).
     onExit(cleanup) {
       addEventListener("unload", cleanup);
       addEventListener("error", (event) => handled(event, "uncaughtException") || cleanup());

@@ -8,8 +8,10 @@ import { posixLibc, posixSystemCalls } from "./posix.ts";
 import type { ProcessRuntime } from "./process.ts";
 import { bindDeno } from "./deno.ts";
 import { bindBun } from "./bun.ts";
+import { bindNode, nodeFfi } from "./node.ts";
 import { denoProcess } from "./process_deno.ts";
 import { bunProcess } from "./process_bun.ts";
+import { nodeProcess } from "./process_node.ts";
 
 /** Why libc could not be loaded; thrown by every call that needs it. */
 export class UnsupportedPlatformError extends Error {
@@ -21,24 +23,58 @@ export class UnsupportedPlatformError extends Error {
 }
 
 interface Runtime {
-  readonly name: "deno" | "bun";
+  readonly name: "deno" | "bun" | "node";
   readonly os: string;
   readonly arch: string;
   /** Opens libc: the one symbol table of this runtime. */
   bind(platform: Platform): RawLibc;
   /** This runtime's exit events, signal listeners and subprocesses. */
   process(): ProcessRuntime;
+  /** Why this runtime cannot load libc at all (a Node without `node:ffi`), or undefined. */
+  readonly missing?: string;
 }
 
-/** The runtime this code runs in, or undefined (Node.js, a browser). */
+/** The part of Node's `process` read here (Deno and Bun have it too, which is why they are asked first). */
+interface NodeProcess {
+  readonly platform: string;
+  readonly arch: string;
+  readonly version: string;
+  readonly release?: { name?: string };
+}
+
+/** The first Node.js with `node:ffi`, and the first where it is on without `--experimental-ffi`. */
+const NODE_FFI_SINCE = [26, 1];
+const NODE_FFI_DEFAULT_SINCE = [26, 9];
+
+/**
+ * Why a Node of `version` (such as `v26.10.0`) has no `node:ffi`: too old, or run without the flag
+ * (26.1-26.8), or with `--no-experimental-ffi` (26.9 on, where it is on by default).
+ */
+export function whyNoNodeFfi(version: string): string {
+  const [major, minor] = version.slice(1).split(".").map(Number);
+  const atLeast = ([m, n]: number[]) => major > m || (major === m && minor >= n);
+  const why = !atLeast(NODE_FFI_SINCE)
+    ? "has no node:ffi"
+    : atLeast(NODE_FFI_DEFAULT_SINCE)
+    ? "has it turned off (--no-experimental-ffi)"
+    : "has it only with --experimental-ffi";
+  return `shared memory in Node.js needs node:ffi (Node.js 26.1 or later, run with --experimental-ffi); Node.js ${version} ${why}`;
+}
+
+/** The runtime this code runs in, or undefined (a browser, an unknown runtime). */
 export function currentRuntime(): Runtime | undefined {
-  const g = globalThis as { Deno?: { build: { os: string; arch: string } }; Bun?: unknown };
+  const g = globalThis as { Deno?: { build: { os: string; arch: string } }; Bun?: unknown; process?: NodeProcess };
   if (g.Bun !== undefined) {
-    const process = (globalThis as unknown as { process: { platform: string; arch: string } }).process;
+    const process = g.process!;
     return { name: "bun", os: process.platform, arch: process.arch, bind: bindBun, process: bunProcess };
   }
   if (g.Deno !== undefined) {
     return { name: "deno", os: g.Deno.build.os, arch: g.Deno.build.arch, bind: bindDeno, process: denoProcess };
+  }
+  const process = g.process;
+  if (process?.release?.name === "node") {
+    const missing = nodeFfi() ? undefined : whyNoNodeFfi(process.version);
+    return { name: "node", os: process.platform, arch: process.arch, bind: bindNode, process: nodeProcess, missing };
   }
   return undefined;
 }
@@ -47,8 +83,11 @@ export function currentRuntime(): Runtime | undefined {
 function supportedRuntime(): Runtime {
   const runtime = currentRuntime();
   if (!runtime) {
-    throw new UnsupportedPlatformError("shared memory needs Deno (with --allow-ffi) or Bun; this runtime is neither");
+    throw new UnsupportedPlatformError(
+      "shared memory needs Deno (with --allow-ffi), Bun, or Node.js 26.1+ (node:ffi); this runtime is none of them",
+    );
   }
+  if (runtime.missing) throw new UnsupportedPlatformError(runtime.missing);
   return runtime;
 }
 
@@ -69,7 +108,9 @@ function bind(): { raw: RawLibc; platform: Platform } {
     return bound = { raw: runtime.bind(platform), platform };
   } catch (cause) {
     const denied = cause instanceof Error && (cause.name === "NotCapable" || cause.name === "PermissionDenied");
-    const hint = denied ? ": run Deno with --allow-ffi" : "";
+    // Node's permission model (`--permission`) refuses node:ffi without --allow-ffi.
+    const nodeDenied = (cause as { code?: unknown } | undefined)?.code === "ERR_ACCESS_DENIED";
+    const hint = denied ? ": run Deno with --allow-ffi" : nodeDenied ? ": run Node.js with --allow-ffi" : "";
     const libraries = [...new Set(platform.libraries.map((library) => library.libc))].join(", ");
     throw new UnsupportedPlatformError(`could not load libc (${libraries}) in ${runtime.name}${hint}`, { cause });
   }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Every check and every test, under Deno and under Bun, with the pinned runtimes from node_modules.
-# Ends with one line: "N passed, N failed" (each check counts as one; Deno counts tests and their steps).
+# Every check and every test, under Deno, Bun and Node, with the pinned runtimes from node_modules.
+# Ends with one line: "N passed, N failed" (each check counts as one; Deno counts tests and their steps;
+# Node's cancelled tests count as failed).
 set -u
 cd "$(dirname "$0")/.."
 source scripts/with_runtimes.sh
@@ -56,6 +57,21 @@ if [ -z "$bp" ] || [ -z "$bf" ]; then
 else
   passed=$((passed + bp))
   failed=$((failed + bf))
+fi
+
+# Node: --experimental-ffi turns node:ffi on before Node 26.9 (on by default since), and its one
+# ExperimentalWarning line per process is turned off; the test runner passes both to each file's process.
+echo "== node --test"
+node --experimental-ffi --disable-warning=ExperimentalWarning --test tests/ 2>&1 | tee "$log"
+np=$(sed -nE 's/^ℹ pass ([0-9]+)$/\1/p' "$log" | tail -n 1)
+nf=$(sed -nE 's/^ℹ fail ([0-9]+)$/\1/p' "$log" | tail -n 1)
+nc=$(sed -nE 's/^ℹ cancelled ([0-9]+)$/\1/p' "$log" | tail -n 1)
+if [ -z "$np" ] || [ -z "$nf" ] || [ -z "$nc" ]; then
+  echo "FAIL node --test printed no summary"
+  failed=$((failed + 1))
+else
+  passed=$((passed + np))
+  failed=$((failed + nf + nc))
 fi
 
 echo "$passed passed, $failed failed"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs a command with the pinned deno and bun (tools/runtimes, installed by `npm ci`) first on PATH.
+# Runs a command with the pinned deno, bun and node (tools/runtimes, installed by `npm ci`) first on PATH.
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export PATH="$root/tools/runtimes/node_modules/.bin:$PATH"
 # Run as a command (not sourced): run the arguments.

@@ -78,7 +78,7 @@ const transfer = uncurryThis(
 
 /**
  * Detaches `buffer` unless it already is: `transfer(0)` leaves it, and every view of it however made,
- * at length 0 (runtime-ffi-facts). Never `transfer()` without 0, which only moves the memory.
+ * at length 0 (docs/runtime-facts.md). Never `transfer()` without 0, which only moves the memory.
  */
 export function detach(buffer: ArrayBuffer): void {
   if (!arrayBufferDetachedGetter(buffer)) transfer(buffer, 0);

@@ -4,7 +4,7 @@
  *
  * Why detach: reading an ArrayBuffer after its memory is unmapped is a segfault in both runtimes, and
  * JS cannot find the views made from a buffer. `transfer(0)` detaches the buffer itself, so every view
- * of it, however made, reads as length 0 (runtime-ffi-facts). `transfer()` without 0 only moves the
+ * of it, however made, reads as length 0 (docs/runtime-facts.md). `transfer()` without 0 only moves the
  * memory to a new buffer and must never be used here. Both are the built-ins as they were at load
  * (`intrinsics.ts`): a program that replaces them cannot turn `close()` into a segfault.
  *

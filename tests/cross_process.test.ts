@@ -1,13 +1,13 @@
-/** Bytes written in one process are seen by another, for every pair of Deno, Bun and python3. */
+/** Bytes written in one process are seen by another, for every pair of Deno, Bun, Node and python3. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { SharedMemory } from "../mod.ts";
-import { PYTHON, ROOT, runOk, scriptCommand } from "./helpers/processes.ts";
+import { PYTHON, ROOT, runOk, type Runtime, RUNTIMES, scriptCommand } from "./helpers/processes.ts";
 import { toHex } from "./helpers/hex.ts";
 import { removeIfPresent, segmentExists, uniqueName } from "./helpers/segments.ts";
 
-type Kind = "deno" | "bun" | "python3";
-const KINDS: Kind[] = ["deno", "bun", "python3"];
+type Kind = Runtime | "python3";
+const KINDS: Kind[] = [...RUNTIMES, "python3"];
 
 function child(kind: Kind, args: string[]): string {
   const command = kind === "python3"

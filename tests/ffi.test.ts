@@ -3,10 +3,10 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { platformFor, PLATFORMS } from "../ffi/platforms.ts";
-import { libc, systemCalls } from "../ffi/runtime.ts";
+import { libc, systemCalls, whyNoNodeFfi } from "../ffi/runtime.ts";
 import { SharedMemory, SharedMemoryError } from "../mod.ts";
-import { uniqueName } from "./helpers/segments.ts";
-import { ROOT, runOk, runtimePath } from "./helpers/processes.ts";
+import { removeIfPresent, segmentExists, uniqueName } from "./helpers/segments.ts";
+import { ROOT, run, runOk, runtimePath } from "./helpers/processes.ts";
 
 test("every platform row names its library, symbols, flags, struct layouts, signals and errno codes", () => {
   for (const [id, platform] of Object.entries(PLATFORMS)) {
@@ -71,7 +71,7 @@ test("an errno the table does not name still makes a SharedMemoryError, coded E<
 });
 
 test("transfer(0) detaches a buffer over the mapping, and close() after a caller detached it is fine", () => {
-  // The fact the close() safety rests on (runtime-ffi-facts): checked here on the raw FFI buffer.
+  // The fact the close() safety rests on (docs/runtime-facts.md): checked here on the raw FFI buffer.
   using shm = new SharedMemory({ create: true, size: 4096 });
   const buffer = shm.buf.buffer;
   const view = new Int32Array(buffer, 4, 4);
@@ -84,4 +84,58 @@ test("transfer(0) detaches a buffer over the mapping, and close() after a caller
 test("Deno without --allow-ffi: importing works, the first call says to add --allow-ffi", () => {
   const out = runOk([runtimePath("deno"), "run", `${ROOT}tests/fixtures/without_ffi_permission.ts`]);
   assert.match(out, /^UnsupportedPlatformError: could not load libc \(.*\) in deno: run Deno with --allow-ffi$/);
+});
+
+test("Node without node:ffi (--no-experimental-ffi): importing works, the first call says which Node and flag it needs", () => {
+  // Node 26.9+ has node:ffi on by default, so turning it off is how a Node without it is made here.
+  const result = run([runtimePath("node"), "--no-experimental-ffi", `${ROOT}tests/fixtures/without_ffi_permission.ts`]);
+  assert.deepEqual(result, {
+    status: 0,
+    signal: null,
+    stdout: "UnsupportedPlatformError: shared memory in Node.js needs node:ffi (Node.js 26.1 or later, run with " +
+      "--experimental-ffi); Node.js v26.10.0 has it turned off (--no-experimental-ffi)\n",
+    stderr: "",
+  });
+});
+
+test("the message for a Node without node:ffi says why for each version", () => {
+  const needs = "shared memory in Node.js needs node:ffi (Node.js 26.1 or later, run with --experimental-ffi); ";
+  assert.equal(whyNoNodeFfi("v24.11.1"), `${needs}Node.js v24.11.1 has no node:ffi`);
+  assert.equal(whyNoNodeFfi("v26.0.0"), `${needs}Node.js v26.0.0 has no node:ffi`);
+  assert.equal(whyNoNodeFfi("v26.3.0"), `${needs}Node.js v26.3.0 has it only with --experimental-ffi`);
+  assert.equal(whyNoNodeFfi("v27.1.0"), `${needs}Node.js v27.1.0 has it turned off (--no-experimental-ffi)`);
+});
+
+test("Node under --permission without --allow-ffi: importing works, the first call says to add --allow-ffi", () => {
+  const out = runOk([
+    runtimePath("node"),
+    "--permission",
+    `--allow-fs-read=${ROOT}`,
+    `${ROOT}tests/fixtures/without_ffi_permission.ts`,
+  ]);
+  assert.match(out, /^UnsupportedPlatformError: could not load libc \(.*\) in node: run Node.js with --allow-ffi$/);
+});
+
+test("Node under --permission with --allow-ffi but no --allow-child-process: no watcher, one line says why, exit still cleans up", () => {
+  const result = run([
+    runtimePath("node"),
+    "--permission",
+    `--allow-fs-read=${ROOT}`,
+    "--allow-ffi",
+    "--disable-warning=ExperimentalWarning",
+    "--disable-warning=SecurityWarning",
+    `${ROOT}tests/fixtures/exit_paths.ts`,
+    "end",
+  ]);
+  const made = JSON.parse(result.stdout) as { tracked: string[]; untracked: string };
+  try {
+    assert.equal(result.status, 0);
+    const lines = result.stderr.trim().split("\n");
+    assert.match(lines[0], /^shared-memory: no crash watcher \(Node needs --allow-child-process to start one\)/);
+    assert.match(lines[1], /^shared-memory: unlinked 2 segments left at exit: /);
+    assert.equal(lines.length, 2, result.stderr);
+    assert.deepEqual(made.tracked.filter(segmentExists), []);
+  } finally {
+    for (const name of [...made.tracked, made.untracked]) removeIfPresent(name);
+  }
 });

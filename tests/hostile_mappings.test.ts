@@ -5,12 +5,21 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { ROOT, runOk, runtimePath, THIS_RUNTIME } from "./helpers/processes.ts";
+import { runOk, scriptCommand, THIS_RUNTIME } from "./helpers/processes.ts";
 import { segmentExists, uniqueName } from "./helpers/segments.ts";
 
+/** The fixture's command line in this runtime; with `gc`, the flag that lets it ask for a collection (Bun needs none). */
+function fixtureCommand(fixture: string, args: string[], gc = false): string[] {
+  const [runtime, ...rest] = scriptCommand(THIS_RUNTIME, fixture, args);
+  if (!gc || THIS_RUNTIME === "bun") return [runtime, ...rest];
+  // deno run --v8-flags=--expose-gc ...; node --expose-gc ...
+  return THIS_RUNTIME === "deno"
+    ? [runtime, rest[0], "--v8-flags=--expose-gc", ...rest.slice(1)]
+    : [runtime, "--expose-gc", ...rest];
+}
+
 function runFixture(fixture: string, args: string[], gc = false): Record<string, unknown> {
-  const flags = THIS_RUNTIME === "deno" ? ["run", "--allow-all", ...(gc ? ["--v8-flags=--expose-gc"] : [])] : ["run"];
-  return JSON.parse(runOk([runtimePath(THIS_RUNTIME), ...flags, `${ROOT}${fixture}`, ...args]));
+  return JSON.parse(runOk(fixtureCommand(fixture, args, gc)));
 }
 
 test(
@@ -42,16 +51,13 @@ test("an mmap refused under ulimit -v is an ENOMEM that names the limits and say
   timeout: 60_000,
 }, () => {
   const name = uniqueName("vlimit");
-  const command = [runtimePath(THIS_RUNTIME), ...(THIS_RUNTIME === "deno" ? ["run", "--allow-all"] : ["run"])];
   // 64 GiB of address space (ulimit -v counts KiB): room for the runtime, not for a 256 GiB mapping
   const out = runOk([
     "sh",
     "-c",
     'ulimit -v 67108864 && exec "$@"',
     "sh",
-    ...command,
-    `${ROOT}tests/fixtures/hostile_address_limit.ts`,
-    name,
+    ...fixtureCommand("tests/fixtures/hostile_address_limit.ts", [name]),
   ]);
   const result = JSON.parse(out);
   assert.equal(result.code, "ENOMEM");

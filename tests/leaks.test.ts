@@ -3,17 +3,23 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { SharedMemory } from "../mod.ts";
-import { ROOT, runOk, runtimePath, THIS_RUNTIME } from "./helpers/processes.ts";
+import { NODE_FLAGS, ROOT, runOk, type Runtime, runtimePath, THIS_RUNTIME } from "./helpers/processes.ts";
 import { removeIfPresent, segmentExists, uniqueName } from "./helpers/segments.ts";
 
 // The first tracked segment of a process starts the crash watcher and opens its pipe, once: do that before
 // any test counts descriptors, so the count sees only what each test's own segments do.
 new SharedMemory({ create: true, size: 1 })[Symbol.dispose]();
 
-/** Runs a fixture in this runtime with a GC it can force (tests/helpers/gc.ts); returns its stdout. */
+/** Each runtime's flags for a child that can force a GC (tests/helpers/gc.ts). */
+const GC_FLAGS: Record<Runtime, readonly string[]> = {
+  deno: ["run", "--allow-all", "--v8-flags=--expose-gc"],
+  bun: ["run"],
+  node: [...NODE_FLAGS, "--expose-gc"],
+};
+
+/** Runs a fixture in this runtime with a GC it can force; returns its stdout. */
 function runWithGc(fixture: string): string {
-  const flags = THIS_RUNTIME === "deno" ? ["run", "--allow-all", "--v8-flags=--expose-gc"] : ["run"];
-  return runOk([runtimePath(THIS_RUNTIME), ...flags, `${ROOT}${fixture}`]);
+  return runOk([runtimePath(THIS_RUNTIME), ...GC_FLAGS[THIS_RUNTIME], `${ROOT}${fixture}`]);
 }
 
 const openDescriptors = () => readdirSync("/proc/self/fd").length;

@@ -1,12 +1,13 @@
 /**
- * Arrays shared with a second process of each kind: a Deno child, a Bun child, a Worker, and python3
+ * Arrays shared with a second process of each kind: a Deno, a Bun and a Node child, a Worker, and python3
  * with numpy. Every dtype, several shapes (0-d and empty included), each array both in a segment of its
  * own and at an aligned offset inside one shared segment.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { type ArrayDescriptor, SharedArray, SharedMemory } from "../mod.ts";
-import { PYTHON, ROOT, run, runOk, type Runtime, scriptCommand, start } from "./helpers/processes.ts";
+import { PYTHON, ROOT, run, runOk, RUNTIMES, scriptCommand, start } from "./helpers/processes.ts";
+import { startWorker } from "./helpers/worker.ts";
 import { removeIfPresent, segmentExists, uniqueName } from "./helpers/segments.ts";
 import { ALL_DTYPES, type Job, mismatches, SHAPES, writePattern } from "./fixtures/array_patterns.ts";
 
@@ -68,7 +69,7 @@ async function withArrays(tag: string, body: (set: ArraySet) => void | Promise<v
   }
 }
 
-for (const runtime of ["deno", "bun"] as Runtime[]) {
+for (const runtime of RUNTIMES) {
   test(`every dtype and shape round-trips through a ${runtime} child attaching by a JSON descriptor argument`, async () => {
     await withArrays(`arr${runtime}`, (set) => {
       const jobs = set.jobs();
@@ -80,14 +81,11 @@ for (const runtime of ["deno", "bun"] as Runtime[]) {
 
 test("every dtype and shape round-trips through a Worker attaching by a descriptor sent by postMessage", async () => {
   await withArrays("arrworker", async (set) => {
-    const worker = new Worker(new URL("./fixtures/array_worker.ts", import.meta.url), { type: "module" });
+    const worker = startWorker(new URL("./fixtures/array_worker.ts", import.meta.url));
     try {
-      const reply = await new Promise<{ mismatches?: string[]; error?: string }>((resolve, reject) => {
-        worker.onmessage = (event) => resolve(event.data);
-        worker.onerror = (event) => reject(new Error(`the worker failed: ${event.message}`));
-        worker.postMessage(set.jobs());
-      });
-      assert.deepEqual(reply, { mismatches: [] });
+      const reply = worker.next<{ mismatches?: string[]; error?: string }>();
+      worker.postMessage(set.jobs());
+      assert.deepEqual(await reply, { mismatches: [] });
     } finally {
       worker.terminate();
     }
@@ -136,14 +134,14 @@ test("a child that does not find the expected values reports them and fails (the
   });
 });
 
-test("Atomics.add from two processes at once on an int32 array reaches the exact total", async () => {
+test("Atomics.add from a Deno, a Bun and a Node process at once on an int32 array reaches the exact total", async () => {
   const name = uniqueName("arratomics");
   const increments = 500_000;
   try {
     // element 0: the counter; 1: children ready; 2: children expected
     using counter = SharedArray.zeros([3], "int32", { name });
-    counter.set(2, 2);
-    const children = (["deno", "bun"] as Runtime[]).map((runtime) =>
+    counter.set(2, RUNTIMES.length);
+    const children = RUNTIMES.map((runtime) =>
       start(scriptCommand(runtime, CHILD, ["atomics", JSON.stringify(counter), String(increments)]))
     );
     const results = await Promise.all(
@@ -155,9 +153,9 @@ test("Atomics.add from two processes at once on an int32 array reaches the exact
         })
       ),
     );
-    assert.deepEqual(results, [{ code: 0, stderr: "" }, { code: 0, stderr: "" }]);
-    assert.equal(counter.get(1), 2);
-    assert.equal(counter.get(0), 2 * increments);
+    assert.deepEqual(results, RUNTIMES.map(() => ({ code: 0, stderr: "" })));
+    assert.equal(counter.get(1), RUNTIMES.length);
+    assert.equal(counter.get(0), RUNTIMES.length * increments);
   } finally {
     removeIfPresent(name);
   }

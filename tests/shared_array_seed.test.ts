@@ -1,6 +1,6 @@
 /**
- * The seed example across languages: each of Deno, Bun and python3 + numpy as the parent
- * (examples/seed/parent.*), each of them as the child (examples/seed/child.*), 3 x 3 pairs. The child
+ * The seed example across languages: each of Deno, Bun, Node and python3 + numpy as the parent
+ * (examples/seed/parent.*), each of them as the child (examples/seed/child.*), 4 x 4 pairs. The child
  * doubles the parent's array in place and the parent prints `[2, 4, 6, 8, 10]`. And the one-runtime demo,
  * examples/double_in_child.ts, which prints the same.
  */
@@ -8,10 +8,19 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { PYTHON, ROOT, run, type Runtime, runtimePath, scriptCommand } from "./helpers/processes.ts";
+import {
+  NODE_FLAGS,
+  PYTHON,
+  ROOT,
+  run,
+  type Runtime,
+  runtimePath,
+  RUNTIMES,
+  scriptCommand,
+} from "./helpers/processes.ts";
 import { segmentExists } from "./helpers/segments.ts";
 
-type Language = "deno" | "bun" | "python";
+type Language = Runtime | "python";
 
 /** The command that runs the seed's `role` script in `language`, with `args` after it. */
 function seed(language: Language, role: "parent" | "child", args: readonly string[] = []): string[] {
@@ -20,7 +29,7 @@ function seed(language: Language, role: "parent" | "child", args: readonly strin
     : scriptCommand(language, `examples/seed/${role}.ts`, args);
 }
 
-const LANGUAGES: Language[] = ["deno", "bun", "python"];
+const LANGUAGES: Language[] = [...RUNTIMES, "python"];
 
 for (const parent of LANGUAGES) {
   for (const child of LANGUAGES) {
@@ -47,7 +56,7 @@ for (const parent of LANGUAGES) {
   }
 }
 
-/** The demo's commands, with exactly the permissions scripts/demo.sh gives Deno. */
+/** The demo's commands, with exactly the permissions and flags scripts/demo.sh gives Deno and Node. */
 const DEMO: Record<Runtime, string[]> = {
   deno: [
     runtimePath("deno"),
@@ -59,9 +68,10 @@ const DEMO: Record<Runtime, string[]> = {
     `${ROOT}examples/double_in_child.ts`,
   ],
   bun: [runtimePath("bun"), "run", `${ROOT}examples/double_in_child.ts`],
+  node: [runtimePath("node"), ...NODE_FLAGS, `${ROOT}examples/double_in_child.ts`],
 };
 
-for (const runtime of ["deno", "bun"] as Runtime[]) {
+for (const runtime of RUNTIMES) {
   test(`the demo examples/double_in_child.ts prints exactly [2, 4, 6, 8, 10] under ${runtime}`, () => {
     assert.deepEqual(run(DEMO[runtime]), { status: 0, signal: null, stdout: "[2, 4, 6, 8, 10]\n", stderr: "" });
   });

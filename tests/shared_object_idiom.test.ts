@@ -2,13 +2,14 @@
  * One idiom for every shared object (issue 13): each kind is a row of KINDS, and every test runs over
  * every row, so that a new kind is a new row. Create, the descriptor and its kind, attach by name,
  * descriptor and JSON, closed, close, `using`, toJSON, the generic `attach`, and a descriptor handed
- * over through JSON, argv (a Deno child and a Bun child) and postMessage (a Worker).
+ * over through JSON, argv (a Deno, a Bun and a Node child) and postMessage (a Worker).
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { attach, ShareableList, SharedArray, type SharedHandle, SharedMemory, SharedMemoryManager } from "../mod.ts";
 import { removeIfPresent, segmentExists, uniqueName } from "./helpers/segments.ts";
-import { runOk, type Runtime, scriptCommand } from "./helpers/processes.ts";
+import { runOk, RUNTIMES, scriptCommand } from "./helpers/processes.ts";
+import { startWorker } from "./helpers/worker.ts";
 import { CREATOR_MARK, MARKS, PEER_MARK } from "./fixtures/idiom_peer.ts";
 
 /** One kind of shared object: how to make one under a name, and its class's own `attach`. */
@@ -248,7 +249,7 @@ async function withOneOfEach(check: (objects: SharedHandle[]) => Promise<void> |
 
 const EXPECTED = KINDS.map((row) => `${row.kind}:${row.Class.name}`).join(" ");
 
-for (const runtime of ["deno", "bun"] as Runtime[]) {
+for (const runtime of RUNTIMES) {
   test(`every kind's descriptor crosses argv to a ${runtime} child, which attaches the right class with attach()`, {
     timeout: 60_000,
   }, async () => {
@@ -263,16 +264,15 @@ test("every kind's descriptor crosses postMessage to a Worker, which attaches th
   timeout: 60_000,
 }, async () => {
   await withOneOfEach(async (objects) => {
-    const worker = new Worker(new URL("./fixtures/idiom_worker.ts", import.meta.url), { type: "module" });
+    const worker = startWorker(new URL("./fixtures/idiom_worker.ts", import.meta.url));
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {
-      const reply = await new Promise<{ touched?: string[]; error?: string }>((resolve, reject) => {
+      const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Error("the worker did not answer within 30 s")), 30_000);
-        worker.onmessage = (event) => resolve(event.data);
-        worker.onerror = (event) => reject(new Error(`the worker failed: ${event.message}`));
-        worker.postMessage(objects.map((object) => object.descriptor));
       });
-      assert.deepEqual(reply, { touched: EXPECTED.split(" ") });
+      const reply = worker.next<{ touched?: string[]; error?: string }>();
+      worker.postMessage(objects.map((object) => object.descriptor));
+      assert.deepEqual(await Promise.race([reply, timeout]), { touched: EXPECTED.split(" ") });
     } finally {
       clearTimeout(timer);
       worker.terminate();

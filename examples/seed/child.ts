@@ -1,5 +1,5 @@
 /**
- * The seed example's child in Deno or Bun: attaches to the array whose descriptor (JSON) is its last
+ * The seed example's child in Deno, Bun or Node: attaches to the array whose descriptor (JSON) is its last
  * argument, and doubles every element in place. Any parent (parent.ts, parent.py) can run it.
  *
  *   deno run --allow-ffi examples/seed/child.ts '{"name":"psm_1a2b3c4d","dtype":"int64","shape":[5],"offset":0}'

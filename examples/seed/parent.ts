@@ -1,10 +1,11 @@
 /**
- * The seed example with Deno or Bun as the parent and any child: the parent puts the int64 array
+ * The seed example with Deno, Bun or Node as the parent and any child: the parent puts the int64 array
  * `[1, 2, 3, 4, 5]` in a new shared memory segment, runs the child command given as arguments with the
  * array's descriptor (JSON) appended, and prints the array the child doubled in place: `[2, 4, 6, 8, 10]`.
  *
  *   deno run --allow-ffi --allow-run --allow-env examples/seed/parent.ts bun run examples/seed/child.ts
  *   bun run examples/seed/parent.ts python3 examples/seed/child.py
+ *   node examples/seed/parent.ts deno run --allow-ffi examples/seed/child.ts
  */
 import { spawnSync } from "node:child_process";
 import process from "node:process";

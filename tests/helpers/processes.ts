@@ -1,6 +1,6 @@
 /**
- * Running real child processes from a test, the same way under `deno test` and `bun test`:
- * the same runtime, the other runtime, and python3.
+ * Running real child processes from a test, the same way under `deno test`, `bun test` and
+ * `node --test`: the same runtime, the other runtimes, and python3.
  */
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -10,10 +10,20 @@ import process from "node:process";
 export const ROOT = new URL("../../", import.meta.url).pathname;
 
 /** The runtimes a test can run a TypeScript child in. */
-export type Runtime = "deno" | "bun";
+export type Runtime = "deno" | "bun" | "node";
+
+/** Every runtime, for tests that run a child in each. */
+export const RUNTIMES: readonly Runtime[] = ["deno", "bun", "node"];
 
 /** The runtime running this test. */
-export const THIS_RUNTIME: Runtime = "Bun" in globalThis ? "bun" : "deno";
+export const THIS_RUNTIME: Runtime = "Bun" in globalThis ? "bun" : "Deno" in globalThis ? "deno" : "node";
+
+/**
+ * Node's flags for a child: `--experimental-ffi` turns node:ffi on before Node 26.9 (it is on by default
+ * from then), and the one ExperimentalWarning line it prints is turned off, so that a test can compare a
+ * child's stderr exactly as with Deno and Bun.
+ */
+export const NODE_FLAGS: readonly string[] = ["--experimental-ffi", "--disable-warning=ExperimentalWarning"];
 
 /**
  * The runtime a child of each kind runs in: the pinned one from tools/runtimes, else this process's own
@@ -30,9 +40,14 @@ export function runtimePath(runtime: Runtime): string {
 /** The command line that runs `script` (a path from the repository root) in `runtime`. */
 export function scriptCommand(runtime: Runtime, script: string, args: readonly string[] = []): string[] {
   const file = `${ROOT}${script}`;
-  return runtime === "deno"
-    ? [runtimePath("deno"), "run", "--allow-all", file, ...args]
-    : [runtimePath("bun"), "run", file, ...args];
+  switch (runtime) {
+    case "deno":
+      return [runtimePath("deno"), "run", "--allow-all", file, ...args];
+    case "bun":
+      return [runtimePath("bun"), "run", file, ...args];
+    case "node":
+      return [runtimePath("node"), ...NODE_FLAGS, file, ...args];
+  }
 }
 
 /** python3: interop tests need it with numpy, and fail (never skip) without it. */
