@@ -53,6 +53,14 @@ export interface RawLibc {
   kill(pid: number, signal: number): number;
   /** `pid_t getppid(void)` */
   getppid(): number;
+  /** `int fcntl(int fd, int cmd, ... (int arg))`, always with one int argument */
+  fcntl(fd: number, command: number, argument: number): number;
+  /** `char *getenv(const char *name)`, the C string read out (null for NULL) */
+  getenv(name: Uint8Array): string | null;
+  /** `int setenv(const char *name, const char *value, int overwrite)` */
+  setenv(name: Uint8Array, value: Uint8Array, overwrite: number): number;
+  /** `int clock_gettime(clockid_t clockid, struct timespec *tp)`; `tp` is 16 bytes (two int64) */
+  clock_gettime(clock: number, timespec: Uint8Array): number;
   /** The calling thread's errno, read through the pointer cached from `__errno_location()` / `__error()`. */
   errno(): number;
   /** A new ArrayBuffer over `length` bytes at `address + offset`, no copy. */
@@ -84,6 +92,13 @@ export interface Libc {
   ftruncate(fd: number, size: number): number;
   /** The size in bytes (`st_size`), or -errno. */
   fstatSize(fd: number): number;
+  /** What makes the file behind `fd` this one and no other (`fstat`), or -errno. */
+  fstatIdentity(fd: number): FileIdentity | number;
+  /**
+   * The identity of the segment now named `/name`, or -errno: opened read-only and non-blocking (a FIFO
+   * planted under the name cannot block), never following a symlink, and closed again.
+   */
+  shmIdentity(name: string): FileIdentity | number;
   /** Maps `length` bytes of `fd` shared and read-write: the address, or -errno. */
   mmap(length: number, fd: number): Address | number;
   /**
@@ -97,6 +112,15 @@ export interface Libc {
   close(fd: number): number;
   /** A new ArrayBuffer over `length` bytes at `address + offset`, no copy. */
   arrayBuffer(address: Address, offset: number, length: number): ArrayBuffer;
+}
+
+/** A file's identity: device and inode (unique while it exists), with its size and last status change. */
+export interface FileIdentity {
+  readonly dev: number;
+  readonly ino: number;
+  readonly size: number;
+  /** `st_ctim` in nanoseconds since 1970: creating, sizing and chmod set it. */
+  readonly ctimeNs: bigint;
 }
 
 /** What a signal does: its default action, nothing, or a handler someone installed. */
@@ -124,4 +148,16 @@ export interface SystemCalls {
   kill(pid: number, signal: number): number;
   /** The parent process's id. */
   getppid(): number;
+  /** A copy of `fd` numbered `lowest` or above, closing on exec or not: the new descriptor, or -errno. */
+  duplicateAbove(fd: number, lowest: number, closeOnExec: boolean): number;
+  /** Makes writes to `fd` fail with EAGAIN instead of blocking (`O_NONBLOCK`): 0 or -errno. */
+  setNonBlocking(fd: number): number;
+  /** The process-wide environment variable `name` (libc's, which every thread and Worker shares), or undefined. */
+  getenv(name: string): string | undefined;
+  /** Sets `name` unless it is set (`overwrite` false) or always: 0 or -errno. ASCII only. */
+  setenv(name: string, value: string, overwrite: boolean): number;
+  /** Now, on the clock that stamps file times, in nanoseconds since 1970. */
+  fileClockNs(): bigint;
+  /** The platform's errno number for `code` (`EAGAIN`, `EPIPE`, ...). */
+  errnoOf(code: string): number;
 }

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import process from "node:process";
 import { setTimeout as sleep } from "node:timers/promises";
 import { SharedMemory } from "../mod.ts";
-import { trackedNames } from "../src/tracking.ts";
+import { trackedNames } from "../src/cleanup/tracking.ts";
 import { ROOT, runtimePath, scriptCommand, start, THIS_RUNTIME } from "./helpers/processes.ts";
 import { removeIfPresent, segmentExists } from "./helpers/segments.ts";
 
