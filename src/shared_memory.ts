@@ -45,7 +45,9 @@ export class SharedMemory implements Disposable {
     const { name, create, size, mode, track: tracked } = checkOptions(options);
     if (create) {
       checkCreateSize(size);
-      const opened = name === undefined ? createAutoNamed(mode, tracked) : { name, fd: createNamed(name, mode, tracked) };
+      const opened = name === undefined
+        ? createAutoNamed(mode, tracked)
+        : { name, fd: createNamed(name, mode, tracked) };
       this.#name = opened.name;
       this.#size = size;
       try {

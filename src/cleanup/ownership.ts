@@ -15,7 +15,7 @@
  * another process could swap the name again. Nothing closes that gap in POSIX.
  */
 import type { FileIdentity } from "../../ffi/libc.ts";
-import { KINDS, type KindName } from "./kinds.ts";
+import { type KindName, KINDS } from "./kinds.ts";
 
 /** A name this process made, or is about to make. */
 export type Claim =
