@@ -150,6 +150,8 @@ export interface SystemCalls {
   getppid(): number;
   /** A copy of `fd` numbered `lowest` or above, closing on exec or not: the new descriptor, or -errno. */
   duplicateAbove(fd: number, lowest: number, closeOnExec: boolean): number;
+  /** Asks for a pipe of `bytes` capacity (Linux; up to /proc/sys/fs/pipe-max-size): the capacity, or -errno. */
+  growPipe(fd: number, bytes: number): number;
   /** Makes writes to `fd` fail with EAGAIN instead of blocking (`O_NONBLOCK`): 0 or -errno. */
   setNonBlocking(fd: number): number;
   /** The process-wide environment variable `name` (libc's, which every thread and Worker shares), or undefined. */

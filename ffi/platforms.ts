@@ -48,6 +48,8 @@ export interface Platform extends PlatformFacts {
   readonly F_SETFL: number;
   readonly F_DUPFD: number;
   readonly F_DUPFD_CLOEXEC: number;
+  /** `fcntl` command that sets a pipe's capacity (Linux only; 0 where there is none). */
+  readonly F_SETPIPE_SZ: number;
   /** The clock the kernel stamps file times with (Linux: CLOCK_REALTIME_COARSE), for "made after" checks. */
   readonly CLOCK_FILE_TIMES: number;
 }
@@ -141,6 +143,7 @@ const LINUX = {
   F_SETFL: 4,
   F_DUPFD: 0,
   F_DUPFD_CLOEXEC: 1030,
+  F_SETPIPE_SZ: 1031,
   CLOCK_FILE_TIMES: 5,
 } as const;
 
@@ -178,6 +181,7 @@ const DARWIN = {
   F_SETFL: 4,
   F_DUPFD: 0,
   F_DUPFD_CLOEXEC: 67,
+  F_SETPIPE_SZ: 0,
   CLOCK_FILE_TIMES: 0,
 } as const;
 

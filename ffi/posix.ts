@@ -102,6 +102,7 @@ export function posixSystemCalls(raw: RawLibc, platform: Platform): SystemCalls 
   const fail = (): number => -raw.errno();
   const check = (result: number): number => result < 0 ? fail() : result;
   const EINTR = errnoOf(platform, "EINTR");
+  const EINVAL = errnoOf(platform, "EINVAL");
   const { pipe2 } = raw;
   // `struct sigaction`, one buffer each way: only `sa_handler`, its first field, is read or written here.
   const act = new Uint8Array(platform.sigactionSize);
@@ -140,6 +141,7 @@ export function posixSystemCalls(raw: RawLibc, platform: Platform): SystemCalls 
     getppid: () => raw.getppid(),
     duplicateAbove: (fd, lowest, closeOnExec) =>
       check(raw.fcntl(fd, closeOnExec ? platform.F_DUPFD_CLOEXEC : platform.F_DUPFD, lowest)),
+    growPipe: (fd, bytes) => platform.F_SETPIPE_SZ === 0 ? -EINVAL : check(raw.fcntl(fd, platform.F_SETPIPE_SZ, bytes)),
     setNonBlocking(fd) {
       const flags = raw.fcntl(fd, platform.F_GETFL, 0);
       if (flags < 0) return fail();

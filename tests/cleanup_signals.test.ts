@@ -42,7 +42,13 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
 
 test("a program's own listener for a signal ignored at start (nohup) runs, and keeps its segments", async () => {
   // `trap "" HUP` then exec: the child starts with SIGHUP ignored, as under nohup.
-  const command = ["sh", "-c", 'trap "" HUP; exec "$@"', "sh", ...scriptCommand(THIS_RUNTIME, FIXTURE, ["hup-listener"])];
+  const command = [
+    "sh",
+    "-c",
+    'trap "" HUP; exec "$@"',
+    "sh",
+    ...scriptCommand(THIS_RUNTIME, FIXTURE, ["hup-listener"]),
+  ];
   const child = launch(command);
   let made: Made | undefined;
   try {

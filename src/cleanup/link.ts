@@ -25,6 +25,13 @@ import { messageOf, warn } from "./warnings.ts";
 /** Linux's PIPE_BUF: a write of at most this many bytes to a pipe is whole or fails (only Linux has a watcher). */
 const PIPE_BUF = 4096;
 
+/**
+ * The pipe's capacity asked for (the default is 64 KiB): Linux's limit for unprivileged processes,
+ * 1 MiB, holds the lines of about 5,000 creates, made while the watcher is still starting (a runtime
+ * takes 50-300 ms to start) or while it sleeps between reads.
+ */
+const PIPE_BYTES = 1 << 20;
+
 /** How long a thread waits for another thread that is starting the watcher, before it starts one itself. */
 const START_WAIT_MS = 1000;
 
@@ -177,6 +184,7 @@ export class WatcherLink {
     const inherited = readEnd < 0 ? readEnd : sys.duplicateAbove(readEnd, 3, false);
     const failed = [readEnd, writeEnd, inherited].find((fd) => fd < 0);
     const nonBlocking = failed === undefined ? sys.setNonBlocking(writeEnd) : 0;
+    if (failed === undefined) sys.growPipe(writeEnd, PIPE_BYTES); // best effort: the default size works too
     if (failed !== undefined || nonBlocking < 0) {
       for (const fd of [readEnd, writeEnd, inherited]) if (fd >= 0) sys.close(fd);
       return new NoWatcher(`its pipe could not be made: ${code(failed ?? nonBlocking)}`, false);
@@ -239,7 +247,8 @@ export class WatcherLink {
       if (!this.#warnedStall) {
         this.#warnedStall = true;
         warn(
-          "shared-memory: the crash watcher is not reading (stopped or overloaded); its changes wait in memory, " +
+          "shared-memory: the crash watcher is not reading (still starting, stopped or overloaded); its changes " +
+            "wait in memory, " +
             "and segments made meanwhile are unlinked at exit but not if this process is killed",
         );
       }

@@ -43,7 +43,10 @@ export function launch(command: readonly string[]) {
     /** The `index`-th line the child printed, parsed as JSON; rejects if the child ends first or after `limitMs`. */
     line<T>(index: number, limitMs = 20_000): Promise<T> {
       return new Promise<T>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no line ${index} after ${limitMs} ms:\n${stdout}${stderr}`)), limitMs);
+        const timer = setTimeout(
+          () => reject(new Error(`no line ${index} after ${limitMs} ms:\n${stdout}${stderr}`)),
+          limitMs,
+        );
         const check = () => {
           const lines = stdout.split("\n");
           if (lines.length <= index + 1) return;
