@@ -35,7 +35,10 @@ const PIPE_BYTES = 1 << 20;
 /** How long a thread waits for another thread that is starting the watcher, before it starts one itself. */
 const START_WAIT_MS = 1000;
 
-/** After a failed start, how long before a thread tries again (a permanent failure is never retried). */
+/**
+ * After a start that failed in spawning, how long before a thread tries again. A pipe that could not be
+ * made (EMFILE) costs nothing to try again, at the next create; a permanent failure is never retried.
+ */
 const RETRY_MS = 1000;
 
 /** The watcher's entry point, for `ProcessRuntime.spawn`. */
@@ -45,14 +48,14 @@ const WATCHER_SCRIPT = new URL("../../ffi/watcher.ts", import.meta.url);
 type Published =
   | { state: "up"; fd: number; dev: number; ino: number }
   | { state: "starting"; sinceMs: number }
-  | { state: "down"; sinceMs: number; permanent: boolean }
+  | { state: "down"; retryAt: number; permanent: boolean }
   | undefined;
 
 function parsePublished(value: string | undefined): Published {
   const [state, a, b, c] = value?.split(":") ?? [];
   if (state === "up") return { state, fd: Number(a), dev: Number(b), ino: Number(c) };
   if (state === "starting") return { state, sinceMs: Number(b) };
-  if (state === "down") return { state, sinceMs: Number(a), permanent: b === "1" };
+  if (state === "down") return { state, retryAt: Number(a), permanent: b === "1" };
   return undefined;
 }
 
@@ -61,9 +64,9 @@ function sleepSync(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
-/** Why a start failed, and whether trying again could help. */
+/** Why a start failed, and when trying again could help (never, if `permanent`). */
 class NoWatcher {
-  constructor(readonly why: string, readonly permanent: boolean) {}
+  constructor(readonly why: string, readonly permanent: boolean, readonly retryAt = Date.now() + RETRY_MS) {}
 }
 
 /** This thread's side of the watcher's pipe. */
@@ -97,7 +100,7 @@ export class WatcherLink {
     }
     if (result instanceof NoWatcher) {
       this.#permanent = result.permanent;
-      this.#retryAt = Date.now() + RETRY_MS;
+      this.#retryAt = result.retryAt;
       return;
     }
     this.#fd = result;
@@ -129,8 +132,8 @@ export class WatcherLink {
         sleepSync(1);
         continue;
       }
-      if (published?.state === "down" && (published.permanent || Date.now() - published.sinceMs < RETRY_MS)) {
-        return new NoWatcher("another thread could not start it", published.permanent);
+      if (published?.state === "down" && (published.permanent || Date.now() < published.retryAt)) {
+        return new NoWatcher("another thread could not start it", published.permanent, published.retryAt);
       }
       // No usable watcher: claim the start. Only an absent value is claimed atomically; one judged
       // unusable (dead, stale) is overwritten, and the re-read says who won.
@@ -139,7 +142,7 @@ export class WatcherLink {
       if (sys.getenv(key) !== claim) continue;
       const started = this.#start();
       if (started instanceof NoWatcher) {
-        sys.setenv(key, `down:${Date.now()}:${started.permanent ? 1 : 0}`, true);
+        sys.setenv(key, `down:${started.retryAt}:${started.permanent ? 1 : 0}`, true);
         warn(
           `shared-memory: no crash watcher (${started.why}); tracked segments are still unlinked when this process ` +
             `exits, but not if it is killed (SIGKILL, or a signal such as SIGTERM)` +
@@ -172,7 +175,8 @@ export class WatcherLink {
     // stdin, stdout or stderr closed (`2>&-`) a pipe end could take that number, and console output
     // would go into the pipe.
     const fds = sys.pipe();
-    if (typeof fds === "number") return new NoWatcher(`its pipe could not be made: ${code(fds)}`, false);
+    const now = Date.now();
+    if (typeof fds === "number") return new NoWatcher(`its pipe could not be made: ${code(fds)}`, false, now);
     const ends = fds.map((fd) => {
       if (fd > 2) return fd;
       const moved = sys.duplicateAbove(fd, 3, true);
@@ -187,7 +191,7 @@ export class WatcherLink {
     if (failed === undefined) sys.growPipe(writeEnd, PIPE_BYTES); // best effort: the default size works too
     if (failed !== undefined || nonBlocking < 0) {
       for (const fd of [readEnd, writeEnd, inherited]) if (fd >= 0) sys.close(fd);
-      return new NoWatcher(`its pipe could not be made: ${code(failed ?? nonBlocking)}`, false);
+      return new NoWatcher(`its pipe could not be made: ${code(failed ?? nonBlocking)}`, false, now);
     }
     try {
       runtime.spawn(WATCHER_SCRIPT, inherited, [String(runtime.pid)]);
