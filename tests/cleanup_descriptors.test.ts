@@ -25,7 +25,10 @@ test("ulimit -n 64 and no descriptor left at the first create: no panic, one lin
   let names: string[] = [];
   try {
     names = (await child.line<{ names: string[] }>(0)).names;
-    assert.ok(await waitFor(() => watchersOf(child.pid).length === 1, 5000), `no watcher was retried:\n${child.stderr}`);
+    assert.ok(
+      await waitFor(() => watchersOf(child.pid).length === 1, 5000),
+      `no watcher was retried:\n${child.stderr}`,
+    );
     child.kill("SIGKILL");
     await within(child.exited, 3000);
     // The second create's watcher also heard of the first segment, made while there was none.
