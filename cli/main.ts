@@ -196,6 +196,8 @@ function sweep({ dryRun, prefix, minAgeMs }: SweepOptions, operands: string[]): 
     const now = inspect(segment.name);
     if (!now || now.type !== "file" || keyOf(now) !== keyOf(segment) || now.changed !== segment.changed) continue;
     const result = libc().shmUnlink(segment.name);
+    // Gone since the check (its owner unlinked it): nothing left to do.
+    if (result < 0 && errorFromErrno(result, "shm_unlink", segment.name).code === "ENOENT") continue;
     if (result < 0) {
       console.error(`shm: ${unlinkError(result, segment.name)}`);
       status = 1;

@@ -13,7 +13,7 @@
  */
 import { systemCalls } from "../../ffi/runtime.ts";
 import { type Claim, removeIfOurs } from "./ownership.ts";
-import { claimKey, parseLine } from "./protocol.ts";
+import { parseLine, splitLine } from "./protocol.ts";
 import { leftoverWarning, warn } from "./warnings.ts";
 
 /** How long the watcher lets changes gather in the pipe after a read before it reads again, at most. */
@@ -27,18 +27,20 @@ const READ_BYTES = 65536;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Applies one line to the claims. */
-function apply(claims: Map<string, Claim>, line: string): void {
-  const change = parseLine(line);
-  if (!change) return;
-  if (change.command === "forget") claims.delete(claimKey(change.kind, change.name));
-  else claims.set(claimKey(change.claim.kind, change.claim.name), change.claim);
+/**
+ * Applies one line to `lines` (the last announce or created line of each resource still claimed). Lines
+ * are only split here, and parsed once the writer is gone: the watcher shares the CPU with its process.
+ */
+function apply(lines: Map<string, string>, line: string): void {
+  const change = splitLine(line);
+  if (change?.command === "forget") lines.delete(change.key);
+  else if (change) lines.set(change.key, line);
 }
 
 /** Reads changes from `fd` until the writer is gone; returns the claims still held then. */
-async function readClaims(fd: number, writer: number): Promise<Map<string, Claim>> {
+async function readClaims(fd: number, writer: number): Promise<Claim[]> {
   const sys = systemCalls();
-  const claims = new Map<string, Claim>();
+  const claims = new Map<string, string>();
   const buffer = new Uint8Array(READ_BYTES);
   const decoder = new TextDecoder();
   let pending = "";
@@ -61,12 +63,14 @@ async function readClaims(fd: number, writer: number): Promise<Map<string, Claim
     await sleep(Math.min(GATHER_MS, GATHER_BYTES * (readAt - lastRead) / count));
     lastRead = readAt;
   }
-  return claims;
+  return [...claims.values()].map(parseLine).flatMap((change) =>
+    change && change.command !== "forget" ? [change.claim] : []
+  );
 }
 
 /** Watches process `writer` through `fd`, then removes what it left that is still its own, and says so. */
 export async function watch(fd: number, writer: number): Promise<void> {
   const left = await readClaims(fd, writer);
-  const removed = [...left.values()].filter(removeIfOurs).map((claim) => claim.name);
+  const removed = left.filter(removeIfOurs).map((claim) => claim.name);
   if (removed.length > 0) warn(leftoverWarning(removed, `by process ${writer}, which ended without unlinking`));
 }
