@@ -1,5 +1,5 @@
 /**
- * A stopped crash watcher never blocks its process: 20,000 tracked create/unlink cycles finish with the
+ * A stopped or dead crash watcher never blocks its process: 20,000 tracked create/unlink cycles finish with the
  * watcher SIGSTOPped, the process stays killable, it warns once, and the watcher cleans up once resumed.
  */
 import { test } from "node:test";
@@ -8,7 +8,7 @@ import process from "node:process";
 import { rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { scriptCommand, THIS_RUNTIME } from "./helpers/processes.ts";
-import { launch, signalIfAlive, waitFor, waitUntilGone, watchersOf, within } from "./helpers/children.ts";
+import { alive, launch, signalIfAlive, waitFor, waitUntilGone, watchersOf, within } from "./helpers/children.ts";
 import { removeIfPresent } from "./helpers/segments.ts";
 
 test("20,000 tracked cycles finish with the watcher stopped, the process stays killable, one warning", async () => {
@@ -41,5 +41,30 @@ test("20,000 tracked cycles finish with the watcher stopped, the process stays k
     if (watcher) signalIfAlive(watcher, "SIGCONT");
     rmSync(gofile, { force: true });
     if (name) removeIfPresent(name);
+  }
+});
+
+test("a killed watcher is replaced at the next tracked create, and hears every segment still tracked", async () => {
+  const gofile = `${tmpdir()}/shmtest_replaced_${process.pid}_${Date.now()}`;
+  const child = launch(scriptCommand(THIS_RUNTIME, "tests/fixtures/cleanup_child.ts", ["replaced", gofile]));
+  const names: string[] = [];
+  try {
+    names.push((await child.line<{ name: string }>(0)).name);
+    assert.ok(await waitFor(() => watchersOf(child.pid).length === 1, 5000), "no crash watcher");
+    const first = watchersOf(child.pid)[0];
+    process.kill(first, "SIGKILL");
+    assert.ok(await waitFor(() => !alive(first), 5000), "the watcher did not die");
+    writeFileSync(gofile, "");
+    names.push((await child.line<{ name: string }>(1)).name);
+    assert.ok(await waitFor(() => watchersOf(child.pid).length === 1, 5000), `no new watcher:\n${child.stderr}`);
+    assert.notEqual(watchersOf(child.pid)[0], first);
+    const stopped = child.stderr.split("\n").filter((line) => line.includes("the crash watcher has stopped"));
+    assert.equal(stopped.length, 1, child.stderr);
+    child.kill("SIGKILL");
+    assert.deepEqual(await waitUntilGone(names, 5000), [], child.stderr);
+  } finally {
+    child.stop();
+    rmSync(gofile, { force: true });
+    names.forEach(removeIfPresent);
   }
 });

@@ -17,7 +17,7 @@
  * one warning line the first time. While they wait, lines that cancel out (a name announced, made and
  * unlinked before anything about it was sent) are dropped, so a stalled watcher costs memory for the
  * names alive, not for the history. A gone watcher (EPIPE): one warning line, and a new one is started at
- * the next tracked create, to which this thread sends again every name it still tracks.
+ * once (or, if that fails, at a later tracked create), to which this thread sends every name it still tracks.
  */
 import { libc, processRuntime, systemCalls } from "../../ffi/runtime.ts";
 import { messageOf, warn } from "./warnings.ts";
@@ -114,11 +114,15 @@ export class WatcherLink {
     if (this.#pending.size === 0) {
       // Nothing waits (the common case): one write of this line.
       this.#copy(line, 0);
-      const written = this.#write(line.length, []);
-      if (written || this.#fd === undefined) return;
+      if (this.#write(line.length, [])) return;
     }
-    this.#queue(key, line);
-    this.#flush();
+    if (this.#fd !== undefined) {
+      this.#queue(key, line);
+      this.#flush();
+    }
+    // The watcher is gone: start another now, which hears every claim (this line's change included: the
+    // caller records a change before it sends it).
+    if (this.#fd === undefined) this.ensure();
   }
 
   /** Copies ASCII `text` (names are URI-encoded) into the buffer at `at`; TextEncoder costs about 1 us in Deno. */
@@ -276,7 +280,7 @@ export class WatcherLink {
       this.#warnedDown = true;
       warn(
         "shared-memory: the crash watcher has stopped; tracked segments are still unlinked when this process " +
-          "exits, and a new watcher is started at the next tracked create",
+          "exits, and a new watcher is started",
       );
     }
     return false;

@@ -70,13 +70,15 @@ function* replay(): Iterable<[string, string]> {
   }
 }
 
-/** Removes every claim still ours, and names what it removed in one line on stderr. */
+/**
+ * Removes every claim still ours, and names what it removed in one line on stderr. The watcher is not
+ * told: what is removed it finds gone, and what is not ours it leaves by the same rule.
+ */
 function removeLeftovers(): void {
   const removed: string[] = [];
   for (const [key, claim] of claims) {
     if (removeIfOurs(claim)) removed.push(claim.name);
     claims.delete(key);
-    link?.send(key, forgetLine(claim.kind, claim.name));
   }
   if (removed.length > 0) warn(leftoverWarning(removed, "at exit"));
 }

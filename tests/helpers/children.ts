@@ -96,10 +96,14 @@ export function watchersOf(pid: number): number[] {
   return found;
 }
 
-/** Whether process `pid` exists (a zombie counts as gone). */
+/**
+ * Whether process `pid` still runs, or still holds its files: a zombie counts as gone only once its
+ * other threads have exited too (a killed leader turns zombie while its threads still hold its descriptors).
+ */
 export function alive(pid: number): boolean {
   try {
-    return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, "utf8"));
+    const zombie = /^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return !zombie || readdirSync(`/proc/${pid}/task`).length > 1;
   } catch {
     return false;
   }
