@@ -106,6 +106,7 @@ export class WatcherLink {
     this.#fd = result;
     this.#warnedDown = false;
     for (const [key, line] of this.#replay()) this.#queue(key, line);
+    this.#flush();
   }
 
   /** Sends `line` about resource `key`, with whatever waits; never blocks, never throws. */
@@ -141,6 +142,8 @@ export class WatcherLink {
     const key = this.#key();
     const deadline = Date.now() + START_WAIT_MS;
     for (;;) {
+      // Bounded: past twice the wait, a start that cannot even be claimed (setenv failing) gives up.
+      if (Date.now() > deadline + START_WAIT_MS) return new NoWatcher("its start could not be published", false);
       const published = parsePublished(sys.getenv(key));
       if (published?.state === "up" && this.#usable(published)) return published.fd;
       if (published?.state === "starting" && Date.now() < deadline) {
