@@ -4,8 +4,8 @@
  * `RawLibc` is what a runtime binding (`deno.ts`, `bun.ts`) provides: the C functions exactly as
  * declared, with numbers and byte arrays in and out, plus errno. Above it, with the platform's flags,
  * struct layouts and quirks applied once (`posix.ts`): `Libc`, the shared memory calls that `src/`
- * sees, and `SystemCalls`, the pipe and signal calls of cleanup at exit (`exit.ts`, `watcher.ts`),
- * which `src/` never sees. Both follow the kernel's convention: a result `>= 0` is success and a
+ * sees, and `SystemCalls`, the pipe, environment and clock calls that only cleanup (`src/cleanup/`)
+ * sees. Both follow the kernel's convention: a result `>= 0` is success and a
  * negative result is `-errno`, read right after the failing call (runtime-ffi-facts: JS work in
  * between, a GC in Deno, can overwrite errno). No pointer type of any runtime leaks out of `ffi/`: an
  * address is a plain number (user-space addresses fit in 2^53).
@@ -126,7 +126,7 @@ export interface FileIdentity {
 /** What a signal does: its default action, nothing, or a handler someone installed. */
 export type SignalAction = "default" | "ignored" | "handled";
 
-/** The calls of cleanup at exit (`exit.ts`, `watcher.ts`), never seen by `src/`. Every result `< 0` is `-errno`. */
+/** The calls of cleanup, seen only by `src/cleanup/`. Every result `< 0` is `-errno`. */
 export interface SystemCalls {
   /** The signals that end a process by default and that a program can listen for, by name. */
   readonly signals: Readonly<Record<SignalName, number>>;

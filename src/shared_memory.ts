@@ -195,10 +195,11 @@ function sizeAndMap(fd: number, name: string, size: number): Mapping {
 }
 
 /**
- * How long an attach waits for a segment of size 0 to be sized, in sleeps of growing length (ms): a
- * creator sizes its segment microseconds after shm_open, but may be descheduled in between.
+ * How long after its creation a segment of size 0 is taken for one being created (between its creator's
+ * shm_open and ftruncate, microseconds apart unless the creator is descheduled): an attach waits for it
+ * to be sized until it is this old. An older empty segment is refused at once.
  */
-const SIZING_WAITS_MS = [0, 1, 2, 4, 8, 16, 32, 37];
+const SIZING_WINDOW_MS = 100;
 
 /** Sleeps this thread for `ms`: a few milliseconds at most, while a segment is being created. */
 function sleepSync(ms: number): void {
@@ -206,31 +207,33 @@ function sleepSync(ms: number): void {
 }
 
 /**
- * The segment's size, from `fstat`; the descriptor is closed on failure. A size of 0 is a segment that
- * another process is between shm_open and ftruncate: it is read again for about 100 ms, then refused
- * with an error that says so.
+ * The segment's size, from `fstat`; the descriptor is closed on failure. A segment of size 0 made in
+ * the last `SIZING_WINDOW_MS` is still being created: it is read again, in waits of 1, 2, 4, ... ms,
+ * until it is sized or that old, then refused with an error that says so.
  */
 function readSizeOnceSized(fd: number, name: string): number {
-  for (const wait of SIZING_WAITS_MS) {
-    sleepSync(wait);
-    const size = libc().fstatSize(fd);
-    if (size < 0) {
-      const error = errorFromErrno(size, "fstat", name);
+  for (let wait = 1;; wait *= 2) {
+    const now = libc().fstatIdentity(fd);
+    if (typeof now === "number") {
+      const error = errorFromErrno(now, "fstat", name);
       libc().close(fd);
       throw error;
     }
-    if (size > 0) return size;
+    if (now.size > 0) return now.size;
+    const ageMs = Date.now() - Number(now.ctimeNs / 1_000_000n);
+    if (ageMs >= SIZING_WINDOW_MS) {
+      libc().close(fd);
+      throw new SharedMemoryError(
+        "EINVAL",
+        EINVAL,
+        "mmap",
+        name,
+        `shared memory segment '${name}' is empty (size 0) ${ageMs} ms after it was made: it is still being ` +
+          "created, or its creator never sized it; it cannot be mapped",
+      );
+    }
+    sleepSync(Math.min(wait, SIZING_WINDOW_MS - ageMs));
   }
-  libc().close(fd);
-  const waited = SIZING_WAITS_MS.reduce((sum, ms) => sum + ms, 0);
-  throw new SharedMemoryError(
-    "EINVAL",
-    EINVAL,
-    "mmap",
-    name,
-    `shared memory segment '${name}' is empty (size 0) after ${waited} ms: it is still being created, or its ` +
-      "creator never sized it; it cannot be mapped",
-  );
 }
 
 /**

@@ -47,7 +47,7 @@ test(`SIGKILL at random points of ${RUNS} first tracked creates leaves no segmen
       }
     }
     // The kills landed among the creates (a run killed before its first create proves nothing).
-    assert.ok(runsThatMade > RUNS / 4, `only ${runsThatMade} of ${RUNS} runs had created a segment when killed`);
+    assert.ok(runsThatMade >= 5, `only ${runsThatMade} of ${RUNS} runs had created a segment when killed`);
     const left = () => prefixes.flatMap(namesWith);
     await waitFor(() => left().length === 0, 10_000);
     assert.deepEqual(left(), [], `segments left after SIGKILL (${runsThatMade} of ${RUNS} runs had made some)`);

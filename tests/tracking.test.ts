@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import process from "node:process";
 import { SharedMemory } from "../mod.ts";
 import { trackedNames } from "../src/cleanup/tracking.ts";
-import { ROOT, runtimePath, scriptCommand, start, THIS_RUNTIME } from "./helpers/processes.ts";
+import { ROOT, runtimePath, scriptCommand, THIS_RUNTIME } from "./helpers/processes.ts";
 import { removeIfPresent, segmentExists } from "./helpers/segments.ts";
 import { type Ended, launch, waitUntilGone } from "./helpers/children.ts";
 
