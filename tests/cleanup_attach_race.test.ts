@@ -4,6 +4,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { TEST_TIMEOUT_MS } from "./helpers/children.ts";
 import { closeSync, openSync } from "node:fs";
 import { SharedMemory, SharedMemoryError } from "../mod.ts";
 import { PYTHON, start } from "./helpers/processes.ts";
@@ -19,7 +20,7 @@ os.ftruncate(fd, 4096)
 time.sleep(30)
 `;
 
-test("an attach racing a create waits for the creator to size the segment", async () => {
+test("an attach racing a create waits for the creator to size the segment", { timeout: TEST_TIMEOUT_MS }, async () => {
   const name = uniqueName("attach_race");
   const creator = start([PYTHON, "-c", SLOW_CREATOR, name]);
   try {

@@ -6,7 +6,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { scriptCommand, THIS_RUNTIME } from "./helpers/processes.ts";
-import { launch, waitFor, waitUntilGone, watchersOf, within } from "./helpers/children.ts";
+import { launch, TEST_TIMEOUT_MS, waitFor, waitUntilGone, watchersOf, within } from "./helpers/children.ts";
 import { removeIfPresent } from "./helpers/segments.ts";
 
 const FIXTURE = "tests/fixtures/cleanup_child.ts";
@@ -20,7 +20,9 @@ const underShell = (setup: string, args: string[]) => [
   ...scriptCommand(THIS_RUNTIME, FIXTURE, args),
 ];
 
-test("ulimit -n 64 and no descriptor left at the first create: no panic, one line, a watcher at the next create", async () => {
+test("ulimit -n 64 and no descriptor left at the first create: no panic, one line, a watcher at the next create", {
+  timeout: TEST_TIMEOUT_MS,
+}, async () => {
   const child = launch(underShell("ulimit -n 64", ["exhaust"]));
   let names: string[] = [];
   try {
@@ -43,17 +45,21 @@ test("ulimit -n 64 and no descriptor left at the first create: no panic, one lin
   }
 });
 
-test("with stderr closed, a tracked process killed by SIGKILL leaves nothing", async () => {
-  const child = launch(underShell("exec 2>&-", ["wait"]));
-  let name: string | undefined;
-  try {
-    name = (await child.line<{ name: string }>(0)).name;
-    assert.ok(await waitFor(() => watchersOf(child.pid).length === 1, 5000), "no crash watcher");
-    child.kill("SIGKILL");
-    await within(child.exited, 3000);
-    assert.deepEqual(await waitUntilGone([name], 5000), []);
-  } finally {
-    child.stop();
-    if (name) removeIfPresent(name);
-  }
-});
+test(
+  "with stderr closed, a tracked process killed by SIGKILL leaves nothing",
+  { timeout: TEST_TIMEOUT_MS },
+  async () => {
+    const child = launch(underShell("exec 2>&-", ["wait"]));
+    let name: string | undefined;
+    try {
+      name = (await child.line<{ name: string }>(0)).name;
+      assert.ok(await waitFor(() => watchersOf(child.pid).length === 1, 5000), "no crash watcher");
+      child.kill("SIGKILL");
+      await within(child.exited, 3000);
+      assert.deepEqual(await waitUntilGone([name], 5000), []);
+    } finally {
+      child.stop();
+      if (name) removeIfPresent(name);
+    }
+  },
+);

@@ -8,7 +8,7 @@ import process from "node:process";
 import { readdirSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { scriptCommand, THIS_RUNTIME } from "./helpers/processes.ts";
-import { launch, waitFor } from "./helpers/children.ts";
+import { launch, TEST_TIMEOUT_MS, waitFor } from "./helpers/children.ts";
 import { removeIfPresent } from "./helpers/segments.ts";
 
 const RUNS = 50;
@@ -34,24 +34,28 @@ async function killDuringFirstCreates(run: number, delayMs: number): Promise<{ p
   return { prefix, made: namesWith(prefix).length };
 }
 
-test(`SIGKILL at random points of ${RUNS} first tracked creates leaves no segment`, async () => {
-  const prefixes: string[] = [];
-  let runsThatMade = 0;
-  try {
-    for (let run = 0; run < RUNS; run += AT_ONCE) {
-      // Delays from 0 to 100 ms after the child's first line: its watcher starts, then the creates begin.
-      const batch = Array.from({ length: AT_ONCE }, (_, i) => killDuringFirstCreates(run + i, Math.random() * 100));
-      for (const { prefix, made } of await Promise.all(batch)) {
-        prefixes.push(prefix);
-        if (made > 0) runsThatMade++;
+test(
+  `SIGKILL at random points of ${RUNS} first tracked creates leaves no segment`,
+  { timeout: TEST_TIMEOUT_MS },
+  async () => {
+    const prefixes: string[] = [];
+    let runsThatMade = 0;
+    try {
+      for (let run = 0; run < RUNS; run += AT_ONCE) {
+        // Delays from 0 to 100 ms after the child's first line: its watcher starts, then the creates begin.
+        const batch = Array.from({ length: AT_ONCE }, (_, i) => killDuringFirstCreates(run + i, Math.random() * 100));
+        for (const { prefix, made } of await Promise.all(batch)) {
+          prefixes.push(prefix);
+          if (made > 0) runsThatMade++;
+        }
       }
+      // The kills landed among the creates (a run killed before its first create proves nothing).
+      assert.ok(runsThatMade >= 5, `only ${runsThatMade} of ${RUNS} runs had created a segment when killed`);
+      const left = () => prefixes.flatMap(namesWith);
+      await waitFor(() => left().length === 0, 10_000);
+      assert.deepEqual(left(), [], `segments left after SIGKILL (${runsThatMade} of ${RUNS} runs had made some)`);
+    } finally {
+      for (const prefix of prefixes) namesWith(prefix).forEach(removeIfPresent);
     }
-    // The kills landed among the creates (a run killed before its first create proves nothing).
-    assert.ok(runsThatMade >= 5, `only ${runsThatMade} of ${RUNS} runs had created a segment when killed`);
-    const left = () => prefixes.flatMap(namesWith);
-    await waitFor(() => left().length === 0, 10_000);
-    assert.deepEqual(left(), [], `segments left after SIGKILL (${runsThatMade} of ${RUNS} runs had made some)`);
-  } finally {
-    for (const prefix of prefixes) namesWith(prefix).forEach(removeIfPresent);
-  }
-});
+  },
+);

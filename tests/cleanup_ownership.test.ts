@@ -9,11 +9,11 @@ import { rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { SharedMemory } from "../mod.ts";
 import { scriptCommand, THIS_RUNTIME } from "./helpers/processes.ts";
-import { alive, launch, waitFor, watchersOf, within } from "./helpers/children.ts";
+import { alive, launch, TEST_TIMEOUT_MS, waitFor, watchersOf, within } from "./helpers/children.ts";
 import { removeIfPresent, uniqueName } from "./helpers/segments.ts";
 
 for (const ending of ["exit", "SIGKILL"] as const) {
-  test(`a name someone else re-created survives our ${ending}`, async () => {
+  test(`a name someone else re-created survives our ${ending}`, { timeout: TEST_TIMEOUT_MS }, async () => {
     const name = uniqueName("recreated");
     const gofile = `${tmpdir()}/shmtest_recreated_${process.pid}_${Date.now()}`;
     const child = launch(scriptCommand(THIS_RUNTIME, "tests/fixtures/cleanup_child.ts", ["recreated", name, gofile]));

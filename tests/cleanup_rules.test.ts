@@ -11,7 +11,7 @@ import { announceLine, createdLine, forgetLine, parseLine, splitLine } from "../
 import { type Claim, stillOurs } from "../src/cleanup/ownership.ts";
 import { printableName } from "../src/cleanup/printable.ts";
 import { libc, systemCalls } from "../ffi/runtime.ts";
-import { waitFor, watchersOf } from "./helpers/children.ts";
+import { TEST_TIMEOUT_MS, waitFor, watchersOf } from "./helpers/children.ts";
 
 test("every protocol line reads back as what it said, whatever the name", () => {
   for (const name of ["psm_1a2b3c4d", "a:b", "new\nline", "100%", "ünï"]) {
@@ -63,7 +63,9 @@ test("names print as one line with every control, space, format character and ba
   );
 });
 
-test("the watcher's pipe is non-blocking on the writer's side only, and published once for the process", async () => {
+test("the watcher's pipe is non-blocking on the writer's side only, and published once for the process", {
+  timeout: TEST_TIMEOUT_MS,
+}, async () => {
   using shm = new SharedMemory({ create: true, size: 8 });
   const published = systemCalls().getenv(`SHARED_MEMORY_WATCHER_${process.pid}`);
   const match = /^up:(\d+):\d+:\d+$/.exec(published ?? "");

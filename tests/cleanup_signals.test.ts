@@ -6,7 +6,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { scriptCommand, THIS_RUNTIME } from "./helpers/processes.ts";
-import { launch, waitFor, waitUntilGone, watchersOf, within } from "./helpers/children.ts";
+import { launch, TEST_TIMEOUT_MS, waitFor, waitUntilGone, watchersOf, within } from "./helpers/children.ts";
 import { removeIfPresent, segmentExists } from "./helpers/segments.ts";
 
 const FIXTURE = "tests/fixtures/cleanup_child.ts";
@@ -17,7 +17,9 @@ interface Made {
 }
 
 for (const signal of ["SIGTERM", "SIGINT"] as const) {
-  test(`${signal} kills a busy tracked process within 0.5 s, by ${signal}, and its segment is gone within 1 s`, async () => {
+  test(`${signal} kills a busy tracked process within 0.5 s, by ${signal}, and its segment is gone within 1 s`, {
+    timeout: TEST_TIMEOUT_MS,
+  }, async () => {
     const child = launch(scriptCommand(THIS_RUNTIME, FIXTURE, ["busy"]));
     let made: Made | undefined;
     try {
@@ -40,7 +42,9 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
   });
 }
 
-test("a program's own listener for a signal ignored at start (nohup) runs, and keeps its segments", async () => {
+test("a program's own listener for a signal ignored at start (nohup) runs, and keeps its segments", {
+  timeout: TEST_TIMEOUT_MS,
+}, async () => {
   // `trap "" HUP` then exec: the child starts with SIGHUP ignored, as under nohup.
   const command = [
     "sh",

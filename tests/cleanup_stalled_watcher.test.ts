@@ -8,10 +8,21 @@ import process from "node:process";
 import { rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { scriptCommand, THIS_RUNTIME } from "./helpers/processes.ts";
-import { alive, launch, signalIfAlive, waitFor, waitUntilGone, watchersOf, within } from "./helpers/children.ts";
+import {
+  alive,
+  launch,
+  signalIfAlive,
+  TEST_TIMEOUT_MS,
+  waitFor,
+  waitUntilGone,
+  watchersOf,
+  within,
+} from "./helpers/children.ts";
 import { removeIfPresent } from "./helpers/segments.ts";
 
-test("20,000 tracked cycles finish with the watcher stopped, the process stays killable, one warning", async () => {
+test("20,000 tracked cycles finish with the watcher stopped, the process stays killable, one warning", {
+  timeout: TEST_TIMEOUT_MS,
+}, async () => {
   const gofile = `${tmpdir()}/shmtest_stalled_${process.pid}_${Date.now()}`;
   const child = launch(scriptCommand(THIS_RUNTIME, "tests/fixtures/cleanup_child.ts", ["cycles", "20000", gofile]));
   let name: string | undefined;
@@ -44,7 +55,9 @@ test("20,000 tracked cycles finish with the watcher stopped, the process stays k
   }
 });
 
-test("a killed watcher is replaced at the next tracked create, and hears every segment still tracked", async () => {
+test("a killed watcher is replaced at the next tracked create, and hears every segment still tracked", {
+  timeout: TEST_TIMEOUT_MS,
+}, async () => {
   const gofile = `${tmpdir()}/shmtest_replaced_${process.pid}_${Date.now()}`;
   const child = launch(scriptCommand(THIS_RUNTIME, "tests/fixtures/cleanup_child.ts", ["replaced", gofile]));
   const names: string[] = [];

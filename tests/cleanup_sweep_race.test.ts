@@ -7,12 +7,12 @@ import assert from "node:assert/strict";
 import process from "node:process";
 import { readdirSync } from "node:fs";
 import { run, scriptCommand, THIS_RUNTIME } from "./helpers/processes.ts";
-import { launch } from "./helpers/children.ts";
+import { launch, TEST_TIMEOUT_MS } from "./helpers/children.ts";
 import { removeIfPresent } from "./helpers/segments.ts";
 
 const COUNT = 1000;
 
-test(`sweeps racing a creator of ${COUNT} segments remove no live one`, async () => {
+test(`sweeps racing a creator of ${COUNT} segments remove no live one`, { timeout: TEST_TIMEOUT_MS }, async () => {
   const prefix = `shmtest_sweeprace_${process.pid}_`;
   const creator = launch(scriptCommand(THIS_RUNTIME, "tests/fixtures/cleanup_creator.ts", [prefix, String(COUNT)]));
   const sweep = () => run(scriptCommand(THIS_RUNTIME, "cli/main.ts", ["sweep", "--min-age=0", `--prefix=${prefix}`]));

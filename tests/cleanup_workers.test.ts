@@ -8,10 +8,12 @@ import assert from "node:assert/strict";
 import process from "node:process";
 import { readdirSync } from "node:fs";
 import { scriptCommand, THIS_RUNTIME } from "./helpers/processes.ts";
-import { launch, waitFor, waitUntilGone, watchersOf, within } from "./helpers/children.ts";
+import { launch, TEST_TIMEOUT_MS, waitFor, waitUntilGone, watchersOf, within } from "./helpers/children.ts";
 import { removeIfPresent, segmentExists } from "./helpers/segments.ts";
 
-test("20 Workers creating tracked segments leave at most one watcher; a terminated Worker's go at process end", async () => {
+test("20 Workers creating tracked segments leave at most one watcher; a terminated Worker's go at process end", {
+  timeout: TEST_TIMEOUT_MS,
+}, async () => {
   const child = launch(scriptCommand(THIS_RUNTIME, "tests/fixtures/cleanup_workers.ts", ["20"]));
   let names: string[] = [];
   try {
@@ -33,29 +35,33 @@ test("20 Workers creating tracked segments leave at most one watcher; a terminat
   }
 });
 
-test("SIGTERM while 4 Workers make their first tracked segments leaves nothing (7 runs)", async () => {
-  const prefixes: string[] = [];
-  const namesWith = (prefix: string) => readdirSync("/dev/shm").filter((name) => name.startsWith(prefix));
-  try {
-    let killedAmidCreates = 0;
-    for (let run = 0; run < 7; run++) {
-      const prefix = `shmtest_wburst_${process.pid}_${run}_`;
-      prefixes.push(prefix);
-      const child = launch(scriptCommand(THIS_RUNTIME, "tests/fixtures/cleanup_workers.ts", ["burst", prefix]));
-      try {
-        await child.line(0);
-        await new Promise((resolve) => setTimeout(resolve, 50 + Math.random() * 250));
-        child.kill("SIGTERM");
-        assert.ok(await within(child.exited, 3000), "the process did not die of SIGTERM");
-        if (namesWith(prefix).length > 0) killedAmidCreates++;
-      } finally {
-        child.stop();
+test(
+  "SIGTERM while 4 Workers make their first tracked segments leaves nothing (7 runs)",
+  { timeout: TEST_TIMEOUT_MS },
+  async () => {
+    const prefixes: string[] = [];
+    const namesWith = (prefix: string) => readdirSync("/dev/shm").filter((name) => name.startsWith(prefix));
+    try {
+      let killedAmidCreates = 0;
+      for (let run = 0; run < 7; run++) {
+        const prefix = `shmtest_wburst_${process.pid}_${run}_`;
+        prefixes.push(prefix);
+        const child = launch(scriptCommand(THIS_RUNTIME, "tests/fixtures/cleanup_workers.ts", ["burst", prefix]));
+        try {
+          await child.line(0);
+          await new Promise((resolve) => setTimeout(resolve, 50 + Math.random() * 250));
+          if (namesWith(prefix).length > 0) killedAmidCreates++;
+          child.kill("SIGTERM");
+          assert.ok(await within(child.exited, 3000), "the process did not die of SIGTERM");
+        } finally {
+          child.stop();
+        }
       }
+      assert.ok(killedAmidCreates > 0, "no run was killed once its Workers had created a segment");
+      await waitFor(() => prefixes.flatMap(namesWith).length === 0, 10_000);
+      assert.deepEqual(prefixes.flatMap(namesWith), []);
+    } finally {
+      prefixes.flatMap(namesWith).forEach(removeIfPresent);
     }
-    assert.ok(killedAmidCreates > 0, "no run was killed after its Workers had created a segment");
-    await waitFor(() => prefixes.flatMap(namesWith).length === 0, 10_000);
-    assert.deepEqual(prefixes.flatMap(namesWith), []);
-  } finally {
-    prefixes.flatMap(namesWith).forEach(removeIfPresent);
-  }
-});
+  },
+);

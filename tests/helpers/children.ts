@@ -140,3 +140,9 @@ export function within<T>(promise: Promise<T>, limitMs: number): Promise<T | und
   const timeout = new Promise<undefined>((resolve) => timer = setTimeout(() => resolve(undefined), limitMs));
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
+
+/**
+ * The bound on one cross-process cleanup test (`test(name, { timeout }, fn)`): Bun stops an async test
+ * after 5 s unless told otherwise (it does not apply bunfig's `timeout` here), and these run children.
+ */
+export const TEST_TIMEOUT_MS = 60_000;
