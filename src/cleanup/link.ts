@@ -83,6 +83,8 @@ export class WatcherLink {
   #retryAt = 0;
   #warnedStall = false;
   #warnedDown = false;
+  /** EAGAIN's number, read once (a write to a full pipe is checked against it at every send while it stays full). */
+  #EAGAIN: number | undefined;
 
   /** `replay` gives the lines that tell a new watcher what this thread still tracks. */
   constructor(replay: () => Iterable<[string, string]>) {
@@ -264,7 +266,7 @@ export class WatcherLink {
       for (const key of keys) this.#pending.delete(key);
       return true;
     }
-    if (written === -sys.errnoOf("EAGAIN")) {
+    if (written === -(this.#EAGAIN ??= sys.errnoOf("EAGAIN"))) {
       if (!this.#warnedStall) {
         this.#warnedStall = true;
         warn(
