@@ -18,6 +18,8 @@ interface BunFfi {
    * when the buffer is collected or detached, and its `ctx`. */
   toArrayBuffer(address: number, byteOffset: number, byteLength: number, ctx?: number, fn?: number): ArrayBuffer;
   read: { i32(address: number, byteOffset?: number): number };
+  /** `new CString(address)`: the NUL-terminated string at `address`, as a JS string. */
+  CString: new (address: number) => string;
 }
 
 /** `bun:ffi` is loaded synchronously, so that importing the library stays synchronous in both runtimes. */
@@ -56,6 +58,15 @@ function libcSymbols(platform: Platform): Record<string, Declaration> {
     kill: { args: ["i32", "i32"], returns: "i32" },
     // pid_t getppid(void)
     getppid: { args: [], returns: "i32" },
+    // int fcntl(int fd, int cmd, ... (int arg)): variadic, called with one int (x86-64 and arm64 Linux pass it
+    // in a register either way)
+    fcntl: { args: ["i32", "i32", "i32"], returns: "i32" },
+    // char *getenv(const char *name)
+    getenv: { args: ["ptr"], returns: "ptr" },
+    // int setenv(const char *name, const char *value, int overwrite)
+    setenv: { args: ["ptr", "ptr", "i32"], returns: "i32" },
+    // int clock_gettime(clockid_t clockid, struct timespec *tp)
+    clock_gettime: { args: ["i32", "ptr"], returns: "i32" },
     // int *__errno_location(void) (glibc, musl) / int *__error(void) (macOS)
     [platform.errnoSymbol]: { args: [], returns: "ptr" },
   };
@@ -135,6 +146,13 @@ export function bindBun(platform: Platform): RawLibc {
       sigaction: (signal, act, old) => libc.sigaction(signal, act, old),
       kill: (pid, signal) => libc.kill(pid, signal),
       getppid: () => libc.getppid(),
+      fcntl: (fd, command, argument) => libc.fcntl(fd, command, argument),
+      getenv: (name) => {
+        const value = libc.getenv(name);
+        return value ? String(new ffi.CString(value)) : null;
+      },
+      setenv: (name, value, overwrite) => libc.setenv(name, value, overwrite),
+      clock_gettime: (clock, timespec) => libc.clock_gettime(clock, timespec),
       errno: () => ffi.read.i32(errnoAddress),
       arrayBuffer: (address: Address, offset: number, length: number) => ffi.toArrayBuffer(address, offset, length),
       maxArrayBufferBytes: BUN_MAX_ARRAY_BUFFER,

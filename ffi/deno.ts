@@ -33,6 +33,15 @@ function libcSymbols(platform: Platform) {
     kill: { parameters: ["i32", "i32"], result: "i32" },
     // pid_t getppid(void)
     getppid: { parameters: [], result: "i32" },
+    // int fcntl(int fd, int cmd, ... (int arg)): variadic, called with one int (x86-64 and arm64 Linux pass it
+    // in a register either way)
+    fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
+    // char *getenv(const char *name)
+    getenv: { parameters: ["buffer"], result: "pointer" },
+    // int setenv(const char *name, const char *value, int overwrite)
+    setenv: { parameters: ["buffer", "buffer", "i32"], result: "i32" },
+    // int clock_gettime(clockid_t clockid, struct timespec *tp)
+    clock_gettime: { parameters: ["i32", "buffer"], result: "i32" },
     // int *__errno_location(void) (glibc, musl) / int *__error(void) (macOS)
     errno_location: { name: platform.errnoSymbol, parameters: [], result: "pointer" },
   } as const satisfies Deno.ForeignLibraryInterface;
@@ -100,6 +109,13 @@ export function bindDeno(platform: Platform): RawLibc {
       sigaction: (signal, act, old) => libc.sigaction(signal, act, old),
       kill: (pid, signal) => libc.kill(pid, signal),
       getppid: () => libc.getppid(),
+      fcntl: (fd, command, argument) => libc.fcntl(fd, command, argument),
+      getenv: (name) => {
+        const value = libc.getenv(name);
+        return value === null ? null : Deno.UnsafePointerView.getCString(value);
+      },
+      setenv: (name, value, overwrite) => libc.setenv(name, value, overwrite),
+      clock_gettime: (clock, timespec) => libc.clock_gettime(clock, timespec),
       errno: () => errnoView.getInt32(),
       arrayBuffer: (address: Address, offset: number, length: number) =>
         Deno.UnsafePointerView.getArrayBuffer(Deno.UnsafePointer.create(BigInt(address))!, length, offset),

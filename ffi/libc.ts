@@ -4,8 +4,8 @@
  * `RawLibc` is what a runtime binding (`deno.ts`, `bun.ts`, `node.ts`) provides: the C functions exactly as
  * declared, with numbers and byte arrays in and out, plus errno. Above it, with the platform's flags,
  * struct layouts and quirks applied once (`posix.ts`): `Libc`, the shared memory calls that `src/`
- * sees, and `SystemCalls`, the pipe and signal calls of cleanup at exit (`exit.ts`, `watcher.ts`),
- * which `src/` never sees. Both follow the kernel's convention: a result `>= 0` is success and a
+ * sees, and `SystemCalls`, the pipe, environment and clock calls that only cleanup (`src/cleanup/`)
+ * sees. Both follow the kernel's convention: a result `>= 0` is success and a
  * negative result is `-errno`, read right after the failing call (docs/runtime-facts.md: JS work in
  * between, a GC in Deno, can overwrite errno). No pointer type of any runtime leaks out of `ffi/`: an
  * address is a plain number (user-space addresses fit in 2^53).
@@ -59,6 +59,14 @@ export interface RawLibc {
   kill(pid: number, signal: number): number;
   /** `pid_t getppid(void)` */
   getppid(): number;
+  /** `int fcntl(int fd, int cmd, ... (int arg))`, always with one int argument */
+  fcntl(fd: number, command: number, argument: number): number;
+  /** `char *getenv(const char *name)`, the C string read out (null for NULL) */
+  getenv(name: Uint8Array): string | null;
+  /** `int setenv(const char *name, const char *value, int overwrite)` */
+  setenv(name: Uint8Array, value: Uint8Array, overwrite: number): number;
+  /** `int clock_gettime(clockid_t clockid, struct timespec *tp)`; `tp` is 16 bytes (two int64) */
+  clock_gettime(clock: number, timespec: Uint8Array): number;
   /** The calling thread's errno, read through the pointer cached from `__errno_location()` / `__error()`. */
   errno(): number;
   /** A new ArrayBuffer over `length` bytes at `address + offset`, no copy. */
@@ -104,6 +112,13 @@ export interface Libc {
   readonly reserve: ((fd: number, size: number) => number) | undefined;
   /** The size in bytes (`st_size`), or -errno. */
   fstatSize(fd: number): number;
+  /** What makes the file behind `fd` this one and no other (`fstat`), or -errno. */
+  fstatIdentity(fd: number): FileIdentity | number;
+  /**
+   * The identity of the segment now named `/name`, or -errno: opened read-only and non-blocking (a FIFO
+   * planted under the name cannot block), never following a symlink, and closed again.
+   */
+  shmIdentity(name: string): FileIdentity | number;
   /** Maps `length` bytes of `fd` shared and read-write: the address, or -errno. */
   mmap(length: number, fd: number): Address | number;
   /**
@@ -123,10 +138,19 @@ export interface Libc {
   collectGarbage(): boolean;
 }
 
+/** A file's identity: device and inode (unique while it exists), with its size and last status change. */
+export interface FileIdentity {
+  readonly dev: number;
+  readonly ino: number;
+  readonly size: number;
+  /** `st_ctim` in nanoseconds since 1970: creating, sizing and chmod set it. */
+  readonly ctimeNs: bigint;
+}
+
 /** What a signal does: its default action, nothing, or a handler someone installed. */
 export type SignalAction = "default" | "ignored" | "handled";
 
-/** The calls of cleanup at exit (`exit.ts`, `watcher.ts`), never seen by `src/`. Every result `< 0` is `-errno`. */
+/** The calls of cleanup, seen only by `src/cleanup/`. Every result `< 0` is `-errno`. */
 export interface SystemCalls {
   /** The signals that end a process by default and that a program can listen for, by name. */
   readonly signals: Readonly<Record<SignalName, number>>;
@@ -148,4 +172,18 @@ export interface SystemCalls {
   kill(pid: number, signal: number): number;
   /** The parent process's id. */
   getppid(): number;
+  /** A copy of `fd` numbered `lowest` or above, closing on exec or not: the new descriptor, or -errno. */
+  duplicateAbove(fd: number, lowest: number, closeOnExec: boolean): number;
+  /** Asks for a pipe of `bytes` capacity (Linux; up to /proc/sys/fs/pipe-max-size): the capacity, or -errno. */
+  growPipe(fd: number, bytes: number): number;
+  /** Makes writes to `fd` fail with EAGAIN instead of blocking (`O_NONBLOCK`): 0 or -errno. */
+  setNonBlocking(fd: number): number;
+  /** The process-wide environment variable `name` (libc's, which every thread and Worker shares), or undefined. */
+  getenv(name: string): string | undefined;
+  /** Sets `name` unless it is set (`overwrite` false) or always: 0 or -errno. ASCII only. */
+  setenv(name: string, value: string, overwrite: boolean): number;
+  /** Now, on the clock that stamps file times, in nanoseconds since 1970. */
+  fileClockNs(): bigint;
+  /** The platform's errno number for `code` (`EAGAIN`, `EPIPE`, ...). */
+  errnoOf(code: string): number;
 }

@@ -24,6 +24,8 @@ export interface NodeFfi {
   dlopen(path: string, symbols: Record<string, NodeSymbol>): { functions: NodeFunctions };
   toArrayBuffer(pointer: bigint, length: number, copy: boolean): ArrayBuffer;
   getInt32(pointer: bigint, offset: number): number;
+  /** The NUL-terminated C string at `pointer`, as UTF-8. */
+  toString(pointer: bigint): string;
 }
 
 /** The symbol table, C prototypes beside each declaration. */
@@ -57,6 +59,15 @@ function libcSymbols(platform: Platform): Record<string, Declaration> {
     kill: { arguments: ["int32", "int32"], return: "int32" },
     // pid_t getppid(void)
     getppid: { arguments: [], return: "int32" },
+    // int fcntl(int fd, int cmd, ... (int arg)): variadic, called with one int (x86-64 and arm64 Linux pass it
+    // in a register either way)
+    fcntl: { arguments: ["int32", "int32", "int32"], return: "int32" },
+    // char *getenv(const char *name)
+    getenv: { arguments: ["buffer"], return: "pointer" },
+    // int setenv(const char *name, const char *value, int overwrite)
+    setenv: { arguments: ["buffer", "buffer", "int32"], return: "int32" },
+    // int clock_gettime(clockid_t clockid, struct timespec *tp)
+    clock_gettime: { arguments: ["int32", "buffer"], return: "int32" },
     // int *__errno_location(void) (glibc, musl) / int *__error(void) (macOS)
     [platform.errnoSymbol]: { arguments: [], return: "pointer" },
   };
@@ -142,10 +153,14 @@ export function bindNode(platform: Platform): RawLibc {
       sigaction,
       kill,
       getppid,
+      fcntl,
+      getenv,
+      setenv,
+      clock_gettime,
     } = libc;
     const fstat = libc[platform.fstatSymbol];
     const errnoPointer = libc[platform.errnoSymbol]() as bigint;
-    const { getInt32, toArrayBuffer } = ffi;
+    const { getInt32, toArrayBuffer, toString } = ffi;
     return {
       shm_open: (path, oflag, mode) => shm.shm_open(path, oflag, mode) as number,
       shm_unlink: (path) => shm.shm_unlink(path) as number,
@@ -163,6 +178,13 @@ export function bindNode(platform: Platform): RawLibc {
       sigaction: (signal, act, old) => sigaction(signal, act, old) as number,
       kill: (pid, signal) => kill(pid, signal) as number,
       getppid: () => getppid() as number,
+      fcntl: (fd, command, argument) => fcntl(fd, command, argument) as number,
+      getenv: (name) => {
+        const value = getenv(name) as bigint;
+        return value === 0n ? null : toString(value);
+      },
+      setenv: (name, value, overwrite) => setenv(name, value, overwrite) as number,
+      clock_gettime: (clock, timespec) => clock_gettime(clock, timespec) as number,
       errno: () => getInt32(errnoPointer, 0),
       arrayBuffer: (address: Address, offset: number, length: number) =>
         toArrayBuffer(BigInt(address + offset), length, false),

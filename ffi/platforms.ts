@@ -40,6 +40,28 @@ export interface Platform extends PlatformFacts {
   readonly SIG_IGN: number;
   /** The signal a file growing past `ulimit -f` raises (ignored around sizing calls: see `posix.ts`). */
   readonly SIGXFSZ: number;
+  /** Where `dev`, `ino` and `ctime` sit in `struct stat`: a segment's identity (cleanup removes only its own). */
+  readonly statIdentity: StatIdentityLayout;
+  /** `O_RDONLY`, and `O_NONBLOCK` (for the watcher's pipe, and so that opening a FIFO planted under a name never blocks). */
+  readonly O_RDONLY: number;
+  readonly O_NONBLOCK: number;
+  /** `fcntl` commands: read and set the file status flags; duplicate at or above a number (plain, close-on-exec). */
+  readonly F_GETFL: number;
+  readonly F_SETFL: number;
+  readonly F_DUPFD: number;
+  readonly F_DUPFD_CLOEXEC: number;
+  /** `fcntl` command that sets a pipe's capacity (Linux only; 0 where there is none). */
+  readonly F_SETPIPE_SZ: number;
+  /** The clock the kernel stamps file times with (Linux: CLOCK_REALTIME_COARSE), for "made after" checks. */
+  readonly CLOCK_FILE_TIMES: number;
+}
+
+/** Offsets in `struct stat`: `st_dev` (`devBytes` wide), `st_ino` (8 bytes), `st_ctim` (two 8-byte fields: s, ns). */
+export interface StatIdentityLayout {
+  readonly devOffset: number;
+  readonly devBytes: 4 | 8;
+  readonly inoOffset: number;
+  readonly ctimeOffset: number;
 }
 
 /** The signals cleanup at exit listens for. */
@@ -149,6 +171,15 @@ const LINUX = {
   SIG_DFL: 0,
   SIG_IGN: 1,
   SIGXFSZ: 25,
+  // <asm-generic/fcntl.h>, <linux/time.h> CLOCK_REALTIME_COARSE (what current_time() stamps inodes with)
+  O_RDONLY: 0,
+  O_NONBLOCK: 0o4000,
+  F_GETFL: 3,
+  F_SETFL: 4,
+  F_DUPFD: 0,
+  F_DUPFD_CLOEXEC: 1030,
+  F_SETPIPE_SZ: 1031,
+  CLOCK_FILE_TIMES: 5,
 } as const;
 
 // macOS <sys/fcntl.h>, <sys/mman.h>, PSHMNAMLEN 31 in <sys/posix_shm.h> counts the leading '/',
@@ -178,6 +209,16 @@ const DARWIN = {
   // four timespecs 64 -> st_size at 96; 144 bytes in all.
   statSize: 144,
   statSizeOffset: 96,
+  statIdentity: { devOffset: 0, devBytes: 4, inoOffset: 8, ctimeOffset: 64 },
+  // <sys/fcntl.h>, <time.h> (no coarse clock: CLOCK_REALTIME)
+  O_RDONLY: 0,
+  O_NONBLOCK: 0x0004,
+  F_GETFL: 3,
+  F_SETFL: 4,
+  F_DUPFD: 0,
+  F_DUPFD_CLOEXEC: 67,
+  F_SETPIPE_SZ: 0,
+  CLOCK_FILE_TIMES: 0,
 } as const;
 
 /** The table: `${os}-${arch}` -> the platform. */
@@ -195,6 +236,8 @@ export const PLATFORMS: Readonly<Record<string, Platform>> = {
     ],
     statSize: 144,
     statSizeOffset: 48,
+    // ... nlink 8, mode 4, uid 4, gid 4, pad 4, rdev 8, size 8, blksize 8, blocks 8 -> st_atim at 72, st_ctim at 104
+    statIdentity: { devOffset: 0, devBytes: 8, inoOffset: 8, ctimeOffset: 104 },
   },
   // arm64 uses <asm-generic/stat.h>: dev 8, ino 8, mode 4, nlink 4, uid 4, gid 4, rdev 8, pad 8
   // -> st_size at 48; 128 bytes.
@@ -209,6 +252,8 @@ export const PLATFORMS: Readonly<Record<string, Platform>> = {
     ],
     statSize: 128,
     statSizeOffset: 48,
+    // ... size 8, blksize 4, pad 4, blocks 8 -> st_atim at 72, st_ctim at 104
+    statIdentity: { devOffset: 0, devBytes: 8, inoOffset: 8, ctimeOffset: 104 },
   },
   // x86-64 macOS: plain `fstat` is the 32-bit-inode one; `fstat$INODE64` fills the layout above.
   "darwin-x86_64": { ...DARWIN, id: "darwin-x86_64", fstatSymbol: "fstat$INODE64" },

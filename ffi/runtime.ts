@@ -28,7 +28,7 @@ interface Runtime {
   readonly arch: string;
   /** Opens libc: the one symbol table of this runtime. */
   bind(platform: Platform): RawLibc;
-  /** This runtime's exit events, signal listeners and subprocesses. */
+  /** This runtime's exit hook and subprocesses. */
   process(): ProcessRuntime;
   /** Why this runtime cannot load libc at all (a Node without `node:ffi`), or undefined. */
   readonly missing?: string;
@@ -127,7 +127,7 @@ export function libc(): Libc {
 
 let calls: SystemCalls | undefined;
 
-/** The pipe and signal calls of cleanup at exit, from the same binding as `libc()`. Never for `src/`. */
+/** The pipe, environment and clock calls of cleanup, from the same binding as `libc()`: for `src/cleanup/` only. */
 export function systemCalls(): SystemCalls {
   if (calls) return calls;
   const { raw, platform } = bind();
@@ -136,7 +136,7 @@ export function systemCalls(): SystemCalls {
 
 let chosenProcess: ProcessRuntime | undefined;
 
-/** This runtime's process (exit events, signals, subprocesses), made on first use. Never for `src/`. */
+/** This runtime's process (exit hook, subprocesses), made on first use: for `src/cleanup/` only. */
 export function processRuntime(): ProcessRuntime {
   return chosenProcess ??= supportedRuntime().process();
 }
