@@ -56,3 +56,6 @@ export {
   type ManagedSegmentOptions,
   SharedMemoryManager,
 } from "./src/manager.ts";
+
+// Processes that wait for each other (issue 14): exports go here.
+export { futex, type WaitOptions, type WaitResult } from "./src/sync/futex.ts";

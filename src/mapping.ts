@@ -105,3 +105,8 @@ function detach(buffer: ArrayBuffer | undefined): void {
   const detachable = buffer as (ArrayBuffer & { detached: boolean; transfer(length: number): ArrayBuffer }) | undefined;
   if (detachable && !detachable.detached) detachable.transfer(0);
 }
+
+/** Whether `buffer` was made over a mapping by this module: its memory never moves while it is attached. */
+export function isMappedBuffer(buffer: ArrayBufferLike): boolean {
+  return Object.hasOwn(buffer, OWNER);
+}
