@@ -59,3 +59,19 @@ export {
 
 // Processes that wait for each other (issue 14): exports go here.
 export { futex, type WaitOptions, type WaitResult } from "./src/sync/futex.ts";
+export { Mutex, type MutexDescriptor, type MutexGuard } from "./src/sync/mutex.ts";
+export { Semaphore, type SemaphoreDescriptor, type SemaphoreOptions } from "./src/sync/semaphore.ts";
+export { Event, type EventDescriptor } from "./src/sync/event.ts";
+export { Condition, type ConditionDescriptor, type ConditionOptions } from "./src/sync/condition.ts";
+export { Barrier, type BarrierDescriptor, type BarrierOptions } from "./src/sync/barrier.ts";
+export { BrokenBarrierError, LockStateError } from "./src/sync/internal.ts";
+
+// The one shape of shared objects (issue 13; written with issue 14): exports go here.
+export {
+  MalformedObjectError,
+  type ObjectPlacement,
+  type Ownership,
+  type Placement,
+  SharedObject,
+  type SharedObjectDescriptor,
+} from "./src/shared_object.ts";
