@@ -58,7 +58,7 @@ export {
 } from "./src/manager.ts";
 
 // Processes that wait for each other (issue 14): exports go here.
-export { futex, type WaitOptions, type WaitResult } from "./src/sync/futex.ts";
+export { type Futex, futex, type WaitOptions, type WaitResult } from "./src/sync/futex.ts";
 export { Mutex, type MutexDescriptor, type MutexGuard } from "./src/sync/mutex.ts";
 export { Semaphore, type SemaphoreDescriptor, type SemaphoreOptions } from "./src/sync/semaphore.ts";
 export { Event, type EventDescriptor } from "./src/sync/event.ts";

@@ -197,6 +197,27 @@ function waitAsync(int32: Int32Array, index: number, expected: number, options?:
   });
 }
 
+/** The three calls of `futex`. */
+export interface Futex {
+  /**
+   * Sleeps while `int32[index]` holds `expected`, blocking the calling thread, until another thread or
+   * process calls `notify` on it, or `timeoutMs` passes (default: no limit): `"ok"` when woken,
+   * `"not-equal"` when the word did not hold `expected`, `"timed-out"`.
+   */
+  wait(int32: Int32Array, index: number, expected: number, timeoutMs?: number): WaitResult;
+  /**
+   * The same without blocking: the event loop keeps running (timers fire, I/O goes on) and the promise
+   * resolves to the same three answers. An aborted `signal` rejects with `signal.reason`.
+   */
+  waitAsync(int32: Int32Array, index: number, expected: number, options?: WaitOptions): Promise<WaitResult>;
+  /**
+   * Wakes up to `count` sleepers on `int32[index]` (default: all), in this and every other process, and
+   * returns how many woke. A process waiting asynchronously counts as one whatever its number of
+   * pending `waitAsync` calls on that word.
+   */
+  notify(int32: Int32Array, index: number, count?: number): number;
+}
+
 /**
  * Waiting and waking on a 32-bit word of shared memory, across processes: `Atomics.wait` and
  * `Atomics.notify` for segments (any `Int32Array` over a `SharedMemory`, or a SharedArrayBuffer).
@@ -217,7 +238,7 @@ function waitAsync(int32: Int32Array, index: number, expected: number, options?:
  * futex.wait(words, 0, 0); // "not-equal": the word is 1 now
  * ```
  */
-export const futex = {
+export const futex: Futex = {
   /**
    * Sleeps while `int32[index]` holds `expected`, blocking the calling thread, until another thread or
    * process calls `notify` on it, or `timeoutMs` passes (default: no limit): `"ok"` when woken,
@@ -250,4 +271,4 @@ export const futex = {
     }
     return waitCalls().wake(address, n);
   },
-} as const;
+};
