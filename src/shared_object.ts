@@ -304,15 +304,18 @@ export abstract class SharedObject<D extends SharedObjectDescriptor = SharedObje
     if (this.#closed) throw new TypeError(`this ${this.#descriptor.kind} is closed`);
   }
 
-  /** Releases what the object holds besides the segment (called once, before the segment closes). */
+  /** Releases what the object holds besides the segment (called once, while the object is still open). */
   protected onClose(): void {}
 
   /** Releases this handle; closes the segment if this object opened or created it (never a borrowed one). */
   close(): void {
     if (this.#closed) return;
-    this.#closed = true;
-    this.onClose();
-    if (this.#placement.ownership !== "borrowed") this.#placement.shm.close();
+    try {
+      this.onClose(); // while still open: it may use the object's bytes
+    } finally {
+      this.#closed = true;
+      if (this.#placement.ownership !== "borrowed") this.#placement.shm.close();
+    }
   }
 
   /** Closes, and unlinks the segment if this object created it. */

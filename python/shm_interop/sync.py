@@ -393,6 +393,13 @@ class Mutex(_Object):
     def __exit__(self, *exc):
         self.release()
 
+    def close(self):
+        """Releases the mutex first if this thread holds it: a held robust mutex is on the thread's robust
+        list, linked through the mutex's own bytes, which must stay mapped while it is there."""
+        if self._shm is not None and getattr(self, "_base", None) and self.held_by_this_thread():
+            self.release()
+        super().close()
+
 
 class Semaphore(_Object):
     """The TypeScript Semaphore: ``acquire(blocking=True, timeout=None)``, ``release(n=1)``, ``value``."""

@@ -208,6 +208,15 @@ export class Mutex extends SharedObject<MutexDescriptor> {
     return this.#guard();
   }
 
+  /**
+   * Releases the mutex first if this thread holds it: glibc keeps a held robust mutex on the thread's
+   * robust list, a list linked THROUGH the mutexes' own bytes; once its segment is unmapped the kernel
+   * could not hand the lock on when this thread dies, and glibc itself would touch unmapped memory.
+   */
+  protected override onClose(): void {
+    if (this.heldByThisThread()) this.#calls.unlock(this.#lock);
+  }
+
   /** `Mutex(psm_1a2b3c4d@0)`. */
   override toString(): string {
     return `Mutex(${this.descriptor.name}@${this.descriptor.offset}${this.closed ? ", closed" : ""})`;

@@ -1,6 +1,6 @@
 /** Peers for the sync tests: a Deno, Bun or python3 process running tests/fixtures/sync_peer.{ts,py}. */
-import type { ChildProcess } from "node:child_process";
-import { PYTHON, ROOT, scriptCommand, start } from "./processes.ts";
+import { type ChildProcess, spawn } from "node:child_process";
+import { PYTHON, ROOT, scriptCommand } from "./processes.ts";
 
 /** The three kinds of process every sync behaviour is tried across. */
 export type Peer = "deno" | "bun" | "python3";
@@ -20,11 +20,15 @@ export interface Running {
   readonly done: Promise<string>;
   /** Resolves when stdout has a line equal to `line`. */
   line(line: string): Promise<void>;
+  /** The next line of stdout not yet taken by `nextLine` (rejects if the peer ends first). */
+  nextLine(): Promise<string>;
 }
 
 /** Starts a peer; it is SIGKILLed if it runs longer than `limitMs`. */
 export function startPeer(peer: Peer, args: readonly string[], limitMs = 60_000): Running {
-  const child = start(peerCommand(peer, args));
+  const [file, ...rest] = peerCommand(peer, args);
+  // stdin is a pipe: a peer that reads it (mutex-hold-forks) waits for the test's go
+  const child = spawn(file, rest, { stdio: ["pipe", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
   const listeners = new Set<() => void>();
@@ -54,7 +58,21 @@ export function startPeer(peer: Peer, args: readonly string[], limitMs = 60_000)
       check();
       done.then(() => check(), reject);
     });
-  return { child, done, line };
+  let taken = 0;
+  const nextLine = () =>
+    new Promise<string>((resolve, reject) => {
+      const check = () => {
+        const lines = stdout.split("\n");
+        if (lines.length - 1 > taken) {
+          listeners.delete(check);
+          resolve(lines[taken++]);
+        }
+      };
+      listeners.add(check);
+      check();
+      done.then(() => check(), reject).then(() => reject(new Error(`${peer} ended before another line`)));
+    });
+  return { child, done, line, nextLine };
 }
 
 /** Runs a peer to its end: its stdout, trimmed. */
