@@ -38,6 +38,7 @@ const BENCHMARKS: { name: string; impls: Impl[] }[] = [
   { name: "handoff", impls: ["c", "cpython", "deno", "bun"] },
   { name: "list", impls: ["cpython", "deno", "bun"] },
   { name: "ffi", impls: ["c", "cpython", "deno", "bun"] },
+  { name: "sync", impls: ["c", "cpython", "deno", "bun"] },
 ];
 
 /** One benchmark process may take this long before it is killed and counted as failed. */

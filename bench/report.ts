@@ -85,6 +85,12 @@ const OPERATIONS: Record<string, Record<string, string>> = {
     getpid: "getpid() — a real system call",
     abs: "abs() — no system call: the FFI's own cost",
   },
+  sync: {
+    lock: "lock + unlock, uncontended (C: robust process-shared pthread mutex; CPython: multiprocessing.Lock)",
+    "pingpong/one-cpu": "round trip between two processes, both on one CPU",
+    "pingpong/two-cpus": "round trip between two processes, one on each CPU",
+    "pingpong/free": "round trip between two processes, placed by the kernel",
+  },
   startup: {
     process: "start a child process and wait until it answers",
     worker: "start a Worker and wait until it answers",
@@ -131,6 +137,15 @@ const SECTION_NOTES: Record<string, string> = {
   ffi: [
     "Straight through each runtime's FFI (`Deno.dlopen`, `bun:ffi` `dlopen`), not through the library;",
     "CPython through ctypes; C through a volatile function pointer (so `abs` is a real call).",
+  ].join("\n"),
+  sync: [
+    "Deno and Bun: `Mutex.lock()` + `unlock()`; ping-pong through one futex word (`futex.wait` / `notify`,",
+    "bench/sync_child.ts, each side a process started under `taskset`); `async`: `futex.waitAsync`, the",
+    "event loop free (Deno's pool thread, Bun's wait Worker); `spin`: the library's adaptive spin before",
+    "sleeping, which a process pinned to one CPU skips. C: the same robust pthread mutex, and the same",
+    "futex protocol from `fork`ed processes pinned with `sched_setaffinity`; `spin`: 2000 x PAUSE first.",
+    "CPython: `multiprocessing.Lock` and a `multiprocessing.Pipe` round trip (the rows without a variant),",
+    "a ping-pong over two `multiprocessing.Event`s, and shm_interop's Mutex and futex calls (ctypes).",
   ].join("\n"),
   startup: [
     "C: `posix_spawn` of a tiny program; CPython: `python3` importing numpy and shared_memory; Deno and",
@@ -593,6 +608,8 @@ export function renderReport(input: ReportInput): string {
     simpleSection(results, info, "list", `4. ShareableList of ${info.config.list_items} items`),
     "",
     simpleSection(results, info, "ffi", "5. The cost of one FFI call"),
+    "",
+    simpleSection(results, info, "sync", "6. Processes that wait for each other: a lock, and a ping-pong"),
     "",
     simpleSection(
       results,

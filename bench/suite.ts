@@ -18,6 +18,7 @@ const BENCHMARKS: Record<string, () => Promise<{ run(config: Config): Promise<vo
   handoff: () => import("./handoff.ts"),
   list: () => import("./list.ts"),
   ffi: () => import("./ffi_cost.ts"),
+  sync: () => import("./sync.ts"),
 };
 
 const [benchmark, ...args] = process.argv.slice(2);

@@ -319,6 +319,10 @@ def _sleep_on(obj, seq_offset, seq, deadline, slice_seconds=None):
     _futex_wait_at(obj._base + seq_offset, seq, left)
 
 
+_lock = _libc.pthread_mutex_lock
+_unlock = _libc.pthread_mutex_unlock
+
+
 class Mutex(_Object):
     """The TypeScript Mutex: a process-shared, robust, error-checking pthread_mutex_t. ``owner_died`` is True
     after an acquire that found the previous owner dead (the lock is made consistent again)."""
@@ -328,6 +332,7 @@ class Mutex(_Object):
     def __init__(self, descriptor=None, **kw):
         super().__init__(descriptor, **kw)
         self.owner_died = False
+        self._pointer = ctypes.c_void_p(self._lock_address())
 
     @classmethod
     def create(cls, shm=None, offset=0):
@@ -337,6 +342,7 @@ class Mutex(_Object):
         obj.owner_died = False
         _Object.__init__(obj, _shm=segment, _offset=offset, _create=obj._init_lock)
         obj._owned = shm is None
+        obj._pointer = ctypes.c_void_p(obj._lock_address())
         return obj
 
     @property
@@ -359,7 +365,13 @@ class Mutex(_Object):
 
     def acquire(self, blocking=True, timeout=-1):
         """As threading.Lock.acquire: True when held, False when not free (or not within ``timeout`` s)."""
-        address = ctypes.c_void_p(self._lock_address())
+        address = self._pointer
+        if blocking and (timeout is None or timeout < 0):  # the fast path: one call
+            err = _lock(address)
+            if err == 0:
+                self.owner_died = False
+                return True
+            return self._took(err)
         if not blocking:
             err = _libc.pthread_mutex_trylock(address)
             return False if err == _errno.EDEADLK else self._took(err)
@@ -369,7 +381,9 @@ class Mutex(_Object):
         return self._took(_libc.pthread_mutex_clocklock(address, CLOCK_MONOTONIC, _timespec(end)))
 
     def release(self):
-        err = _libc.pthread_mutex_unlock(ctypes.c_void_p(self._lock_address()))
+        err = _unlock(self._pointer)
+        if err == 0:
+            return
         if err == _errno.EPERM:
             raise LockStateError("release of a mutex this thread does not hold")
         if err:
