@@ -75,3 +75,14 @@ export {
   SharedObject,
   type SharedObjectDescriptor,
 } from "./src/shared_object.ts";
+
+// Channels between processes (issue 15): exports go here.
+export {
+  Channel,
+  type ChannelDescriptor,
+  type ChannelOptions,
+  type ChannelWaitOptions,
+  type Parties,
+} from "./src/channel/channel.ts";
+export { ChannelError, type ChannelErrorCode, MalformedChannelError } from "./src/channel/errors.ts";
+export type { JsonValue, Message } from "./src/channel/messages.ts";

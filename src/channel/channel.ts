@@ -111,7 +111,24 @@ class Side {
   }
 }
 
-/** A bounded queue of messages in shared memory. */
+/**
+ * A bounded queue of messages in shared memory, between any processes: `Uint8Array`s, strings and JSON
+ * values, each arriving as the kind it was sent as; every message delivered exactly once, each sender's
+ * in order.
+ *
+ * @example
+ * ```ts
+ * import { Channel } from "@shm/shared-memory";
+ *
+ * using channel = Channel.create({ capacity: 1 << 16 });
+ * channel.send("hello");
+ * channel.send({ frame: 1, ok: true });
+ * channel.send(new Uint8Array([1, 2, 3]));
+ * channel.end();
+ * // another process: Channel.attach(channel.descriptor) (or Python's shm_interop.channel.Channel)
+ * for await (const message of channel) console.log(message); // "hello", { frame: 1, ok: true }, Uint8Array(3)
+ * ```
+ */
 export class Channel extends SharedObject<ChannelDescriptor> implements AsyncIterable<Message> {
   readonly #ring: Ring;
   readonly #words: Int32Array;
