@@ -29,7 +29,7 @@ async function myTurn(): Promise<number> {
       turn = Atomics.load(word, 0);
       continue;
     }
-    if (mode === "async") await futex.waitAsync(word, 0, turn, { timeout: 10_000 });
+    if (mode === "async") await futex.waitAsync(word, 0, turn);
     else futex.wait(word, 0, turn, 10_000);
     turn = Atomics.load(word, 0);
   }

@@ -129,11 +129,14 @@ export function encodeWaitv(
 ): Uint8Array {
   const count = addresses.length + 1;
   const bytes = new Uint8Array(count * WAITV_BYTES);
-  const view = new DataView(bytes.buffer);
+  // 32-bit halves, not BigInt: this runs for every async wait
+  const words = new Uint32Array(bytes.buffer);
   const put = (i: number, address: Address, value: number, flags: number) => {
-    view.setBigUint64(i * WAITV_BYTES, BigInt(value >>> 0), true);
-    view.setBigUint64(i * WAITV_BYTES + 8, BigInt(address), true);
-    view.setUint32(i * WAITV_BYTES + 16, flags, true);
+    const at = i * (WAITV_BYTES / 4);
+    words[at] = value >>> 0; // val: the expected value, zero-extended
+    words[at + 2] = address % 0x1_0000_0000; // uaddr, little-endian
+    words[at + 3] = Math.floor(address / 0x1_0000_0000);
+    words[at + 4] = flags;
   };
   for (let i = 0; i < addresses.length; i++) put(i, addresses[i], expected[i], sync.FUTEX2_SIZE_U32);
   put(addresses.length, control.address, control.expected, sync.FUTEX2_SIZE_U32 | sync.FUTEX2_PRIVATE);
