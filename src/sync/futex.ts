@@ -105,8 +105,10 @@ class Entry {
   wake(result: WaitResult | Error): void {
     entries.delete(this.key);
     this.group.entries.delete(this);
-    for (const waiter of this.waiters) waiter.settle(result);
+    // Taken off first: a waiter settled here must not go on to interrupt the thread (it has returned)
+    const waiters = [...this.waiters];
     this.waiters.clear();
+    for (const waiter of waiters) waiter.settle(result);
   }
 
   /** After a wait that ended without naming this entry: wakes it if its word changed. */
