@@ -143,8 +143,6 @@ export function encodeWaitv(
   return bytes;
 }
 
-const NS_PER_MS = 1_000_000n;
-
 /** Applies `sync` to `raw`. */
 export function linuxWaitCalls(raw: RawWait, sync: LinuxSync, offLoop: () => OffLoopWaiter): WaitCalls {
   const timeout = new BigInt64Array(2);
@@ -327,5 +325,3 @@ export function workerOffLoop(raw: RawWait, sync: LinuxSync): OffLoopWaiter {
     },
   };
 }
-
-export { NS_PER_MS };
