@@ -28,7 +28,8 @@ export class Ring {
   readonly words: Int32Array;
   /** The ring's bytes, and the same bytes as 32-bit words for record headers. */
   readonly bytes: Uint8Array;
-  readonly #ringWords: Int32Array;
+  /** The ring as 32-bit words: record headers, and short copies (a payload starts 8-aligned). */
+  readonly ringWords: Int32Array;
   readonly capacity: number;
   readonly #mask: number;
 
@@ -51,7 +52,7 @@ export class Ring {
   constructor(words: Int32Array, bytes: Uint8Array) {
     this.words = words;
     this.bytes = bytes;
-    this.#ringWords = new Int32Array(bytes.buffer, bytes.byteOffset, bytes.length >>> 2);
+    this.ringWords = new Int32Array(bytes.buffer, bytes.byteOffset, bytes.length >>> 2);
     this.capacity = bytes.length;
     this.#mask = bytes.length - 1;
   }
@@ -93,8 +94,8 @@ export class Ring {
     let start = tail;
     if (size > toEnd) {
       // the record does not fit before the end: a WRAP record takes the rest, the record goes to 0
-      this.#ringWords[at >>> 2] = 0;
-      this.#ringWords[(at >>> 2) + 1] = WRAP;
+      this.ringWords[at >>> 2] = 0;
+      this.ringWords[(at >>> 2) + 1] = WRAP;
       start = (tail + toEnd) & POSITION_MASK;
     }
     this.#reservedAt = start;
@@ -117,8 +118,8 @@ export class Ring {
   commit(kind: number, length: number): void {
     const start = this.#reservedAt;
     const at = (start & this.#mask) >>> 2;
-    this.#ringWords[at] = length;
-    this.#ringWords[at + 1] = kind;
+    this.ringWords[at] = length;
+    this.ringWords[at + 1] = kind;
     this.#reservedAt = -1;
     // the one store that makes the record (and a WRAP before it) visible
     Atomics.store(this.words, WORD.tail, (start + recordBytes(length)) & POSITION_MASK);
@@ -153,16 +154,16 @@ export class Ring {
       }
     }
     let at = head & this.#mask;
-    let kind = this.#ringWords[(at >>> 2) + 1];
+    let kind = this.ringWords[(at >>> 2) + 1];
     if (kind === WRAP) {
       const skip = this.capacity - at;
       if (skip >= available) throw this.#corrupt(at, "a WRAP record with nothing after it");
       head = (head + skip) & POSITION_MASK;
       available -= skip;
       at = 0;
-      kind = this.#ringWords[1];
+      kind = this.ringWords[1];
     }
-    const length = this.#ringWords[at >>> 2];
+    const length = this.ringWords[at >>> 2];
     if (kind < 1 || kind > LAST_KIND) throw this.#corrupt(at, `unknown record kind ${kind >>> 0}`);
     if (length < 0 || length > this.capacity - RECORD_HEADER) throw this.#corrupt(at, `length ${length >>> 0}`);
     const size = recordBytes(length);
