@@ -107,7 +107,7 @@ export class Deadline {
 }
 
 /**
- * The spin before a sleep: only with more than one usable CPU (on one, it burns the time slice of the
+ * The spin before a sleep (`{ spin: true }`): only with more than one usable CPU (on one, it burns the time slice of the
  * process it waits for: 114-443 us a round trip, measured). A spin can only pay when the other side is
  * awake too, so it must outlast the other side's turn: between 1,000 and 20,000 loads (about 3 to 60
  * us here), growing to four times what the last success took and shrinking by an eighth on each failure.
@@ -151,7 +151,7 @@ export function waitLoop<T>(
   after: () => void = () => {},
   spinner?: Spinner,
 ): T {
-  const { timeout, signal } = checkWaitOptions(options);
+  const { timeout, signal, spin } = checkWaitOptions(options);
   if (signal?.aborted) throw signal.reason;
   const deadline = new Deadline(timeout);
   for (;;) {
@@ -159,7 +159,7 @@ export function waitLoop<T>(
     if (tried.done) return tried.value;
     try {
       if (deadline.passed) return onTimeout();
-      if (spinner?.spin(() => Atomics.load(seqWord, seqIndex) !== tried.seq)) continue;
+      if (spin && spinner?.spin(() => Atomics.load(seqWord, seqIndex) !== tried.seq)) continue;
       futex.wait(seqWord, seqIndex, tried.seq, deadline.left());
     } finally {
       after();

@@ -124,18 +124,18 @@ export class Mutex extends SharedObject<MutexDescriptor> {
   }
 
   #lockSlowly(first: number, options: WaitOptions | undefined): boolean {
-    const { timeout, signal } = checkWaitOptions(options);
+    const { timeout, signal, spin } = checkWaitOptions(options);
     if (signal?.aborted) throw signal.reason;
     const calls = this.#calls;
     let result = first;
-    if (result === -calls.errors.EBUSY) {
+    if (result === -calls.errors.EBUSY && spin) {
       const word = this.#o.words;
       const index = LOCK.offset / 4;
       const tidMask = calls.lockWord?.tidMask ?? -1;
       const free = () => (Atomics.load(word, index) & tidMask) === 0;
       if (this.#spinner.spin(free)) result = calls.tryLock(this.#lock);
-      if (result === -calls.errors.EBUSY) result = calls.lock(this.#lock, timeout);
     }
+    if (result === -calls.errors.EBUSY) result = calls.lock(this.#lock, timeout);
     if (result === -calls.errors.ETIMEDOUT) return false;
     return this.#took(result, "lock");
   }
