@@ -1,6 +1,6 @@
 """The CPython side of the benchmarks: the same work with multiprocessing.shared_memory and numpy.
 
-    python3 bench/cpython.py <lifecycle|memory|handoff|list|ffi|sync> key=value...
+    python3 bench/cpython.py <lifecycle|memory|handoff|list|ffi|sync|channel> key=value...
 
 The key=value arguments come from bench/config.ts; one JSON line per result goes to stdout. Sampling
 copies mitata's (see baseline.c). Every segment it names starts with shmbench_cpython_ and is unlinked
@@ -565,8 +565,39 @@ def bench_sync():
             shm.unlink()
 
 
+# ---- 7. channels between processes (bench/channel.ts) ----
+
+def queue_sender(queue, count, json_values):
+    message = bytes(64)
+    for i in range(count):
+        queue.put({"id": i, "name": "frame", "tags": ["a", "b"], "values": [i, i + 1, i + 2, 0.5], "ok": True}
+                  if json_values else message)
+    queue.put(None)
+
+
+def bench_channel():
+    import multiprocessing
+    batches = 3 if CONFIG["quick"] else 15
+    for op, json_values, batch in (("oneway64", False, 20000), ("json", True, 10000)):
+        batch = batch >> 6 if CONFIG["quick"] else batch
+        progress(f"{op} multiprocessing.Queue")
+        queue = multiprocessing.Queue(maxsize=1000)
+        child = Process(target=queue_sender, args=(queue, batches * batch, json_values))
+        child.start()
+        queue.get()
+        durations = []
+        for b in range(batches):
+            t0 = now()
+            for _ in range(batch - 1 if b == 0 else batch):
+                queue.get()
+            durations.append((now() - t0) / (batch - 1 if b == 0 else batch))
+        check(queue.get() is None, "the queue ended")
+        child.join()
+        emit_variant("channel", op, "queue", stats_of(durations), "message")
+
+
 BENCHMARKS = {"lifecycle": bench_lifecycle, "memory": bench_memory, "handoff": bench_handoff,
-              "list": bench_list, "ffi": bench_ffi, "sync": bench_sync}
+              "list": bench_list, "ffi": bench_ffi, "sync": bench_sync, "channel": bench_channel}
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["ready"]:

@@ -39,6 +39,7 @@ const BENCHMARKS: { name: string; impls: Impl[] }[] = [
   { name: "list", impls: ["cpython", "deno", "bun"] },
   { name: "ffi", impls: ["c", "cpython", "deno", "bun"] },
   { name: "sync", impls: ["c", "cpython", "deno", "bun"] },
+  { name: "channel", impls: ["cpython", "deno", "bun"] },
 ];
 
 /** One benchmark process may take this long before it is killed and counted as failed. */

@@ -91,6 +91,12 @@ const OPERATIONS: Record<string, Record<string, string>> = {
     "pingpong/two-cpus": "round trip between two processes, one on each CPU",
     "pingpong/free": "round trip between two processes, placed by the kernel",
   },
+  channel: {
+    oneway64: "64-byte messages one way between two processes, per message",
+    oneway1M: "1 MiB messages one way between two processes, per message",
+    roundtrip: "request and reply over two channels between two processes",
+    json: "a small JSON record one way between two processes (postMessage: to a Worker)",
+  },
   startup: {
     process: "start a child process and wait until it answers",
     worker: "start a Worker and wait until it answers",
@@ -146,6 +152,15 @@ const SECTION_NOTES: Record<string, string> = {
     "futex protocol from `fork`ed processes pinned with `sched_setaffinity`; `spin`: 2000 x PAUSE first.",
     "CPython: `multiprocessing.Lock` and a `multiprocessing.Pipe` round trip (the rows without a variant),",
     "a ping-pong over two `multiprocessing.Event`s, and shm_interop's Mutex and futex calls (ctypes).",
+  ].join("\n"),
+  channel: [
+    "bench/channel.ts: a child process sends, this one receives and times batches. Deno and Bun: a Channel",
+    "of one sender and one receiver (the lock-free path), `trySend` of one reused buffer and `tryReceiveInto`",
+    "one reused buffer; `plain`: `send(new Uint8Array(64))` / `receive()`; `many`: the same as the default",
+    "through a channel of many senders and receivers (a Mutex per side); `pipe`: 64-byte `write(2)`s to the",
+    "child's stdout, read as a stream. 1 MiB: reserve / copy in / commit, read as a view and released. JSON:",
+    "`send(value)` / `receive()`; `postMessage` to a Worker and back, halved; `pipe`: JSON lines. CPython:",
+    "`multiprocessing.Queue` (`queue`) and shm_interop's Channel (`shm_interop`) between two processes.",
   ].join("\n"),
   startup: [
     "C: `posix_spawn` of a tiny program; CPython: `python3` importing numpy and shared_memory; Deno and",
@@ -610,6 +625,8 @@ export function renderReport(input: ReportInput): string {
     simpleSection(results, info, "ffi", "5. The cost of one FFI call"),
     "",
     simpleSection(results, info, "sync", "6. Processes that wait for each other: a lock, and a ping-pong"),
+    "",
+    simpleSection(results, info, "channel", "7. Channels between processes: messages one way, round trips, JSON"),
     "",
     simpleSection(
       results,

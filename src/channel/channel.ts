@@ -143,6 +143,9 @@ export class Channel extends SharedObject<ChannelDescriptor> implements AsyncIte
   /** The last target of receiveInto, and its 32-bit words (see #copyOut). */
   #target: Uint8Array | undefined;
   #targetWords: Int32Array | undefined;
+  /** The last short bytes message sent, and its 32-bit words (see #copyIn). */
+  #source: Uint8Array | undefined;
+  #sourceWords: Int32Array | undefined;
   /** The pending async sends and receives of this handle, each after the one before (order kept). */
   #sendQueue: Promise<unknown> = Promise.resolve();
   #receiveQueue: Promise<unknown> = Promise.resolve();
@@ -543,7 +546,9 @@ export class Channel extends SharedObject<ChannelDescriptor> implements AsyncIte
     const at = this.#ring.reserve(encoded.length);
     if (at === FULL) return false;
     if (at === ENDED_RESERVE) throw new ChannelError("ended", "the channel has ended: no more messages may be sent");
-    writePayload(message, encoded, this.#ring.bytes, at);
+    if (encoded.kind === RECORD_KINDS.bytes && encoded.length <= COPY_BY_HAND) {
+      this.#copyIn(message as Uint8Array, at);
+    } else writePayload(message, encoded, this.#ring.bytes, at);
     this.#ring.commit(encoded.kind, encoded.length);
     this.#wake(this.#receive, WORD.tail);
     return true;
@@ -582,9 +587,8 @@ export class Channel extends SharedObject<ChannelDescriptor> implements AsyncIte
     if (length > target.length) {
       throw new RangeError(`the next message is ${length} bytes; target holds ${target.length}`);
     }
-    const bytes = this.#ring.bytes;
-    if (length <= 16) { for (let i = 0; i < length; i++) target[i] = bytes[at + i]; }
-    else target.set(bytes.subarray(at, at + length));
+    if (length <= COPY_BY_HAND) this.#copyOut(at, length, target);
+    else target.set(this.#ring.bytes.subarray(at, at + length));
     this.#ring.release();
     this.#wake(this.#send, WORD.head);
     return length;
@@ -612,6 +616,27 @@ export class Channel extends SharedObject<ChannelDescriptor> implements AsyncIte
       i <<= 2;
     }
     for (; i < length; i++) target[i] = bytes[at + i];
+  }
+
+  /** The same for a short message going in: by words from a kept word view of a reused source. */
+  #copyIn(source: Uint8Array, at: number): void {
+    if (source !== this.#source) {
+      this.#source = source;
+      this.#sourceWords = source.byteOffset % 4 === 0
+        ? new Int32Array(source.buffer, source.byteOffset, source.length >>> 2)
+        : undefined;
+    }
+    const length = source.length;
+    const bytes = this.#ring.bytes;
+    let i = 0;
+    const words = this.#sourceWords;
+    if (words && words.length === length >>> 2) {
+      const ring = this.#ring.ringWords;
+      const to = at >>> 2;
+      for (const n = length >>> 2; i < n; i++) ring[to + i] = words[i];
+      i <<= 2;
+    }
+    for (; i < length; i++) bytes[at + i] = source[i];
   }
 
   #view(): Uint8Array | undefined | typeof DONE {
