@@ -6,12 +6,15 @@ import { PEERS, runPeer, startPeer } from "./helpers/sync.ts";
 import { uniqueName } from "./helpers/segments.ts";
 import { THIS_RUNTIME } from "./helpers/processes.ts";
 
+/** Bun's test runner stops a node:test test after 5 s whatever bunfig.toml says: these start processes. */
+const LONG = { timeout: 120_000 };
+
 function segment(tag: string): { shm: SharedMemory; words: Int32Array } & Disposable {
   const shm = new SharedMemory({ name: uniqueName(tag), create: true, size: 4096 });
   return { shm, words: new Int32Array(shm.buf.buffer), [Symbol.dispose]: () => shm[Symbol.dispose]() };
 }
 
-test("futex.wait answers not-equal and timed-out as Atomics.wait does", () => {
+test("futex.wait answers not-equal and timed-out as Atomics.wait does", LONG, () => {
   using s = segment("fx_answers");
   assert.equal(futex.wait(s.words, 0, 1), "not-equal");
   assert.equal(futex.wait(s.words, 0, 0, 0), "timed-out");
@@ -19,7 +22,7 @@ test("futex.wait answers not-equal and timed-out as Atomics.wait does", () => {
   assert.equal(futex.notify(s.words, 0), 0);
 });
 
-test("futex refuses what is not an Int32Array over shared memory, and indexes out of range", () => {
+test("futex refuses what is not an Int32Array over shared memory, and indexes out of range", LONG, () => {
   using s = segment("fx_refuse");
   assert.throws(() => futex.wait(new Int32Array(4), 0, 0, 0), TypeError);
   assert.throws(() => futex.notify(new Uint32Array(s.shm.buf.buffer) as unknown as Int32Array, 0), TypeError);
@@ -32,7 +35,7 @@ test("futex refuses what is not an Int32Array over shared memory, and indexes ou
   assert.throws(() => futex.notify(closed, 0), RangeError);
 });
 
-test("futex.waitAsync times out, and an aborted signal rejects with its reason", async () => {
+test("futex.waitAsync times out, and an aborted signal rejects with its reason", LONG, async () => {
   using s = segment("fx_cancel");
   assert.equal(await futex.waitAsync(s.words, 0, 1), "not-equal");
   assert.equal(await futex.waitAsync(s.words, 0, 0, { timeout: 0 }), "timed-out");
@@ -45,7 +48,7 @@ test("futex.waitAsync times out, and an aborted signal rejects with its reason",
   await assert.rejects(futex.waitAsync(s.words, 1, 0, { signal: AbortSignal.abort(reason) }), (e) => e === reason);
 });
 
-test(`a timer keeps firing while a futex.waitAsync is pending (${THIS_RUNTIME})`, async () => {
+test(`a timer keeps firing while a futex.waitAsync is pending (${THIS_RUNTIME})`, LONG, async () => {
   using s = segment("fx_timer");
   let ticks = 0;
   const timer = setInterval(() => ticks++, 5);
@@ -61,7 +64,7 @@ test(`a timer keeps firing while a futex.waitAsync is pending (${THIS_RUNTIME})`
 for (const waiter of PEERS) {
   for (const notifier of PEERS) {
     for (const mode of waiter === "python3" ? ["sync"] : ["sync", "async"]) {
-      test(`${notifier} wakes a ${mode} futex wait in ${waiter}`, async () => {
+      test(`${notifier} wakes a ${mode} futex wait in ${waiter}`, LONG, async () => {
         using s = segment(`fx_${waiter}_${notifier}`.replace("python3", "py"));
         const waiting = startPeer(waiter, ["futex-wait", s.shm.name, "3", "0", "20000", mode]);
         const woken = await runPeer(notifier, ["futex-notify", s.shm.name, "3"]);
@@ -75,7 +78,7 @@ for (const waiter of PEERS) {
 }
 
 for (const runtime of ["deno", "bun"] as const) {
-  test(`a timer keeps firing in ${runtime} while its futex.waitAsync is pending`, async () => {
+  test(`a timer keeps firing in ${runtime} while its futex.waitAsync is pending`, LONG, async () => {
     using s = segment(`fx_ticks_${runtime}`);
     const waiting = startPeer(runtime, ["futex-wait", s.shm.name, "0", "0", "300", "async"]);
     const [answer, ticks] = (await waiting.done).split(" ");
@@ -83,7 +86,7 @@ for (const runtime of ["deno", "bun"] as const) {
     assert.ok(Number(ticks) >= 10, `a 5 ms timer fired ${ticks} times during a 300 ms wait`);
   });
 
-  test(`1,000 pending futex.waitAsync calls in ${runtime} are woken by one notify from python3`, async () => {
+  test(`1,000 pending futex.waitAsync calls in ${runtime} are woken by one notify from python3`, LONG, async () => {
     using s = segment(`fx_many_${runtime}`);
     const waiting = startPeer(runtime, ["futex-many", s.shm.name, "5", "1000"]);
     await waiting.line("ready");
@@ -109,7 +112,7 @@ const PAIRS: [string, string, string][] = [
 ];
 for (const [first, second, mode] of PAIRS) {
   const rounds = first === "python3" || second === "python3" ? 10_000 : mode === "sync" ? 100_000 : 20_000;
-  test(`${rounds} ${mode} futex ping-pongs between ${first} and ${second} lose no wake-up`, async () => {
+  test(`${rounds} ${mode} futex ping-pongs between ${first} and ${second} lose no wake-up`, LONG, async () => {
     using s = segment(`fx_pp_${first}_${second}`.replace(/python3/g, "py"));
     const modeOf = (peer: string) => peer === "python3" ? "sync" : mode;
     const a = startPeer(first as "deno", ["pingpong", s.shm.name, String(rounds), "0", modeOf(first)]);

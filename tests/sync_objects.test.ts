@@ -8,6 +8,9 @@ import { Barrier, Condition, Event, Mutex, Semaphore } from "../mod.ts";
 import { type Peer, PEERS, runPeer, startPeer } from "./helpers/sync.ts";
 import { PYTHON, ROOT, runOk } from "./helpers/processes.ts";
 
+/** Bun's test runner stops a node:test test after 5 s whatever bunfig.toml says: these start processes. */
+const LONG = { timeout: 120_000 };
+
 type Op = [string, unknown];
 type SyncObject = Mutex | Semaphore | Event | Condition | Barrier;
 
@@ -147,7 +150,7 @@ const SCRIPTS: { kind: string; make: () => SyncObject; extra?: Record<string, un
 ];
 
 for (const { kind, make, extra, ops } of SCRIPTS) {
-  test(`a ${kind} answers as Python's threading ${kind} does: ${ops.map(([n]) => n).join(", ")}`, () => {
+  test(`a ${kind} answers as Python's threading ${kind} does: ${ops.map(([n]) => n).join(", ")}`, LONG, () => {
     using object = make() as SyncObject & Disposable;
     const python = JSON.parse(runOk([
       PYTHON,
@@ -176,7 +179,7 @@ const WAITS: [Peer, string, Peer][] = [
 ];
 
 for (const [waiter, mode, waker] of WAITS) {
-  test(`an Event set in ${waker} wakes a ${mode} wait in ${waiter}`, async () => {
+  test(`an Event set in ${waker} wakes a ${mode} wait in ${waiter}`, LONG, async () => {
     using event = Event.create();
     const d = JSON.stringify(event.descriptor);
     const waiting = startPeer(waiter, ["event-wait", d, "20000", mode]);
@@ -185,7 +188,7 @@ for (const [waiter, mode, waker] of WAITS) {
     assert.equal(await waiting.done, "true");
   });
 
-  test(`a Semaphore released in ${waker} wakes a ${mode} acquire in ${waiter}`, async () => {
+  test(`a Semaphore released in ${waker} wakes a ${mode} acquire in ${waiter}`, LONG, async () => {
     using semaphore = Semaphore.create({ value: 0 });
     const d = JSON.stringify(semaphore.descriptor);
     const waiting = startPeer(waiter, ["sem-acquire", d, "20000", mode]);
@@ -196,7 +199,7 @@ for (const [waiter, mode, waker] of WAITS) {
   });
 
   if (mode !== "spin") {
-    test(`a Condition notified in ${waker} wakes a ${mode} wait in ${waiter}`, async () => {
+    test(`a Condition notified in ${waker} wakes a ${mode} wait in ${waiter}`, LONG, async () => {
       using condition = Condition.create();
       const d = JSON.stringify(condition.descriptor);
       const waiting = startPeer(waiter, ["cond-wait", d, "20000", mode]);
@@ -208,7 +211,7 @@ for (const [waiter, mode, waker] of WAITS) {
   }
 }
 
-test("timeouts end waits: an Event not set, a Semaphore at 0, a Condition not notified", async () => {
+test("timeouts end waits: an Event not set, a Semaphore at 0, a Condition not notified", LONG, async () => {
   using event = Event.create();
   using semaphore = Semaphore.create({ value: 0 });
   using condition = Condition.create();
@@ -222,7 +225,7 @@ test("timeouts end waits: an Event not set, a Semaphore at 0, a Condition not no
   condition.mutex.unlock();
 });
 
-test("an aborted signal rejects the waits of an Event, a Semaphore, a Condition and a Barrier", async () => {
+test("an aborted signal rejects the waits of an Event, a Semaphore, a Condition and a Barrier", LONG, async () => {
   using event = Event.create();
   using semaphore = Semaphore.create({ value: 0 });
   using condition = Condition.create();
@@ -243,7 +246,7 @@ test("an aborted signal rejects the waits of an Event, a Semaphore, a Condition 
   assert.throws(() => event.wait({ signal: AbortSignal.abort(reason) }), (e) => e === reason);
 });
 
-test("a Barrier of Deno, Bun and python3 trips once all three arrive, each with its own index", async () => {
+test("a Barrier of Deno, Bun and python3 trips once all three arrive, each with its own index", LONG, async () => {
   using barrier = Barrier.create({ parties: 3 });
   const d = JSON.stringify(barrier.descriptor);
   const answers = await Promise.all(
@@ -255,7 +258,7 @@ test("a Barrier of Deno, Bun and python3 trips once all three arrive, each with 
 });
 
 for (const dying of PEERS) {
-  test(`a Barrier party in ${dying} that dies breaks it for the others: an error, not a hang`, async () => {
+  test(`a Barrier party in ${dying} that dies breaks it for the others: an error, not a hang`, LONG, async () => {
     using barrier = Barrier.create({ parties: 3 });
     const d = JSON.stringify(barrier.descriptor);
     const doomed = startPeer(dying, ["barrier-hang", d]);

@@ -7,18 +7,21 @@ import { OBJECT_HEADER, OBJECT_KINDS } from "../src/shared_object.ts";
 import { PYTHON, ROOT, runOk } from "./helpers/processes.ts";
 import { segmentExists, uniqueName } from "./helpers/segments.ts";
 
+/** Bun's test runner stops a node:test test after 5 s whatever bunfig.toml says: these start processes. */
+const LONG = { timeout: 120_000 };
+
 function segment(tag: string, size = 4096): SharedMemory {
   return new SharedMemory({ name: uniqueName(tag), create: true, size });
 }
 
-test("a segment of zeros, or of other bytes, is no mutex", () => {
+test("a segment of zeros, or of other bytes, is no mutex", LONG, () => {
   using shm = segment("rf_zeros");
   assert.throws(() => Mutex.attach(shm.name), MalformedObjectError);
   shm.buf.fill(0x5a);
   assert.throws(() => Mutex.attach({ kind: "mutex", name: shm.name, offset: 0 }), /no shared object/);
 });
 
-test("an object of one kind is refused as another, naming what it holds", () => {
+test("an object of one kind is refused as another, naming what it holds", LONG, () => {
   using shm = segment("rf_kind");
   using semaphore = Semaphore.create({ shm, offset: 0 });
   assert.throws(() => Mutex.attach({ kind: "mutex", name: shm.name, offset: 0 }), /holds a semaphore, not a mutex/);
@@ -27,7 +30,7 @@ test("an object of one kind is refused as another, naming what it holds", () => 
   assert.equal(same.value, 1);
 });
 
-test("another layout version, or an object still being made, is refused", () => {
+test("another layout version, or an object still being made, is refused", LONG, () => {
   using shm = segment("rf_version");
   using _mutex = Mutex.create({ shm, offset: 64 });
   const header = new DataView(shm.buf.buffer, 64, 16);
@@ -38,7 +41,7 @@ test("another layout version, or an object still being made, is refused", () => 
   assert.throws(() => Mutex.attach({ kind: "mutex", name: shm.name, offset: 64 }), /still being made/);
 });
 
-test("an offset past the end, or not a multiple of 8, is refused before any byte is read", () => {
+test("an offset past the end, or not a multiple of 8, is refused before any byte is read", LONG, () => {
   using shm = segment("rf_offset", 100);
   assert.throws(() => Mutex.attach({ kind: "mutex", name: shm.name, offset: 40 }), MalformedObjectError);
   assert.throws(() => Mutex.attach({ kind: "mutex", name: shm.name, offset: 4 }), MalformedObjectError);
@@ -47,7 +50,7 @@ test("an offset past the end, or not a multiple of 8, is refused before any byte
   assert.throws(() => Mutex.create({ shm, offset: 24 }), RangeError);
 });
 
-test("descriptors of the wrong kind or shape are TypeErrors", () => {
+test("descriptors of the wrong kind or shape are TypeErrors", LONG, () => {
   using mutex = Mutex.create();
   assert.throws(() => Semaphore.attach(mutex.descriptor as never), TypeError);
   assert.throws(() => Mutex.attach({ kind: "mutex", offset: 0 } as never), TypeError);
@@ -62,7 +65,7 @@ test("descriptors of the wrong kind or shape are TypeErrors", () => {
   assert.deepEqual(again.descriptor, mutex.descriptor);
 });
 
-test("bad options are refused with TypeError or RangeError", () => {
+test("bad options are refused with TypeError or RangeError", LONG, () => {
   using shm = segment("rf_options");
   assert.throws(() => Mutex.create({ shm, name: "x" }), TypeError);
   assert.throws(() => Mutex.create({ offset: 8 }), TypeError);
@@ -74,22 +77,26 @@ test("bad options are refused with TypeError or RangeError", () => {
   assert.throws(() => Condition.create({ mutex: {} as never }), TypeError);
 });
 
-test("a closed object refuses use with a TypeError; dispose unlinks a segment it created, never a borrowed one", () => {
-  using shm = segment("rf_close");
-  const borrowed = Event.create({ shm, offset: 8 });
-  borrowed[Symbol.dispose]();
-  assert.equal(shm.closed, false);
-  assert.throws(() => borrowed.set(), TypeError);
-  const own = Semaphore.create();
-  const name = own.descriptor.name;
-  assert.ok(segmentExists(name));
-  own[Symbol.dispose]();
-  assert.equal(own.closed, true);
-  assert.throws(() => own.release(), TypeError);
-  assert.equal(segmentExists(name), false);
-});
+test(
+  "a closed object refuses use with a TypeError; dispose unlinks a segment it created, never a borrowed one",
+  LONG,
+  () => {
+    using shm = segment("rf_close");
+    const borrowed = Event.create({ shm, offset: 8 });
+    borrowed[Symbol.dispose]();
+    assert.equal(shm.closed, false);
+    assert.throws(() => borrowed.set(), TypeError);
+    const own = Semaphore.create();
+    const name = own.descriptor.name;
+    assert.ok(segmentExists(name));
+    own[Symbol.dispose]();
+    assert.equal(own.closed, true);
+    assert.throws(() => own.release(), TypeError);
+    assert.equal(segmentExists(name), false);
+  },
+);
 
-test("python3 refuses the same foreign segment, and its layouts are TypeScript's", () => {
+test("python3 refuses the same foreign segment, and its layouts are TypeScript's", LONG, () => {
   using shm = segment("rf_python");
   using _semaphore = Semaphore.create({ shm, offset: 0 });
   const out = runOk([
