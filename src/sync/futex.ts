@@ -159,6 +159,9 @@ class Group {
         if (index >= 0 && this.entries.has(waited[index])) waited[index].wake("ok");
         for (const entry of [...this.entries]) entry.recheck();
       }
+    } catch (error) {
+      // The waiting thread failed (a Worker that could not start): every waiter hears it, none hangs.
+      for (const entry of [...this.entries]) entry.wake(error instanceof Error ? error : new Error(String(error)));
     } finally {
       this.#running = false;
     }
