@@ -271,3 +271,34 @@ for (const dying of PEERS) {
     assert.deepEqual(await Promise.all(others.map((peer) => peer.done)), ["broken", "broken"]);
   });
 }
+
+test("objects python3 creates are attached and used by this runtime", LONG, async () => {
+  const made = startPeer("python3", [
+    "-c",
+    `import json, sys, time
+sys.path.insert(0, "${ROOT}python")
+from shm_interop import sync
+objects = [sync.Mutex.create(), sync.Semaphore.create(value=2), sync.Event.create(), sync.Barrier.create(2)]
+print(json.dumps([o.descriptor for o in objects]), flush=True)
+print(objects[3].wait(20), flush=True)  # the barrier's second party is this test
+sys.stdin.readline()
+for o in objects:
+    shm = o.shm
+    o.close()
+    shm.unlink()`,
+  ]);
+  const [mutexD, semaphoreD, eventD, barrierD] = JSON.parse(await made.nextLine());
+  using mutex = Mutex.attach(mutexD);
+  using semaphore = Semaphore.attach(semaphoreD);
+  using event = Event.attach(eventD);
+  using barrier = Barrier.attach(barrierD);
+  assert.equal(mutex.tryLock(), true);
+  mutex.unlock();
+  assert.equal(semaphore.value, 2);
+  assert.equal(semaphore.tryAcquire(), true);
+  assert.equal(event.isSet(), false);
+  const index = await barrier.waitAsync({ timeout: 20_000 });
+  assert.deepEqual([index, Number(await made.nextLine())].sort(), [0, 1]);
+  made.child.stdin!.end("\n");
+  await made.done;
+});

@@ -8,6 +8,7 @@ export const PEERS: readonly Peer[] = ["deno", "bun", "python3"];
 
 /** The command line of a sync peer. */
 export function peerCommand(peer: Peer, args: readonly string[]): string[] {
+  if (peer === "python3" && args[0] === "-c") return [PYTHON, ...args]; // inline code rather than the fixture
   return peer === "python3"
     ? [PYTHON, `${ROOT}tests/fixtures/sync_peer.py`, ...args]
     : scriptCommand(peer, "tests/fixtures/sync_peer.ts", args);
