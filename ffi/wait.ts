@@ -9,7 +9,8 @@
  * Waiting off the event loop (`OffLoopWaiter`) is the one place that differs by runtime:
  * - Deno runs a `nonblocking: true` `futex_waitv` on its pool of threads and gets a Promise;
  * - Bun ignores `nonblocking`, so a Worker blocks in `futex_waitv` and relays each wake-up by
- *   `postMessage` (`wait_thread.ts`); a runtime without `nonblocking` (Node.js) takes the same road.
+ *   `postMessage` (`wait_thread.ts`, run by `wait_worker.ts`); a runtime without `nonblocking` (Node.js)
+ *   takes the same road, starting its own kind of thread (`WaitThreadStarter`).
  * Either way ONE blocked thread waits on up to 127 words at once, plus a private control word that
  * this process bumps to change the set: 1,000 pending waits need no thousand threads.
  */
@@ -261,38 +262,75 @@ export const THREAD_SLOTS = {
   firstWordByte: 8,
 } as const;
 
+/** A started wait thread, as the main thread sees it. */
+export interface WaitThread {
+  /** Sends the one start message (`WaitThreadStart` of `wait_thread.ts`). */
+  postMessage(message: unknown): void;
+  /** Each `[generation, index]` the thread posts; an error if it cannot start or fails. */
+  listen(onAnswer: (answer: [number, number]) => void, onError: (error: Error) => void): void;
+  /** Whether the thread keeps the process alive (only while a wait is pending). */
+  ref(): void;
+  unref(): void;
+}
+
+/** Starts the wait thread: a web Worker running `wait_worker.ts` (Bun, Deno); Node.js passes its own. */
+export type WaitThreadStarter = () => WaitThread;
+
+/** A web Worker over `wait_worker.ts`. */
+export const webWorkerThread: WaitThreadStarter = () => {
+  const worker = new Worker(new URL("./wait_worker.ts", import.meta.url), { type: "module" }) as Worker & {
+    ref?(): void;
+    unref?(): void;
+  };
+  return {
+    postMessage: (message) => worker.postMessage(message),
+    listen(onAnswer, onError) {
+      worker.onmessage = ({ data }: MessageEvent<[number, number]>) => onAnswer(data);
+      worker.onerror = (event) => {
+        event.preventDefault?.();
+        onError(new Error(`the wait thread failed: ${(event as ErrorEvent).message ?? event}`));
+      };
+    },
+    ref: () => worker.ref?.(),
+    unref: () => worker.unref?.(),
+  };
+};
+
 /**
- * A runtime without `nonblocking` calls (Bun, Node.js): a Worker (`wait_thread.ts`) blocks in
+ * A runtime without `nonblocking` calls (Bun, Node.js): a thread (`wait_thread.ts`) blocks in
  * `futex_waitv` and posts `[generation, index]` when it wakes. Made on first use; it keeps the process
  * alive only while a wait is pending.
  */
-export function workerOffLoop(raw: RawWait, sync: LinuxSync): OffLoopWaiter {
+export function workerOffLoop(
+  raw: RawWait,
+  sync: LinuxSync,
+  startThread: WaitThreadStarter = webWorkerThread,
+): OffLoopWaiter {
   const capacity = sync.FUTEX_WAITV_MAX - 1;
   const shared = new SharedArrayBuffer(THREAD_SLOTS.firstWordByte + capacity * 16);
   const slots = new Int32Array(shared, 0, 2);
   const words = new Float64Array(shared, THREAD_SLOTS.firstWordByte);
   const controlAddress = raw.addressOf(shared);
-  let worker: (Worker & { ref?(): void; unref?(): void }) | undefined;
-  let pending: { generation: number; resolve: (index: number) => void } | undefined;
+  let thread: WaitThread | undefined;
+  let pending: { generation: number; resolve: (index: number) => void; reject: (error: Error) => void } | undefined;
   let failure: Error | undefined;
   const wake = () => raw.futex(controlAddress, sync.FUTEX_WAKE | sync.FUTEX_PRIVATE_FLAG, 0x7fffffff, null);
   const start = () => {
-    worker = new Worker(new URL("./wait_thread.ts", import.meta.url), { type: "module" });
-    worker.onmessage = ({ data }: MessageEvent<[number, number]>) => {
-      const [generation, index] = data;
+    thread = startThread();
+    thread.listen(([generation, index]) => {
       if (!pending || pending.generation !== generation) return;
       const { resolve } = pending;
       pending = undefined;
-      worker!.unref?.();
+      thread!.unref();
       resolve(index);
-    };
-    worker.onerror = (event) => {
+    }, (error) => {
       // The thread could not start (or failed): say so rather than leave every waiter hanging.
-      event.preventDefault?.();
-      failure = new Error(`the wait thread failed: ${(event as ErrorEvent).message ?? event}`);
-      settle(-1);
-    };
-    worker.postMessage({ shared, sync });
+      failure = error;
+      const last = pending;
+      pending = undefined;
+      last?.reject(error);
+    });
+    thread.postMessage({ shared, sync });
   };
   const settle = (index: number) => {
     const last = pending;
@@ -303,7 +341,7 @@ export function workerOffLoop(raw: RawWait, sync: LinuxSync): OffLoopWaiter {
     capacity,
     wait(addresses, expected) {
       if (failure) return Promise.reject(failure);
-      if (!worker) start();
+      if (!thread) start();
       settle(-1);
       for (let i = 0; i < addresses.length; i++) {
         words[2 * i] = addresses[i];
@@ -312,15 +350,15 @@ export function workerOffLoop(raw: RawWait, sync: LinuxSync): OffLoopWaiter {
       Atomics.store(slots, THREAD_SLOTS.count, addresses.length);
       const generation = Atomics.add(slots, THREAD_SLOTS.generation, 1) + 1;
       wake();
-      worker!.ref?.();
-      return new Promise((resolve) => pending = { generation, resolve });
+      thread!.ref();
+      return new Promise((resolve, reject) => pending = { generation, resolve, reject });
     },
     interrupt() {
-      if (!worker) return;
+      if (!thread) return;
       Atomics.store(slots, THREAD_SLOTS.count, 0);
       Atomics.add(slots, THREAD_SLOTS.generation, 1);
       wake();
-      worker.unref?.();
+      thread.unref();
       settle(-1);
     },
   };
