@@ -35,6 +35,17 @@ test("futex refuses what is not an Int32Array over shared memory, and indexes ou
   assert.throws(() => futex.notify(closed, 0), RangeError);
 });
 
+test("futex works on a SharedArrayBuffer too (one process: its threads)", LONG, async () => {
+  const words = new Int32Array(new SharedArrayBuffer(16));
+  assert.equal(futex.wait(words, 1, 0, 5), "timed-out");
+  const pending = futex.waitAsync(words, 1, 0, { timeout: 10_000 });
+  setTimeout(() => {
+    Atomics.store(words, 1, 7);
+    futex.notify(words, 1);
+  }, 20);
+  assert.equal(await pending, "ok");
+});
+
 test("futex.waitAsync times out, and an aborted signal rejects with its reason", LONG, async () => {
   using s = segment("fx_cancel");
   assert.equal(await futex.waitAsync(s.words, 0, 1), "not-equal");
