@@ -47,6 +47,8 @@ test("lock times out and lockAsync times out or is aborted while another holds t
     await holder.line("locked false");
     assert.equal(mutex.lock({ timeout: 30 }), false);
     assert.equal(await other.lockAsync({ timeout: 30 }), false);
+    assert.throws(() => mutex.hold({ timeout: 20 }), { name: "TimeoutError" });
+    await assert.rejects(mutex.holdAsync({ timeout: 20 }), { name: "TimeoutError" });
     const reason = new Error("no longer needed");
     await assert.rejects(mutex.lockAsync({ signal: AbortSignal.abort(reason) }), (e) => e === reason);
     const controller = new AbortController();
