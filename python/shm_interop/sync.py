@@ -215,6 +215,7 @@ class _Object:
                 f"segment {self._shm.name!r} ({self._shm.size} bytes) cannot hold a {self.kind} at {self._offset}")
         self._base = _address(self._shm.buf, self._offset)
         self._layout = layout
+        self._valid = False  # until the header is checked: close() must not touch a foreign object's lock
         if _create is not None:
             ctypes.memset(self._base, 0, layout["size"])
             self._header(ready=False)
@@ -222,6 +223,7 @@ class _Object:
             self._set32(8, HEADER["ready"])
         else:
             self._check_header()
+        self._valid = True
 
     # fields (aligned int32: one load or store)
     def _get32(self, offset):
@@ -410,7 +412,7 @@ class Mutex(_Object):
     def close(self):
         """Releases the mutex first if this thread holds it: a held robust mutex is on the thread's robust
         list, linked through the mutex's own bytes, which must stay mapped while it is there."""
-        if self._shm is not None and getattr(self, "_base", None) and self.held_by_this_thread():
+        if self._shm is not None and getattr(self, "_valid", False) and self.held_by_this_thread():
             self.release()
         super().close()
 
@@ -613,6 +615,7 @@ class Barrier(_Object):
             self.close()
             raise MalformedObjectError(f"a barrier of {self._field('parties')} parties")
         self._register(1)
+        self._registered = True
 
     @classmethod
     def create(cls, parties, shm=None, offset=0):
@@ -626,6 +629,7 @@ class Barrier(_Object):
         _Object.__init__(obj, _shm=segment, _offset=offset, _create=init)
         obj._owned = shm is None
         obj._register(1)
+        obj._registered = True
         return obj
 
     @property
@@ -735,9 +739,7 @@ class Barrier(_Object):
             self._set("count", 0)
 
     def close(self):
-        if self._shm is not None and getattr(self, "_base", None):
-            try:
-                self._register(-1)
-            except Exception:
-                pass
+        if self._shm is not None and getattr(self, "_registered", False):
+            self._registered = False
+            self._register(-1)
         super().close()
