@@ -78,8 +78,11 @@ class _Side:
         self.registered = False
 
     def __enter__(self):
+        # a timed acquire, a slice at a time: a sleeper in pthread_mutex_lock can miss its wake-up when an
+        # async TypeScript locker takes the unlock's one wake-up (see lockSync in src/channel/channel.ts)
         if self.lock is not None:
-            self.lock.acquire()
+            while not self.lock.acquire(timeout=0.02):
+                pass
         return self
 
     def __exit__(self, *exc):
@@ -236,7 +239,8 @@ class Channel:
                     return
             self._sleep(self._send, WORD["head"], deadline)
             if self._receive.all_dead():
-                raise ChannelError("no-receivers", "every process that received from this channel has died")
+                raise ChannelError("no-receivers", "every process that received from this channel has died "
+                                   f"({', '.join(map(str, self._receive.pids()))})")
 
     def end(self):
         """No more messages: receivers drain what is queued, then see the end."""
@@ -328,7 +332,7 @@ class Channel:
             side.channel._set(side.waiting_word, side.channel._get(side.waiting_word) + 1)
             observed = self._get(word)
             tail, head = self._tail(), self._get(WORD["head"])
-            changed = ((tail & POSITION_MASK) != head or (tail & 0xFFFFFFFF) != (observed & 0xFFFFFFFF)) \
+            changed = ((tail & POSITION_MASK) != head or tail != (observed & 0xFFFFFFFF) or tail & ENDED) \
                 if word == WORD["tail"] else (head != observed or tail & ENDED)
         try:
             if not changed:

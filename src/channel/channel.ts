@@ -40,6 +40,7 @@ import { Spinner } from "../sync/internal.ts";
 import {
   ALIGNMENT,
   channelBytes,
+  ENDED,
   HEADER,
   LOCK_BYTES,
   MANY_RECEIVERS,
@@ -63,6 +64,8 @@ import { ownPid, PeerTable, slotsFor } from "./peers.ts";
 
 /** How long one sleep lasts at most before a waiter checks that its peers live. */
 const SLICE_MS = 100;
+/** How long one async wait for a side's lock lasts at most before it tries again. */
+const LOCK_SLICE_MS = 20;
 
 /** Whether a side is one process or many. */
 export type Parties = "one" | "many";
@@ -657,7 +660,7 @@ export class Channel extends SharedObject<ChannelDescriptor> implements AsyncIte
   /** Runs `body` holding `side` (its lock, for a side of many). */
   #locked<T>(side: Side, body: () => T): T {
     if (!side.lock) return body();
-    side.lock.lock();
+    lockSync(side.lock);
     try {
       return body();
     } finally {
@@ -677,7 +680,7 @@ export class Channel extends SharedObject<ChannelDescriptor> implements AsyncIte
 
   /** Runs `body` holding `side`, and keeps holding it when `body` returns a view (until commit / release). */
   #takeSide<T>(side: Side, body: () => T): T {
-    side.lock?.lock();
+    if (side.lock) lockSync(side.lock);
     return this.#keepIfView(side, body);
   }
 
@@ -698,10 +701,16 @@ export class Channel extends SharedObject<ChannelDescriptor> implements AsyncIte
     return result;
   }
 
+  /**
+   * Takes the side's lock without blocking the event loop, a slice at a time: a wake-up the lock's
+   * sleepers miss (see lockSync) then costs a slice, never the whole wait.
+   */
   async #lockAsync(side: Side, deadline: number, signal: AbortSignal | undefined): Promise<void> {
-    const left = remaining(deadline);
-    const got = await side.lock!.lockAsync(left === Infinity ? { signal } : { timeout: Math.max(0, left), signal });
-    if (!got) throw timeoutError();
+    for (;;) {
+      const left = remaining(deadline);
+      if (left <= 0) throw timeoutError();
+      if (await side.lock!.lockAsync({ timeout: Math.min(LOCK_SLICE_MS, left), signal })) return;
+    }
   }
 
   /**
@@ -732,7 +741,7 @@ export class Channel extends SharedObject<ChannelDescriptor> implements AsyncIte
         await futex.waitAsync(this.#words, index, observed, { timeout: Math.min(SLICE_MS, left), signal });
       }
     } finally {
-      if (side.lock && !side.lock.tryLock()) await side.lock.lockAsync();
+      if (side.lock && !side.lock.tryLock()) await this.#lockAsync(side, Infinity, undefined);
       Atomics.store(this.#words, side.waitingIndex, Atomics.load(this.#words, side.waitingIndex) - 1);
       side.lock?.unlock();
     }
@@ -748,7 +757,7 @@ export class Channel extends SharedObject<ChannelDescriptor> implements AsyncIte
 
   /** Raises the waiting count and reads the word to sleep on: its value, or CHANGED if there is no need to. */
   #raise(side: Side, index: number): number {
-    side.lock?.lock();
+    if (side.lock) lockSync(side.lock);
     try {
       return this.#raiseHeld(side, index);
     } finally {
@@ -763,13 +772,13 @@ export class Channel extends SharedObject<ChannelDescriptor> implements AsyncIte
     const tail = Atomics.load(this.#words, WORD.tail);
     const head = Atomics.load(this.#words, WORD.head);
     if (index === WORD.tail) {
-      if ((tail & POSITION_MASK) !== head || tail !== observed) return CHANGED;
+      if ((tail & POSITION_MASK) !== head || tail !== observed || (tail & ENDED) !== 0) return CHANGED;
     } else if (head !== observed || this.#ring.ended) return CHANGED;
     return observed;
   }
 
   #lower(side: Side): void {
-    side.lock?.lock();
+    if (side.lock) lockSync(side.lock);
     Atomics.store(this.#words, side.waitingIndex, Atomics.load(this.#words, side.waitingIndex) - 1);
     side.lock?.unlock();
   }
@@ -804,6 +813,16 @@ const NOTHING = Symbol("nothing yet");
 const DONE = Symbol("done");
 /** `#raise` found the ring changed: do not sleep. */
 const CHANGED = 0x7fffffff + 1;
+
+/**
+ * Takes a side's lock, blocking, a slice at a time. A sleeper in pthread_mutex_lock can be stranded
+ * when an async locker (which takes the lock with a trylock after its wake-up, so without glibc's
+ * FUTEX_WAITERS mark) consumes the unlock's one wake-up: seen in a 4 x 4 run of mixed sync and async
+ * senders. A timed lock wakes such a sleeper after the slice, and it tries again.
+ */
+function lockSync(lock: Mutex): void {
+  while (!lock.lock({ timeout: LOCK_SLICE_MS }));
+}
 
 function waitOptions(options: ChannelWaitOptions | undefined): { deadline: number; signal: AbortSignal | undefined } {
   if (options === undefined) return { deadline: Infinity, signal: undefined };
