@@ -57,3 +57,33 @@ export {
   type ManagedSegmentOptions,
   SharedMemoryManager,
 } from "./src/manager.ts";
+
+// Processes that wait for each other (issue 14): exports go here.
+export { type Futex, futex, type WaitOptions, type WaitResult } from "./src/sync/futex.ts";
+export { Mutex, type MutexDescriptor, type MutexGuard } from "./src/sync/mutex.ts";
+export { Semaphore, type SemaphoreDescriptor, type SemaphoreOptions } from "./src/sync/semaphore.ts";
+export { Event, type EventDescriptor } from "./src/sync/event.ts";
+export { Condition, type ConditionDescriptor, type ConditionOptions } from "./src/sync/condition.ts";
+export { Barrier, type BarrierDescriptor, type BarrierOptions } from "./src/sync/barrier.ts";
+export { BrokenBarrierError, LockStateError } from "./src/sync/internal.ts";
+
+// The one shape of shared objects (issue 13; written with issue 14): exports go here.
+export {
+  MalformedObjectError,
+  type ObjectPlacement,
+  type Ownership,
+  type Placement,
+  SharedObject,
+  type SharedObjectDescriptor,
+} from "./src/shared_object.ts";
+
+// Channels between processes (issue 15): exports go here.
+export {
+  Channel,
+  type ChannelDescriptor,
+  type ChannelOptions,
+  type ChannelWaitOptions,
+  type Parties,
+} from "./src/channel/channel.ts";
+export { ChannelError, type ChannelErrorCode, MalformedChannelError } from "./src/channel/errors.ts";
+export type { JsonValue, Message } from "./src/channel/messages.ts";
