@@ -19,7 +19,7 @@ export { SharedMemory, type SharedMemoryOptions } from "./src/shared_memory.ts";
 export { SharedMemoryError, type Syscall } from "./src/errors.ts";
 export { UnsupportedPlatformError } from "./ffi/runtime.ts";
 
-// Arrays (issue 3): exports go here.
+// Arrays in shared memory, numpy-style.
 export {
   type ArrayData,
   type ArrayDescriptor,
@@ -46,10 +46,10 @@ export {
 } from "./src/dtypes.ts";
 export { MalformedArrayError } from "./src/npy.ts";
 
-// ShareableList (issue 4): exports go here.
+// CPython's ShareableList.
 export { type ListValue, MalformedListError, ShareableList, type ShareableListOptions } from "./src/shareable_list.ts";
 
-// Cleanup at exit, the manager (issue 5): exports go here.
+// One owner for many segments.
 export {
   type Managed,
   type ManagedArrayOptions,
@@ -58,7 +58,7 @@ export {
   SharedMemoryManager,
 } from "./src/manager.ts";
 
-// Processes that wait for each other (issue 14): exports go here.
+// Processes that wait for each other.
 export { type Futex, futex, type WaitOptions, type WaitResult } from "./src/sync/futex.ts";
 export { Mutex, type MutexDescriptor, type MutexGuard } from "./src/sync/mutex.ts";
 export { Semaphore, type SemaphoreDescriptor, type SemaphoreOptions } from "./src/sync/semaphore.ts";
@@ -67,7 +67,7 @@ export { Condition, type ConditionDescriptor, type ConditionOptions } from "./sr
 export { Barrier, type BarrierDescriptor, type BarrierOptions } from "./src/sync/barrier.ts";
 export { BrokenBarrierError, LockStateError } from "./src/sync/internal.ts";
 
-// The one shape of shared objects (issue 13; written with issue 14): exports go here.
+// The one shape of every shared object.
 export {
   MalformedObjectError,
   type ObjectPlacement,
@@ -77,7 +77,7 @@ export {
   type SharedObjectDescriptor,
 } from "./src/shared_object.ts";
 
-// Channels between processes (issue 15): exports go here.
+// Channels between processes.
 export {
   Channel,
   type ChannelDescriptor,

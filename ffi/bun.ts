@@ -47,16 +47,12 @@ function libcSymbols(platform: Platform): Record<string, Declaration> {
     close: { args: ["i32"], returns: "i32" },
     // int pipe2(int pipefd[2], int flags); macOS has none: optional, undefined when missing
     pipe2: { args: ["ptr", "i32"], returns: "i32", optional: true },
-    // int dup(int oldfd)
-    dup: { args: ["i32"], returns: "i32" },
     // ssize_t write(int fd, const void *buf, size_t count)
     write: { args: ["i32", "ptr", "u64"], returns: "i64_fast" },
     // ssize_t read(int fd, void *buf, size_t count); Bun blocks the thread (only the watcher reads)
     read: { args: ["i32", "ptr", "u64"], returns: "i64_fast" },
     // int sigaction(int signum, const struct sigaction *act, struct sigaction *oldact)
     sigaction: { args: ["i32", "ptr", "ptr"], returns: "i32" },
-    // int kill(pid_t pid, int sig)
-    kill: { args: ["i32", "i32"], returns: "i32" },
     // pid_t getppid(void)
     getppid: { args: [], returns: "i32" },
     // int fcntl(int fd, int cmd, ... (int arg)): variadic, called with one int (x86-64 and arm64 Linux pass it
@@ -141,11 +137,9 @@ export function bindBun(platform: Platform): RawLibc {
       munmap: (address, length) => libc.munmap(address, length),
       close: (fd) => libc.close(fd),
       pipe2: pipe2 && ((fds, flags) => pipe2(fds, flags)),
-      dup: (fd) => libc.dup(fd),
       write: (fd, bytes) => Number(libc.write(fd, bytes, bytes.length)),
       read: (fd, buffer) => Promise.resolve(Number(libc.read(fd, buffer, buffer.length))),
       sigaction: (signal, act, old) => libc.sigaction(signal, act, old),
-      kill: (pid, signal) => libc.kill(pid, signal),
       getppid: () => libc.getppid(),
       fcntl: (fd, command, argument) => libc.fcntl(fd, command, argument),
       getenv: (name) => {

@@ -22,16 +22,12 @@ function libcSymbols(platform: Platform) {
     close: { parameters: ["i32"], result: "i32" },
     // int pipe2(int pipefd[2], int flags); macOS has none: optional, null when missing
     pipe2: { parameters: ["buffer", "i32"], result: "i32", optional: true },
-    // int dup(int oldfd)
-    dup: { parameters: ["i32"], result: "i32" },
     // ssize_t write(int fd, const void *buf, size_t count)
     write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
     // ssize_t read(int fd, void *buf, size_t count), on a pool thread so that the event loop keeps running
     read: { parameters: ["i32", "buffer", "usize"], result: "isize", nonblocking: true },
     // int sigaction(int signum, const struct sigaction *act, struct sigaction *oldact)
     sigaction: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
-    // int kill(pid_t pid, int sig)
-    kill: { parameters: ["i32", "i32"], result: "i32" },
     // pid_t getppid(void)
     getppid: { parameters: [], result: "i32" },
     // int fcntl(int fd, int cmd, ... (int arg)): variadic, called with one int (x86-64 and arm64 Linux pass it
@@ -104,11 +100,9 @@ export function bindDeno(platform: Platform): RawLibc {
       munmap: (address, length) => libc.munmap(BigInt(address), BigInt(length)),
       close: (fd) => libc.close(fd),
       pipe2: pipe2 ? (fds, flags) => pipe2(fds, flags) : undefined,
-      dup: (fd) => libc.dup(fd),
       write: (fd, bytes) => Number(libc.write(fd, bytes, BigInt(bytes.length))),
       read: async (fd, buffer) => Number(await libc.read(fd, buffer, BigInt(buffer.length))),
       sigaction: (signal, act, old) => libc.sigaction(signal, act, old),
-      kill: (pid, signal) => libc.kill(pid, signal),
       getppid: () => libc.getppid(),
       fcntl: (fd, command, argument) => libc.fcntl(fd, command, argument),
       getenv: (name) => {

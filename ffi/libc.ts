@@ -10,7 +10,6 @@
  * between, a GC in Deno, can overwrite errno). No pointer type of any runtime leaks out of `ffi/`: an
  * address is a plain number (user-space addresses fit in 2^53).
  */
-import type { SignalName } from "./platforms.ts";
 
 /** The start of a mapping, as a plain number. */
 export type Address = number;
@@ -43,8 +42,6 @@ export interface RawLibc {
   close(fd: number): number;
   /** `int pipe2(int pipefd[2], int flags)`; undefined where libc lacks it (macOS). */
   readonly pipe2: ((fds: Int32Array, flags: number) => number) | undefined;
-  /** `int dup(int oldfd)` */
-  dup(fd: number): number;
   /** `ssize_t write(int fd, const void *buf, size_t count)`, all of `bytes` */
   write(fd: number, bytes: Uint8Array): number;
   /**
@@ -55,8 +52,6 @@ export interface RawLibc {
   read(fd: number, buffer: Uint8Array): Promise<number>;
   /** `int sigaction(int signum, const struct sigaction *act, struct sigaction *oldact)`; null leaves that side out. */
   sigaction(signal: number, act: Uint8Array | null, old: Uint8Array | null): number;
-  /** `int kill(pid_t pid, int sig)` */
-  kill(pid: number, signal: number): number;
   /** `pid_t getppid(void)` */
   getppid(): number;
   /** `int fcntl(int fd, int cmd, ... (int arg))`, always with one int argument */
@@ -147,29 +142,16 @@ export interface FileIdentity {
   readonly ctimeNs: bigint;
 }
 
-/** What a signal does: its default action, nothing, or a handler someone installed. */
-export type SignalAction = "default" | "ignored" | "handled";
-
 /** The calls of cleanup, seen only by `src/cleanup/`. Every result `< 0` is `-errno`. */
 export interface SystemCalls {
-  /** The signals that end a process by default and that a program can listen for, by name. */
-  readonly signals: Readonly<Record<SignalName, number>>;
   /** A pipe whose ends both close on exec: `[readEnd, writeEnd]`, or -errno; undefined where libc has no `pipe2`. */
   readonly pipe: (() => [number, number] | number) | undefined;
-  /** A copy of `fd` that does not close on exec, or -errno. */
-  dup(fd: number): number;
   /** Writes all of `bytes`: the count written, or -errno. A write interrupted by a signal is retried. */
   write(fd: number, bytes: Uint8Array): number;
   /** Reads into `buffer`: the count read, 0 at end of file, or `< 0` on failure (errno is not read: see `RawLibc`). */
   read(fd: number, buffer: Uint8Array): Promise<number>;
   /** 0 or -errno. */
   close(fd: number): number;
-  /** What `signal` does now, or -errno. */
-  signalAction(signal: number): SignalAction | number;
-  /** Makes `signal` take its default action, or be ignored: 0 or -errno. */
-  setSignalAction(signal: number, action: "default" | "ignored"): number;
-  /** Sends `signal` to process `pid`: 0 or -errno. */
-  kill(pid: number, signal: number): number;
   /** The parent process's id. */
   getppid(): number;
   /** A copy of `fd` numbered `lowest` or above, closing on exec or not: the new descriptor, or -errno. */

@@ -47,16 +47,12 @@ function libcSymbols(platform: Platform): Record<string, Declaration> {
     close: { arguments: ["int32"], return: "int32" },
     // int pipe2(int pipefd[2], int flags); macOS has none: optional, undefined when missing
     pipe2: { arguments: ["buffer", "int32"], return: "int32", optional: true },
-    // int dup(int oldfd)
-    dup: { arguments: ["int32"], return: "int32" },
     // ssize_t write(int fd, const void *buf, size_t count)
     write: { arguments: ["int32", "buffer", "uint64"], return: "int64" },
     // ssize_t read(int fd, void *buf, size_t count); blocks the thread (only the watcher reads)
     read: { arguments: ["int32", "buffer", "uint64"], return: "int64" },
     // int sigaction(int signum, const struct sigaction *act, struct sigaction *oldact)
     sigaction: { arguments: ["int32", "buffer", "buffer"], return: "int32" },
-    // int kill(pid_t pid, int sig)
-    kill: { arguments: ["int32", "int32"], return: "int32" },
     // pid_t getppid(void)
     getppid: { arguments: [], return: "int32" },
     // int fcntl(int fd, int cmd, ... (int arg)): variadic, called with one int (x86-64 and arm64 Linux pass it
@@ -147,11 +143,9 @@ export function bindNode(platform: Platform): RawLibc {
       munmap,
       close,
       pipe2,
-      dup,
       write,
       read,
       sigaction,
-      kill,
       getppid,
       fcntl,
       getenv,
@@ -172,11 +166,9 @@ export function bindNode(platform: Platform): RawLibc {
       munmap: (address, length) => munmap(BigInt(address), BigInt(length)) as number,
       close: (fd) => close(fd) as number,
       pipe2: pipe2 && ((fds, flags) => pipe2(fds, flags) as number),
-      dup: (fd) => dup(fd) as number,
       write: (fd, bytes) => Number(write(fd, bytes, BigInt(bytes.length))),
       read: (fd, buffer) => Promise.resolve(Number(read(fd, buffer, BigInt(buffer.length)))),
       sigaction: (signal, act, old) => sigaction(signal, act, old) as number,
-      kill: (pid, signal) => kill(pid, signal) as number,
       getppid: () => getppid() as number,
       fcntl: (fd, command, argument) => fcntl(fd, command, argument) as number,
       getenv: (name) => {

@@ -31,12 +31,9 @@ export interface Platform extends PlatformFacts {
   readonly modeIsVariadic: boolean;
   /** The flag that makes both ends of a `pipe2` pipe close on exec (macOS has the flag but no `pipe2`). */
   readonly O_CLOEXEC: number;
-  /** The signals that end a process by default and that a program can listen for, by name. */
-  readonly signals: Readonly<Record<SignalName, number>>;
   /** `sizeof(struct sigaction)`; its first field is `sa_handler`, a pointer-sized little-endian integer. */
   readonly sigactionSize: number;
-  /** The two `sa_handler` values that are not handlers: the default action, and ignoring the signal. */
-  readonly SIG_DFL: number;
+  /** The `sa_handler` value that ignores a signal (SIGXFSZ, around sizing calls). */
   readonly SIG_IGN: number;
   /** The signal a file growing past `ulimit -f` raises (ignored around sizing calls: see `posix.ts`). */
   readonly SIGXFSZ: number;
@@ -128,9 +125,6 @@ export interface PthreadConstants {
   readonly EAGAIN: number;
   readonly EINTR: number;
 }
-
-/** The signals cleanup at exit listens for. */
-export type SignalName = "SIGHUP" | "SIGINT" | "SIGTERM";
 
 /** A library file and, where shm_open/shm_unlink live elsewhere (glibc before 2.34), that file. */
 export interface LibraryCandidate {
@@ -231,9 +225,7 @@ const LINUX = {
   errnoCodes: LINUX_ERRNO,
   modeIsVariadic: false,
   O_CLOEXEC: 0o2000000,
-  signals: { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 },
   sigactionSize: 152,
-  SIG_DFL: 0,
   SIG_IGN: 1,
   SIGXFSZ: 25,
   // <asm-generic/fcntl.h>, <linux/time.h> CLOCK_REALTIME_COARSE (what current_time() stamps inodes with)
@@ -294,9 +286,7 @@ const DARWIN = {
   errnoCodes: DARWIN_ERRNO,
   modeIsVariadic: true,
   O_CLOEXEC: 0x01000000,
-  signals: { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 },
   sigactionSize: 16,
-  SIG_DFL: 0,
   SIG_IGN: 1,
   SIGXFSZ: 25,
   // struct stat with 64-bit inodes: dev 4, mode 2, nlink 2, ino 8, uid 4, gid 4, rdev 4, pad 4,

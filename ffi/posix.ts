@@ -2,7 +2,7 @@
  * Turns a runtime's raw binding into the `Libc` that `src/` uses and the `SystemCalls` of cleanup at
  * exit, applying the platform's constants once. The only place that reads errno.
  */
-import type { Address, FileIdentity, Libc, RawLibc, SignalAction, SystemCalls } from "./libc.ts";
+import type { Address, FileIdentity, Libc, RawLibc, SystemCalls } from "./libc.ts";
 import type { Platform } from "./platforms.ts";
 
 const encoder = new TextEncoder();
@@ -133,20 +133,13 @@ export function posixSystemCalls(raw: RawLibc, platform: Platform): SystemCalls 
   const EINTR = errnoOf(platform, "EINTR");
   const EINVAL = errnoOf(platform, "EINVAL");
   const { pipe2 } = raw;
-  // `struct sigaction`, one buffer each way: only `sa_handler`, its first field, is read or written here.
-  const act = new Uint8Array(platform.sigactionSize);
-  const old = new Uint8Array(platform.sigactionSize);
-  const SIG_DFL = BigInt(platform.SIG_DFL);
-  const SIG_IGN = BigInt(platform.SIG_IGN);
   const timespec = new Uint8Array(16);
   const timespecView = new DataView(timespec.buffer);
   return {
-    signals: platform.signals,
     pipe: pipe2 && (() => {
       const fds = new Int32Array(2);
       return pipe2(fds, platform.O_CLOEXEC) < 0 ? fail() : [fds[0], fds[1]];
     }),
-    dup: (fd) => check(raw.dup(fd)),
     write(fd, bytes) {
       for (;;) {
         const count = raw.write(fd, bytes);
@@ -157,16 +150,6 @@ export function posixSystemCalls(raw: RawLibc, platform: Platform): SystemCalls 
     },
     read: (fd, buffer) => raw.read(fd, buffer),
     close: (fd) => check(raw.close(fd)),
-    signalAction(signal): SignalAction | number {
-      if (raw.sigaction(signal, null, old) < 0) return fail();
-      const handler = new DataView(old.buffer).getBigUint64(0, true);
-      return handler === SIG_DFL ? "default" : handler === SIG_IGN ? "ignored" : "handled";
-    },
-    setSignalAction(signal, action) {
-      new DataView(act.buffer).setBigUint64(0, action === "default" ? SIG_DFL : SIG_IGN, true);
-      return raw.sigaction(signal, act, null) < 0 ? fail() : 0;
-    },
-    kill: (pid, signal) => check(raw.kill(pid, signal)),
     getppid: () => raw.getppid(),
     duplicateAbove: (fd, lowest, closeOnExec) =>
       check(raw.fcntl(fd, closeOnExec ? platform.F_DUPFD_CLOEXEC : platform.F_DUPFD, lowest)),
