@@ -168,8 +168,10 @@ function openOrThrow(name: string, create: boolean, mode: number): number {
  * make it, and its identity is told right after, before it is sized (`src/cleanup/ownership.ts` says why).
  */
 function createNamed(name: string, mode: number, tracked: boolean): number {
+  // libc first: where it cannot load, that is the error, not a tracking failure
+  const calls = libc();
   if (tracked) announce("shm", name);
-  const fd = libc().shmOpen(name, true, mode);
+  const fd = calls.shmOpen(name, true, mode);
   if (fd < 0) {
     if (tracked) untrack("shm", name);
     throw errorFromErrno(fd, "shm_open", name);
