@@ -2,12 +2,13 @@
 import type { Address, RawLibc } from "./libc.ts";
 import type { LibraryCandidate, LinuxSync, Platform } from "./platforms.ts";
 import type { RawWait } from "./wait.ts";
+import { type MaybeOptional, openWithOptional } from "./optional_symbols.ts";
 
 /** A symbol's declaration, as `bun:ffi` takes it. */
 type BunSymbol = { args: readonly string[]; returns: string };
 
 /** A declaration in the table below: `optional` as in Deno, a symbol that this libc may lack. */
-type Declaration = BunSymbol & { optional?: true };
+type Declaration = MaybeOptional<BunSymbol>;
 
 /** A library's symbols, opened. */
 type BunSymbols = Record<string, (...args: unknown[]) => number>;
@@ -76,30 +77,8 @@ const shmSymbols = {
   shm_unlink: { args: ["ptr"], returns: "i32" },
 };
 
-/**
- * Opens `table` from the library at `path`. `bun:ffi` has no optional symbols, and one missing symbol
- * fails a whole `dlopen`: so the required symbols are opened together, and each optional one in a
- * `dlopen` of its own, left undefined when missing (an extra `dlopen` of a loaded library costs ~0.1 ms).
- */
-function openTable(ffi: BunFfi, path: string, table: Record<string, Declaration>): BunSymbols {
-  const required: Record<string, BunSymbol> = {};
-  const optional: Record<string, BunSymbol> = {};
-  for (const [name, { optional: isOptional, ...symbol }] of Object.entries(table)) {
-    (isOptional ? optional : required)[name] = symbol;
-  }
-  const opened = ffi.dlopen(path, required).symbols;
-  for (const [name, symbol] of Object.entries(optional)) {
-    try {
-      opened[name] = ffi.dlopen(path, { [name]: symbol }).symbols[name];
-    } catch {
-      // missing from this libc: left undefined
-    }
-  }
-  return opened;
-}
-
 function open(ffi: BunFfi, platform: Platform, candidate: LibraryCandidate) {
-  const libc = openTable(ffi, candidate.libc, libcSymbols(platform));
+  const libc = openWithOptional((symbols) => ffi.dlopen(candidate.libc, symbols).symbols, libcSymbols(platform));
   const shm = ffi.dlopen(candidate.shm ?? candidate.libc, shmSymbols).symbols;
   return { libc, shm };
 }

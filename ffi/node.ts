@@ -9,12 +9,13 @@
  */
 import type { Address, RawLibc } from "./libc.ts";
 import type { LibraryCandidate, Platform } from "./platforms.ts";
+import { type MaybeOptional, openWithOptional } from "./optional_symbols.ts";
 
 /** A symbol's declaration, as `node:ffi` takes it (the result type's key is `return`: `result` is ignored). */
 type NodeSymbol = { arguments: readonly string[]; return: string };
 
 /** A declaration in the table below: `optional` as in Deno, a symbol that this libc may lack. */
-type Declaration = NodeSymbol & { optional?: true };
+type Declaration = MaybeOptional<NodeSymbol>;
 
 /** A library's functions, opened. */
 type NodeFunctions = Record<string, (...args: unknown[]) => number | bigint>;
@@ -76,30 +77,8 @@ const shmSymbols = {
   shm_unlink: { arguments: ["buffer"], return: "int32" },
 };
 
-/**
- * Opens `table` from the library at `path`. One missing symbol fails a whole `dlopen` (as in Bun), so
- * the required symbols are opened together and each optional one in a `dlopen` of its own, left
- * undefined when missing.
- */
-function openTable(ffi: NodeFfi, path: string, table: Record<string, Declaration>): NodeFunctions {
-  const required: Record<string, NodeSymbol> = {};
-  const optional: Record<string, NodeSymbol> = {};
-  for (const [name, { optional: isOptional, ...symbol }] of Object.entries(table)) {
-    (isOptional ? optional : required)[name] = symbol;
-  }
-  const opened = { ...ffi.dlopen(path, required).functions };
-  for (const [name, symbol] of Object.entries(optional)) {
-    try {
-      opened[name] = ffi.dlopen(path, { [name]: symbol }).functions[name];
-    } catch {
-      // missing from this libc: left undefined
-    }
-  }
-  return opened;
-}
-
 function open(ffi: NodeFfi, platform: Platform, candidate: LibraryCandidate) {
-  const libc = openTable(ffi, candidate.libc, libcSymbols(platform));
+  const libc = openWithOptional((symbols) => ffi.dlopen(candidate.libc, symbols).functions, libcSymbols(platform));
   const shm = ffi.dlopen(candidate.shm ?? candidate.libc, shmSymbols).functions;
   return { libc, shm };
 }
