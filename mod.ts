@@ -24,7 +24,7 @@ export {
 export { SharedMemoryError, type Syscall } from "./src/errors.ts";
 export { UnsupportedPlatformError } from "./ffi/runtime.ts";
 
-// Arrays (issue 3): exports go here.
+// Arrays in shared memory, numpy-style.
 export {
   type ArrayData,
   type ArrayDescriptor,
@@ -51,7 +51,7 @@ export {
 } from "./src/dtypes.ts";
 export { MalformedArrayError } from "./src/npy.ts";
 
-// ShareableList (issue 4): exports go here.
+// CPython's ShareableList.
 export {
   type ListDescriptor,
   type ListValue,
@@ -60,7 +60,7 @@ export {
   type ShareableListOptions,
 } from "./src/shareable_list.ts";
 
-// Cleanup at exit, the manager (issue 5): exports go here.
+// One owner for many segments.
 export {
   type Managed,
   type ManagedArrayOptions,
@@ -69,7 +69,16 @@ export {
   SharedMemoryManager,
 } from "./src/manager.ts";
 
-// The one shape of shared objects (issue 13; written with issue 14): exports go here.
+// Processes that wait for each other.
+export { type Futex, futex, type WaitOptions, type WaitResult } from "./src/sync/futex.ts";
+export { Mutex, type MutexDescriptor, type MutexGuard } from "./src/sync/mutex.ts";
+export { Semaphore, type SemaphoreDescriptor, type SemaphoreOptions } from "./src/sync/semaphore.ts";
+export { Event, type EventDescriptor } from "./src/sync/event.ts";
+export { Condition, type ConditionDescriptor, type ConditionOptions } from "./src/sync/condition.ts";
+export { Barrier, type BarrierDescriptor, type BarrierOptions } from "./src/sync/barrier.ts";
+export { BrokenBarrierError, LockStateError } from "./src/sync/internal.ts";
+
+// The one shape of every shared object.
 export {
   MalformedObjectError,
   type ObjectPlacement,
@@ -80,3 +89,14 @@ export {
   type SharedObjectDescriptor,
 } from "./src/shared_object.ts";
 export { type AnyDescriptor, attach, type SharedKind, type SharedKinds } from "./src/attach.ts";
+
+// Channels between processes.
+export {
+  Channel,
+  type ChannelDescriptor,
+  type ChannelOptions,
+  type ChannelWaitOptions,
+  type Parties,
+} from "./src/channel/channel.ts";
+export { ChannelError, type ChannelErrorCode, MalformedChannelError } from "./src/channel/errors.ts";
+export type { JsonValue, Message } from "./src/channel/messages.ts";

@@ -2,7 +2,7 @@
  * The C baseline: the same work as the TypeScript benchmarks, straight on libc, as the physical limit.
  * Compiled by bench/main.ts at bench time:  cc -O3 -pthread -o bench/build/baseline bench/baseline.c -lrt
  *
- *   baseline <lifecycle|memory|handoff|ffi> key=value...     one JSON line per result on stdout
+ *   baseline <lifecycle|memory|handoff|ffi|sync> key=value...     one JSON line per result on stdout
  *
  * The key=value arguments come from bench/config.ts. Sampling copies mitata's: one warm-up call (and
  * two more while a call takes under 0.5 ms), batches of `batch` calls while one call takes under 65 us,
@@ -12,7 +12,9 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/futex.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdint.h>
@@ -21,6 +23,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -550,6 +553,104 @@ static void bench_ffi(void) {
     emit("ffi", "abs", 0, "call", 0, micro(call_abs, NULL));
 }
 
+/* ---- 6. processes that wait for each other (bench/sync.ts) ---- */
+
+/* An uncontended lock + unlock of a process-shared, robust, error-checking pthread mutex in a segment:
+ * the same mutex the library's Mutex is. */
+static void lock_unlock(void *ctx) {
+    pthread_mutex_lock(ctx);
+    pthread_mutex_unlock(ctx);
+}
+
+static long futex_op(volatile int *word, int op, int value) {
+    return syscall(SYS_futex, word, op, value, NULL, NULL, 0);
+}
+
+/* Waits until *word leaves `turn` (optionally spinning first), as bench/sync_child.ts. */
+static void wait_leaves(volatile int *word, int turn, int spin) {
+    for (int i = 0; spin && i < 2000; i++) {
+        if (__atomic_load_n(word, __ATOMIC_SEQ_CST) != turn) return;
+        __builtin_ia32_pause();
+    }
+    while (__atomic_load_n(word, __ATOMIC_SEQ_CST) == turn) futex_op(word, FUTEX_WAIT, turn);
+}
+
+/* Plays one side for `rounds` round trips; ping (mine 0) returns the durations of each batch. */
+static void play(volatile int *word, int mine, long samples_n, long batch, int spin, double *out) {
+    long end = 2 * batch * (samples_n + 1);
+    double t0 = now_ns();
+    for (;;) {
+        int turn = __atomic_load_n(word, __ATOMIC_SEQ_CST);
+        while (turn < end && (turn & 1) != mine) {
+            wait_leaves(word, turn, spin);
+            turn = __atomic_load_n(word, __ATOMIC_SEQ_CST);
+        }
+        if (turn >= end) break;
+        if (mine == 0 && turn % (2 * batch) == 0) {
+            double t = now_ns();
+            if (turn > 0) out[turn / (2 * batch) - 1] = t - t0;
+            t0 = t;
+        }
+        __atomic_store_n(word, turn + 1, __ATOMIC_SEQ_CST);
+        futex_op(word, FUTEX_WAKE, 1);
+    }
+    if (mine == 0) out[samples_n] = now_ns() - t0;
+}
+
+static void pin(int cpu) {
+    if (cpu < 0) return;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    if (sched_setaffinity(0, sizeof set, &set) < 0) die("sched_setaffinity");
+}
+
+static void bench_sync(void) {
+    char name[96];
+    progress("lock + unlock");
+    pthread_mutex_t *m = (pthread_mutex_t *)create_segment(name, sizeof name, "lock", 4096);
+    pthread_mutexattr_t attr;
+    pthread_mutexattr_init(&attr);
+    pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ERRORCHECK);
+    pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
+    pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
+    pthread_mutex_init(m, &attr);
+    emit("sync", "lock", 0, "op", 0, micro(lock_unlock, m));
+    release_segment(name, m, 4096);
+
+    static const struct { const char *op; int ping, pong; } PLACES[] = {
+        {"pingpong/one-cpu", 0, 0}, {"pingpong/two-cpus", 0, 1}, {"pingpong/free", -1, -1}};
+    long samples_n = cfg.quick ? 3 : 15, batch = cfg.quick ? 200 : 2000;
+    for (int p = 0; p < 3; p++) {
+        for (int spin = 0; spin < 2; spin++) {
+            progress(PLACES[p].op);
+            volatile int *word = (volatile int *)create_segment(name, sizeof name, "pingpong", 4096);
+            pid_t child = fork();
+            if (child < 0) die("fork");
+            if (child == 0) {
+                pin(PLACES[p].pong);
+                play(word, 1, samples_n, batch, spin, samples);
+                _exit(0);
+            }
+            long cpus = 0;
+            cpu_set_t set;
+            if (sched_getaffinity(0, sizeof set, &set) == 0) cpus = CPU_COUNT(&set);
+            pin(PLACES[p].ping);
+            play(word, 0, samples_n, batch, spin, samples);
+            waitpid(child, NULL, 0);
+            if (PLACES[p].ping >= 0 && cpus > 0) {
+                cpu_set_t all;
+                CPU_ZERO(&all);
+                for (int c = 0; c < 64; c++) CPU_SET(c, &all);
+                sched_setaffinity(0, sizeof all, &all);
+            }
+            emit_variant("sync", PLACES[p].op, spin ? "spin" : NULL, 0, "round trip", 0,
+                         stats_of(samples, (int)samples_n, (double)batch));
+            release_segment(name, (void *)word, 4096);
+        }
+    }
+}
+
 /* ---- main ---- */
 
 static void on_signal(int sig) {
@@ -569,6 +670,7 @@ int main(int argc, char **argv) {
     else if (strcmp(argv[1], "memory") == 0) bench_memory();
     else if (strcmp(argv[1], "handoff") == 0) bench_handoff("/proc/self/exe");
     else if (strcmp(argv[1], "ffi") == 0) bench_ffi();
+    else if (strcmp(argv[1], "sync") == 0) bench_sync();
     else { fprintf(stderr, "unknown benchmark %s\n", argv[1]); return 2; }
     return 0;
 }

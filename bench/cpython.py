@@ -1,6 +1,6 @@
 """The CPython side of the benchmarks: the same work with multiprocessing.shared_memory and numpy.
 
-    python3 bench/cpython.py <lifecycle|memory|handoff|list|ffi> key=value...
+    python3 bench/cpython.py <lifecycle|memory|handoff|list|ffi|sync|channel> key=value...
 
 The key=value arguments come from bench/config.ts; one JSON line per result goes to stdout. Sampling
 copies mitata's (see baseline.c). Every segment it names starts with shmbench_cpython_ and is unlinked
@@ -422,8 +422,182 @@ def bench_ffi():
     emit("ffi", "abs", measure(functools.partial(c_abs, -7)), unit="call")
 
 
+# ---- 6. processes that wait for each other (bench/sync.ts) ----
+
+PLACEMENTS = {"one-cpu": (0, 0), "two-cpus": (0, 1), "free": (None, None)}
+
+
+def emit_variant(bench, op, variant, stats, unit):
+    record = {"bench": bench, "op": op, "impl": "cpython", "unit": unit}
+    if variant:
+        record["variant"] = variant
+    record.update(stats)
+    print(json.dumps(record), flush=True)
+
+
+def pin(cpu):
+    if cpu is not None:
+        os.sched_setaffinity(0, {cpu})
+
+
+def pipe_side(conn, mine, rounds, durations=None, batch=1):
+    """One side of a Pipe ping-pong; ping (mine 0) times batches of round trips."""
+    message = b"x"
+    t0 = now()
+    for i in range(rounds):
+        if mine == 0:
+            if i % batch == 0:
+                t = now()
+                if i and durations is not None:
+                    durations.append(t - t0)
+                t0 = t
+            conn.send_bytes(message)
+            conn.recv_bytes()
+        else:
+            conn.recv_bytes()
+            conn.send_bytes(message)
+    if durations is not None:
+        durations.append(now() - t0)
+
+
+def event_side(mine_event, other_event, mine, rounds, durations=None, batch=1):
+    """One side of a ping-pong over two multiprocessing.Events: set the other's, wait for and clear one's own."""
+    t0 = now()
+    for i in range(rounds):
+        if mine == 0:
+            if i % batch == 0:
+                t = now()
+                if i and durations is not None:
+                    durations.append(t - t0)
+                t0 = t
+            other_event.set()
+            mine_event.wait()
+            mine_event.clear()
+        else:
+            mine_event.wait()
+            mine_event.clear()
+            other_event.set()
+    if durations is not None:
+        durations.append(now() - t0)
+
+
+def futex_side(shm, mine, rounds, durations=None, batch=1):
+    """bench/sync_child.ts in Python, through shm_interop.sync's futex calls (the child uses the segment
+    it inherited by fork)."""
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "python"))
+    from shm_interop import sync
+    address = sync._address(shm.buf)
+    word = ctypes.c_int32.from_address(address)
+    end = 2 * rounds
+    t0 = now()
+    while True:
+        turn = word.value
+        while turn < end and turn % 2 != mine:
+            sync._futex_wait_at(address, turn, 10)
+            turn = word.value
+        if turn >= end:
+            break
+        if mine == 0 and turn % (2 * batch) == 0:
+            t = now()
+            if turn and durations is not None:
+                durations.append(t - t0)
+            t0 = t
+        word.value = turn + 1
+        sync._futex_wake_at(address)
+    if durations is not None:
+        durations.append(now() - t0)
+    del word
+
+
+def play_pair(ping_cpu, pong_cpu, side, args, rounds, batch):
+    """Runs `side` in a child (pong, pinned) and here (ping, pinned): the per-round-trip statistics."""
+    def pong():
+        pin(pong_cpu)
+        side(*args(1), rounds)
+    child = Process(target=pong)
+    child.start()
+    before = os.sched_getaffinity(0)
+    pin(ping_cpu)
+    durations = []
+    try:
+        side(*args(0), rounds, durations, batch)
+    finally:
+        os.sched_setaffinity(0, before)
+        child.join()
+    return stats_of(durations[1:], batch)
+
+
+def bench_sync():
+    import multiprocessing
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "python"))
+    from shm_interop import sync
+    progress("multiprocessing.Lock acquire + release")
+    lock = multiprocessing.Lock()
+    emit("sync", "lock", measure(lambda: (lock.acquire(), lock.release())), unit="op")
+    progress("shm_interop Mutex acquire + release")
+    mutex = sync.Mutex.create()
+    try:
+        emit_variant("sync", "lock", "shm_interop", measure(lambda: (mutex.acquire(), mutex.release())), "op")
+    finally:
+        segment = mutex.shm
+        mutex.close()
+        segment.unlink()
+    samples = 3 if CONFIG["quick"] else 15
+    batch = 200 if CONFIG["quick"] else 2000
+    rounds = batch * (samples + 1)
+    for placement, (ping_cpu, pong_cpu) in PLACEMENTS.items():
+        op = f"pingpong/{placement}"
+        progress(f"{op} multiprocessing.Pipe")
+        a, b = Pipe()
+        emit_variant("sync", op, None, play_pair(ping_cpu, pong_cpu, pipe_side, lambda m: ((a, b)[m], m), rounds,
+                                                   batch), "round trip")
+        progress(f"{op} multiprocessing.Event")
+        events = (multiprocessing.Event(), multiprocessing.Event())
+        emit_variant("sync", op, "multiprocessing.Event", play_pair(
+            ping_cpu, pong_cpu, event_side, lambda m: (events[m], events[1 - m], m), rounds, batch), "round trip")
+        progress(f"{op} shm_interop futex")
+        shm = SharedMemory(name=bench_name("pingpong"), create=True, size=64)
+        try:
+            emit_variant("sync", op, "shm_interop futex", play_pair(
+                ping_cpu, pong_cpu, futex_side, lambda m: (shm, m), rounds, batch), "round trip")
+        finally:
+            shm.close()
+            shm.unlink()
+
+
+# ---- 7. channels between processes (bench/channel.ts) ----
+
+def queue_sender(queue, count, json_values):
+    message = bytes(64)
+    for i in range(count):
+        queue.put({"id": i, "name": "frame", "tags": ["a", "b"], "values": [i, i + 1, i + 2, 0.5], "ok": True}
+                  if json_values else message)
+    queue.put(None)
+
+
+def bench_channel():
+    import multiprocessing
+    batches = 3 if CONFIG["quick"] else 15
+    for op, json_values, batch in (("oneway64", False, 20000), ("json", True, 10000)):
+        batch = batch >> 6 if CONFIG["quick"] else batch
+        progress(f"{op} multiprocessing.Queue")
+        queue = multiprocessing.Queue(maxsize=1000)
+        child = Process(target=queue_sender, args=(queue, batches * batch, json_values))
+        child.start()
+        queue.get()
+        durations = []
+        for b in range(batches):
+            t0 = now()
+            for _ in range(batch - 1 if b == 0 else batch):
+                queue.get()
+            durations.append((now() - t0) / (batch - 1 if b == 0 else batch))
+        check(queue.get() is None, "the queue ended")
+        child.join()
+        emit_variant("channel", op, "queue", stats_of(durations), "message")
+
+
 BENCHMARKS = {"lifecycle": bench_lifecycle, "memory": bench_memory, "handoff": bench_handoff,
-              "list": bench_list, "ffi": bench_ffi}
+              "list": bench_list, "ffi": bench_ffi, "sync": bench_sync, "channel": bench_channel}
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["ready"]:

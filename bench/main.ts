@@ -38,6 +38,8 @@ const BENCHMARKS: { name: string; impls: Impl[] }[] = [
   { name: "handoff", impls: ["c", "cpython", "deno", "bun", "node"] },
   { name: "list", impls: ["cpython", "deno", "bun", "node"] },
   { name: "ffi", impls: ["c", "cpython", "deno", "bun", "node"] },
+  { name: "sync", impls: ["c", "cpython", "deno", "bun"] },
+  { name: "channel", impls: ["cpython", "deno", "bun"] },
 ];
 
 /** One benchmark process may take this long before it is killed and counted as failed. */

@@ -19,6 +19,8 @@ const BENCHMARKS: Record<string, () => Promise<{ run(config: Config): Promise<vo
   handoff: () => import("./handoff.ts"),
   list: () => import("./list.ts"),
   ffi: () => import("./ffi_cost.ts"),
+  sync: () => import("./sync.ts"),
+  channel: () => import("./channel.ts"),
 };
 
 const [benchmark, ...args] = process.argv.slice(2);

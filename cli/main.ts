@@ -4,8 +4,9 @@
  *
  *   deno task shm list [--json]               bun run cli/main.ts list [--json]
  *   deno task shm rm NAME...                  bun run cli/main.ts rm NAME...
- *   deno task shm sweep [--dry-run] [--prefix P]
+ *   deno task shm sweep [--dry-run] [--prefix P] [--min-age 60s]
  *
+ * Every name is printed escaped (`printableName`): a name is any bytes a local user chose.
  * Exit status: 0 done, 1 a segment could not be listed or removed, 2 a bad command line.
  */
 import process from "node:process";
@@ -13,14 +14,20 @@ import { existsSync } from "node:fs";
 import { libc } from "../ffi/runtime.ts";
 import { checkName } from "../src/names.ts";
 import { errorFromErrno } from "../src/errors.ts";
-import { type Segment, SHM_DIR, type Survey, survey } from "./segments.ts";
+import { printableName, printableText } from "../src/cleanup/printable.ts";
+import { inspect, keyOf, type Segment, SHM_DIR, type Survey, survey, usersOf } from "./segments.ts";
+
+/** How long a segment must be unchanged before `sweep` removes it: a younger one may be mid-handoff. */
+const DEFAULT_MIN_AGE = "60s";
 
 const USAGE = `usage: shm <command>
 
   list [--json]                  every segment: name, size, owner, age, and the processes that map it
   rm NAME...                     remove segments by name (the name as Python and this library print it)
-  sweep [--dry-run] [--prefix P] remove the segments that no live process maps or holds open
-                                 (--dry-run: only say which; --prefix: only names starting with P)`;
+  sweep [--dry-run] [--prefix P] [--min-age AGE]
+                                 remove the segments that no live process maps or holds open
+                                 (--dry-run: only say which; --prefix: only names starting with P;
+                                 --min-age: only those unchanged for AGE, default ${DEFAULT_MIN_AGE}: 0, 500ms, 30s, 5m, 2h)`;
 
 /** A bad command line: the message is printed with the usage, and the exit status is 2. */
 class UsageError extends Error {}
@@ -35,8 +42,13 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   list: { flags: { json: false }, run: (options, operands) => list(options.json === true, operands) },
   rm: { flags: {}, run: (_, operands) => remove(operands) },
   sweep: {
-    flags: { "dry-run": false, prefix: true },
-    run: (options, operands) => sweep(options["dry-run"] === true, String(options.prefix ?? ""), operands),
+    flags: { "dry-run": false, prefix: true, "min-age": true },
+    run: (options, operands) =>
+      sweep({
+        dryRun: options["dry-run"] === true,
+        prefix: String(options.prefix ?? ""),
+        minAgeMs: parseAge(String(options["min-age"] ?? DEFAULT_MIN_AGE)),
+      }, operands),
   },
 };
 
@@ -49,7 +61,7 @@ export function main(args: readonly string[]): number {
       return name === undefined ? 2 : 0;
     }
     const command = COMMANDS[name];
-    if (!command) throw new UsageError(`unknown command '${name}'`);
+    if (!command) throw new UsageError(`unknown command '${printableName(name)}'`);
     const { options, operands } = parse(rest, command.flags);
     return command.run(options, operands);
   } catch (error) {
@@ -74,7 +86,7 @@ function parse(args: readonly string[], flags: Command["flags"]) {
       continue;
     }
     const [flag, inline] = arg.slice(2).split(/=(.*)/s);
-    if (!(flag in flags)) throw new UsageError(`unknown option '--${flag}'`);
+    if (!(flag in flags)) throw new UsageError(`unknown option '--${printableName(flag)}'`);
     if (!flags[flag]) {
       if (inline !== undefined) throw new UsageError(`--${flag} takes no value`);
       options[flag] = true;
@@ -100,7 +112,7 @@ function surveyHere(): Survey | undefined {
 }
 
 function list(json: boolean, operands: string[]): number {
-  if (operands.length > 0) throw new UsageError(`list takes no operands, got '${operands[0]}'`);
+  if (operands.length > 0) throw new UsageError(`list takes no operands, got '${printableName(operands[0])}'`);
   const found = surveyHere();
   if (!found) return 1;
   const now = Date.now();
@@ -110,7 +122,13 @@ function list(json: boolean, operands: string[]): number {
   }
   const rows = [
     ["NAME", "SIZE", "OWNER", "AGE", "PROCESSES"],
-    ...found.segments.map((s) => [s.name, formatSize(s.size), s.owner, formatAge(now - s.created), usersOf(s)]),
+    ...found.segments.map((s) => [
+      printableName(s.name),
+      s.type === "file" ? formatSize(s.size) : "-",
+      s.owner,
+      formatAge(now - s.created),
+      s.type === "file" ? userList(s) : `(${s.type}, not a segment${s.type === "symlink" ? ", not followed" : ""})`,
+    ]),
   ];
   const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)));
   for (const row of rows) console.log(row.map((cell, i) => cell.padEnd(widths[i])).join("  ").trimEnd());
@@ -125,42 +143,63 @@ function remove(names: string[]): number {
     try {
       checkName(name, "NAME");
     } catch (error) {
-      throw new UsageError(`refusing '${name}': ${(error as Error).message}`);
+      throw new UsageError(`refusing '${printableName(name)}': ${printableText((error as Error).message)}`);
     }
   }
   let status = 0;
   for (const name of names) {
     const result = libc().shmUnlink(name);
     if (result < 0) {
-      console.error(`shm: ${errorFromErrno(result, "shm_unlink", name).message}`);
+      console.error(`shm: ${unlinkError(result, name)}`);
       status = 1;
     } else {
-      console.log(`removed ${name}`);
+      console.log(`removed ${printableName(name)}`);
     }
   }
   return status;
 }
 
-function sweep(dryRun: boolean, prefix: string, operands: string[]): number {
-  if (operands.length > 0) throw new UsageError(`sweep takes no operands, got '${operands[0]}'`);
+/** What `sweep` removes: by name prefix, and only what no process has used or changed for `minAgeMs`. */
+interface SweepOptions {
+  dryRun: boolean;
+  prefix: string;
+  minAgeMs: number;
+}
+
+/**
+ * Removes the segments no live process maps or holds open. A segment made after /dev/shm was listed is
+ * not looked at; one changed within `minAgeMs` is kept (it may be between a creator and its first
+ * attacher). Right before the unlinks /proc is read again, and right before each unlink the name is
+ * checked to still be that file (same device and inode), still unchanged: what changed meanwhile is kept.
+ */
+function sweep({ dryRun, prefix, minAgeMs }: SweepOptions, operands: string[]): number {
+  if (operands.length > 0) throw new UsageError(`sweep takes no operands, got '${printableName(operands[0])}'`);
   const found = surveyHere();
   if (!found) return 1;
-  const now = Date.now();
-  const chosen = found.segments.filter((segment) => segment.name.startsWith(prefix));
-  const unused = chosen.filter((segment) => segment.users.length === 0);
+  const oldEnough = (segment: Segment) => Date.now() - segment.changed >= minAgeMs;
+  const chosen = found.segments.filter((segment) => segment.type === "file" && segment.name.startsWith(prefix));
+  let unused = chosen.filter((segment) => segment.users.length === 0 && oldEnough(segment));
+  if (!dryRun && unused.length > 0) {
+    const { users } = usersOf(new Set(unused.map(keyOf)));
+    unused = unused.filter((segment) => !users.has(keyOf(segment)));
+  }
   let status = 0;
   let removed = 0;
   for (const segment of unused) {
-    const about = `${segment.name} (${formatSize(segment.size)}, ${segment.owner}, ${
-      formatAge(now - segment.created)
-    } old)`;
+    const about = `${printableName(segment.name)} (${formatSize(segment.size)}, ${segment.owner}, ${
+      formatAge(Date.now() - segment.changed)
+    } unchanged)`;
     if (dryRun) {
       console.log(`would remove ${about}`);
       continue;
     }
+    const now = inspect(segment.name);
+    if (!now || now.type !== "file" || keyOf(now) !== keyOf(segment) || now.changed !== segment.changed) continue;
     const result = libc().shmUnlink(segment.name);
+    // Gone since the check (its owner unlinked it): nothing left to do.
+    if (result < 0 && errorFromErrno(result, "shm_unlink", segment.name).code === "ENOENT") continue;
     if (result < 0) {
-      console.error(`shm: ${errorFromErrno(result, "shm_unlink", segment.name).message}`);
+      console.error(`shm: ${unlinkError(result, segment.name)}`);
       status = 1;
       continue;
     }
@@ -169,12 +208,31 @@ function sweep(dryRun: boolean, prefix: string, operands: string[]): number {
   }
   const verb = dryRun ? "would remove" : "removed";
   const count = dryRun ? unused.length : removed;
-  console.log(`${verb} ${plural(count, "segment")} that no process uses; ${chosen.length - unused.length} in use kept`);
+  console.log(
+    `${verb} ${plural(count, "segment")} that no process uses; ${chosen.length - count} in use, young or changed kept`,
+  );
   noteUninspected(found);
   return status;
 }
 
-function usersOf(segment: Segment): string {
+/** A failed unlink's message, the name in it escaped. */
+function unlinkError(result: number, name: string): string {
+  const error = errorFromErrno(result, "shm_unlink", name);
+  return printableText(error.message.replaceAll(name, printableName(name)));
+}
+
+const AGE_SUFFIXES: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `0`, `500ms`, `30s`, `5m`, `2h`, `1d` (a bare number is seconds) in milliseconds; a UsageError otherwise. */
+export function parseAge(text: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(text);
+  if (!match) {
+    throw new UsageError(`--min-age takes an age such as 0, 500ms, 30s, 5m or 2h, got '${printableName(text)}'`);
+  }
+  return Number(match[1]) * AGE_SUFFIXES[match[2] ?? "s"];
+}
+
+function userList(segment: Segment): string {
   return segment.users.map((user) => `${user.pid} ${user.command}`).join(", ") || "-";
 }
 

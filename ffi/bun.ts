@@ -1,12 +1,14 @@
 /** libc through `bun:ffi`. Only `ffi/runtime.ts` imports this file, and only inside Bun. */
 import type { Address, RawLibc } from "./libc.ts";
-import type { LibraryCandidate, Platform } from "./platforms.ts";
+import type { LibraryCandidate, LinuxSync, Platform } from "./platforms.ts";
+import type { RawWait } from "./wait.ts";
+import { type MaybeOptional, openWithOptional } from "./optional_symbols.ts";
 
 /** A symbol's declaration, as `bun:ffi` takes it. */
 type BunSymbol = { args: readonly string[]; returns: string };
 
 /** A declaration in the table below: `optional` as in Deno, a symbol that this libc may lack. */
-type Declaration = BunSymbol & { optional?: true };
+type Declaration = MaybeOptional<BunSymbol>;
 
 /** A library's symbols, opened. */
 type BunSymbols = Record<string, (...args: unknown[]) => number>;
@@ -18,6 +20,8 @@ interface BunFfi {
    * when the buffer is collected or detached, and its `ctx`. */
   toArrayBuffer(address: number, byteOffset: number, byteLength: number, ctx?: number, fn?: number): ArrayBuffer;
   read: { i32(address: number, byteOffset?: number): number };
+  /** `new CString(address)`: the NUL-terminated string at `address`, as a JS string. */
+  CString: new (address: number) => string;
 }
 
 /** `bun:ffi` is loaded synchronously, so that importing the library stays synchronous in both runtimes. */
@@ -44,18 +48,23 @@ function libcSymbols(platform: Platform): Record<string, Declaration> {
     close: { args: ["i32"], returns: "i32" },
     // int pipe2(int pipefd[2], int flags); macOS has none: optional, undefined when missing
     pipe2: { args: ["ptr", "i32"], returns: "i32", optional: true },
-    // int dup(int oldfd)
-    dup: { args: ["i32"], returns: "i32" },
     // ssize_t write(int fd, const void *buf, size_t count)
     write: { args: ["i32", "ptr", "u64"], returns: "i64_fast" },
     // ssize_t read(int fd, void *buf, size_t count); Bun blocks the thread (only the watcher reads)
     read: { args: ["i32", "ptr", "u64"], returns: "i64_fast" },
     // int sigaction(int signum, const struct sigaction *act, struct sigaction *oldact)
     sigaction: { args: ["i32", "ptr", "ptr"], returns: "i32" },
-    // int kill(pid_t pid, int sig)
-    kill: { args: ["i32", "i32"], returns: "i32" },
     // pid_t getppid(void)
     getppid: { args: [], returns: "i32" },
+    // int fcntl(int fd, int cmd, ... (int arg)): variadic, called with one int (x86-64 and arm64 Linux pass it
+    // in a register either way)
+    fcntl: { args: ["i32", "i32", "i32"], returns: "i32" },
+    // char *getenv(const char *name)
+    getenv: { args: ["ptr"], returns: "ptr" },
+    // int setenv(const char *name, const char *value, int overwrite)
+    setenv: { args: ["ptr", "ptr", "i32"], returns: "i32" },
+    // int clock_gettime(clockid_t clockid, struct timespec *tp)
+    clock_gettime: { args: ["i32", "ptr"], returns: "i32" },
     // int *__errno_location(void) (glibc, musl) / int *__error(void) (macOS)
     [platform.errnoSymbol]: { args: [], returns: "ptr" },
   };
@@ -68,30 +77,8 @@ const shmSymbols = {
   shm_unlink: { args: ["ptr"], returns: "i32" },
 };
 
-/**
- * Opens `table` from the library at `path`. `bun:ffi` has no optional symbols, and one missing symbol
- * fails a whole `dlopen`: so the required symbols are opened together, and each optional one in a
- * `dlopen` of its own, left undefined when missing (an extra `dlopen` of a loaded library costs ~0.1 ms).
- */
-function openTable(ffi: BunFfi, path: string, table: Record<string, Declaration>): BunSymbols {
-  const required: Record<string, BunSymbol> = {};
-  const optional: Record<string, BunSymbol> = {};
-  for (const [name, { optional: isOptional, ...symbol }] of Object.entries(table)) {
-    (isOptional ? optional : required)[name] = symbol;
-  }
-  const opened = ffi.dlopen(path, required).symbols;
-  for (const [name, symbol] of Object.entries(optional)) {
-    try {
-      opened[name] = ffi.dlopen(path, { [name]: symbol }).symbols[name];
-    } catch {
-      // missing from this libc: left undefined
-    }
-  }
-  return opened;
-}
-
 function open(ffi: BunFfi, platform: Platform, candidate: LibraryCandidate) {
-  const libc = openTable(ffi, candidate.libc, libcSymbols(platform));
+  const libc = openWithOptional((symbols) => ffi.dlopen(candidate.libc, symbols).symbols, libcSymbols(platform));
   const shm = ffi.dlopen(candidate.shm ?? candidate.libc, shmSymbols).symbols;
   return { libc, shm };
 }
@@ -129,12 +116,17 @@ export function bindBun(platform: Platform): RawLibc {
       munmap: (address, length) => libc.munmap(address, length),
       close: (fd) => libc.close(fd),
       pipe2: pipe2 && ((fds, flags) => pipe2(fds, flags)),
-      dup: (fd) => libc.dup(fd),
       write: (fd, bytes) => Number(libc.write(fd, bytes, bytes.length)),
       read: (fd, buffer) => Promise.resolve(Number(libc.read(fd, buffer, buffer.length))),
       sigaction: (signal, act, old) => libc.sigaction(signal, act, old),
-      kill: (pid, signal) => libc.kill(pid, signal),
       getppid: () => libc.getppid(),
+      fcntl: (fd, command, argument) => libc.fcntl(fd, command, argument),
+      getenv: (name) => {
+        const value = libc.getenv(name);
+        return value ? String(new ffi.CString(value)) : null;
+      },
+      setenv: (name, value, overwrite) => libc.setenv(name, value, overwrite),
+      clock_gettime: (clock, timespec) => libc.clock_gettime(clock, timespec),
       errno: () => ffi.read.i32(errnoAddress),
       arrayBuffer: (address: Address, offset: number, length: number) => ffi.toArrayBuffer(address, offset, length),
       maxArrayBufferBytes: BUN_MAX_ARRAY_BUFFER,
@@ -146,6 +138,90 @@ export function bindBun(platform: Platform): RawLibc {
         (globalThis as unknown as { Bun: { gc(force: boolean): void } }).Bun.gc(true);
         return true;
       },
+    };
+  }
+  throw lastError;
+}
+
+/** Waiting and waking (issue 14): the futex system call, the robust pthread mutex, the clock. */
+const waitSymbols: Record<string, BunSymbol> = {
+  // long syscall(SYS_futex, uint32_t *uaddr, int futex_op, uint32_t val, const struct timespec *timeout, uint32_t *uaddr2, uint32_t val3);
+  // the same `syscall` declared again below for futex_waitv: Bun keys symbols by name, so it is opened apart
+  syscall: { args: ["i64", "ptr", "i32", "i32", "ptr", "ptr", "i32"], returns: "i64_fast" },
+  // int pthread_mutexattr_init(pthread_mutexattr_t *attr)
+  pthread_mutexattr_init: { args: ["ptr"], returns: "i32" },
+  // int pthread_mutexattr_settype(pthread_mutexattr_t *attr, int type)
+  pthread_mutexattr_settype: { args: ["ptr", "i32"], returns: "i32" },
+  // int pthread_mutexattr_setpshared(pthread_mutexattr_t *attr, int pshared)
+  pthread_mutexattr_setpshared: { args: ["ptr", "i32"], returns: "i32" },
+  // int pthread_mutexattr_setrobust(pthread_mutexattr_t *attr, int robustness)
+  pthread_mutexattr_setrobust: { args: ["ptr", "i32"], returns: "i32" },
+  // int pthread_mutex_init(pthread_mutex_t *mutex, const pthread_mutexattr_t *attr)
+  pthread_mutex_init: { args: ["ptr", "ptr"], returns: "i32" },
+  // int pthread_mutex_lock(pthread_mutex_t *mutex)
+  pthread_mutex_lock: { args: ["ptr"], returns: "i32" },
+  // int pthread_mutex_trylock(pthread_mutex_t *mutex)
+  pthread_mutex_trylock: { args: ["ptr"], returns: "i32" },
+  // int pthread_mutex_unlock(pthread_mutex_t *mutex)
+  pthread_mutex_unlock: { args: ["ptr"], returns: "i32" },
+  // int pthread_mutex_consistent(pthread_mutex_t *mutex)
+  pthread_mutex_consistent: { args: ["ptr"], returns: "i32" },
+  // int pthread_mutex_clocklock(pthread_mutex_t *mutex, clockid_t clockid, const struct timespec *abstime)
+  pthread_mutex_clocklock: { args: ["ptr", "i32", "ptr"], returns: "i32" },
+  // int clock_gettime(clockid_t clockid, struct timespec *tp)
+  clock_gettime: { args: ["i32", "ptr"], returns: "i32" },
+  // int sched_getaffinity(pid_t pid, size_t cpusetsize, cpu_set_t *mask)
+  sched_getaffinity: { args: ["i32", "u64", "ptr"], returns: "i32" },
+  // pid_t getpid(void)
+  getpid: { args: [], returns: "i32" },
+  // int kill(pid_t pid, int sig)
+  kill: { args: ["i32", "i32"], returns: "i32" },
+  // int *__errno_location(void)
+  __errno_location: { args: [], returns: "ptr" },
+};
+
+/** long syscall(SYS_futex_waitv, struct futex_waitv *waiters, unsigned int nr_futexes, unsigned int flags, struct timespec *timeout, clockid_t clockid) */
+const waitvSymbol: Record<string, BunSymbol> = {
+  syscall: { args: ["i64", "ptr", "u32", "u32", "ptr", "i32"], returns: "i64_fast" },
+};
+
+/** Opens the wait calls from the first of `platform.libraries` that has them all (Linux only for now).
+ * Bun has no `nonblocking` calls: waits off the event loop go through a Worker (`wait.ts`). */
+export function bindBunWait(platform: Platform, sync: LinuxSync): RawWait {
+  const ffi = bunFfi() as BunFfi & { ptr(value: ArrayBufferLike | ArrayBufferView): number };
+  let lastError: unknown;
+  for (const candidate of platform.libraries) {
+    let s: BunSymbols;
+    let waitv: BunSymbols[string];
+    try {
+      s = ffi.dlopen(candidate.libc, waitSymbols).symbols;
+      waitv = ffi.dlopen(candidate.libc, waitvSymbol).symbols.syscall;
+    } catch (error) {
+      lastError = error;
+      continue;
+    }
+    const errnoAddress = s.__errno_location();
+    const { SYS_futex, SYS_futex_waitv } = sync;
+    return {
+      futex: (address, op, value, timeout) => s.syscall(SYS_futex, address, op, value, timeout, null, 0),
+      waitv: (waiters, count) => waitv(SYS_futex_waitv, waiters, count, 0, null, 0),
+      waitvNonblocking: undefined,
+      mutexattr_init: (attr) => s.pthread_mutexattr_init(attr),
+      mutexattr_settype: (attr, type) => s.pthread_mutexattr_settype(attr, type),
+      mutexattr_setpshared: (attr, shared) => s.pthread_mutexattr_setpshared(attr, shared),
+      mutexattr_setrobust: (attr, robust) => s.pthread_mutexattr_setrobust(attr, robust),
+      mutex_init: (mutex, attr) => s.pthread_mutex_init(mutex, attr),
+      mutex_lock: (mutex) => s.pthread_mutex_lock(mutex),
+      mutex_trylock: (mutex) => s.pthread_mutex_trylock(mutex),
+      mutex_unlock: (mutex) => s.pthread_mutex_unlock(mutex),
+      mutex_consistent: (mutex) => s.pthread_mutex_consistent(mutex),
+      mutex_clocklock: (mutex, clock, abstime) => s.pthread_mutex_clocklock(mutex, clock, abstime),
+      clock_gettime: (clock, time) => s.clock_gettime(clock, time),
+      sched_getaffinity: (pid, size, mask) => s.sched_getaffinity(pid, size, mask),
+      getpid: () => s.getpid(),
+      kill: (pid, signal) => s.kill(pid, signal),
+      errno: () => ffi.read.i32(errnoAddress),
+      addressOf: (buffer) => ffi.ptr(buffer),
     };
   }
   throw lastError;

@@ -1,6 +1,7 @@
 /** libc through `Deno.dlopen`. Only `ffi/runtime.ts` imports this file, and only inside Deno. */
 import type { Address, RawLibc } from "./libc.ts";
-import type { LibraryCandidate, Platform } from "./platforms.ts";
+import type { LibraryCandidate, LinuxSync, Platform } from "./platforms.ts";
+import type { RawWait } from "./wait.ts";
 
 /** The symbol table, C prototypes beside each declaration. */
 function libcSymbols(platform: Platform) {
@@ -21,18 +22,23 @@ function libcSymbols(platform: Platform) {
     close: { parameters: ["i32"], result: "i32" },
     // int pipe2(int pipefd[2], int flags); macOS has none: optional, null when missing
     pipe2: { parameters: ["buffer", "i32"], result: "i32", optional: true },
-    // int dup(int oldfd)
-    dup: { parameters: ["i32"], result: "i32" },
     // ssize_t write(int fd, const void *buf, size_t count)
     write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
     // ssize_t read(int fd, void *buf, size_t count), on a pool thread so that the event loop keeps running
     read: { parameters: ["i32", "buffer", "usize"], result: "isize", nonblocking: true },
     // int sigaction(int signum, const struct sigaction *act, struct sigaction *oldact)
     sigaction: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
-    // int kill(pid_t pid, int sig)
-    kill: { parameters: ["i32", "i32"], result: "i32" },
     // pid_t getppid(void)
     getppid: { parameters: [], result: "i32" },
+    // int fcntl(int fd, int cmd, ... (int arg)): variadic, called with one int (x86-64 and arm64 Linux pass it
+    // in a register either way)
+    fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
+    // char *getenv(const char *name)
+    getenv: { parameters: ["buffer"], result: "pointer" },
+    // int setenv(const char *name, const char *value, int overwrite)
+    setenv: { parameters: ["buffer", "buffer", "i32"], result: "i32" },
+    // int clock_gettime(clockid_t clockid, struct timespec *tp)
+    clock_gettime: { parameters: ["i32", "buffer"], result: "i32" },
     // int *__errno_location(void) (glibc, musl) / int *__error(void) (macOS)
     errno_location: { name: platform.errnoSymbol, parameters: [], result: "pointer" },
   } as const satisfies Deno.ForeignLibraryInterface;
@@ -94,12 +100,17 @@ export function bindDeno(platform: Platform): RawLibc {
       munmap: (address, length) => libc.munmap(BigInt(address), BigInt(length)),
       close: (fd) => libc.close(fd),
       pipe2: pipe2 ? (fds, flags) => pipe2(fds, flags) : undefined,
-      dup: (fd) => libc.dup(fd),
       write: (fd, bytes) => Number(libc.write(fd, bytes, BigInt(bytes.length))),
       read: async (fd, buffer) => Number(await libc.read(fd, buffer, BigInt(buffer.length))),
       sigaction: (signal, act, old) => libc.sigaction(signal, act, old),
-      kill: (pid, signal) => libc.kill(pid, signal),
       getppid: () => libc.getppid(),
+      fcntl: (fd, command, argument) => libc.fcntl(fd, command, argument),
+      getenv: (name) => {
+        const value = libc.getenv(name);
+        return value === null ? null : Deno.UnsafePointerView.getCString(value);
+      },
+      setenv: (name, value, overwrite) => libc.setenv(name, value, overwrite),
+      clock_gettime: (clock, timespec) => libc.clock_gettime(clock, timespec),
       errno: () => errnoView.getInt32(),
       arrayBuffer: (address: Address, offset: number, length: number) =>
         Deno.UnsafePointerView.getArrayBuffer(Deno.UnsafePointer.create(BigInt(address))!, length, offset),
@@ -107,6 +118,92 @@ export function bindDeno(platform: Platform): RawLibc {
       // Deno's getArrayBuffer takes no deallocator: src/mapping.ts unmaps forgotten mappings itself.
       unmappingArrayBuffer: undefined,
       collectGarbage,
+    };
+  }
+  throw lastError;
+}
+
+/** Waiting and waking (issue 14): the futex system call, the robust pthread mutex, the clock. */
+function waitSymbols() {
+  return {
+    // long syscall(SYS_futex, uint32_t *uaddr, int futex_op, uint32_t val, const struct timespec *timeout, uint32_t *uaddr2, uint32_t val3)
+    futex: { name: "syscall", parameters: ["i64", "usize", "i32", "i32", "buffer", "usize", "i32"], result: "i64" },
+    // long syscall(SYS_futex_waitv, struct futex_waitv *waiters, unsigned int nr_futexes, unsigned int flags, struct timespec *timeout, clockid_t clockid)
+    waitv: { name: "syscall", parameters: ["i64", "buffer", "u32", "u32", "usize", "i32"], result: "i64" },
+    // the same on a pool thread: a Promise, the event loop running meanwhile (errno is lost there)
+    waitv_nb: {
+      name: "syscall",
+      parameters: ["i64", "buffer", "u32", "u32", "usize", "i32"],
+      result: "i64",
+      nonblocking: true,
+    },
+    // int pthread_mutexattr_init(pthread_mutexattr_t *attr)
+    pthread_mutexattr_init: { parameters: ["buffer"], result: "i32" },
+    // int pthread_mutexattr_settype(pthread_mutexattr_t *attr, int type)
+    pthread_mutexattr_settype: { parameters: ["buffer", "i32"], result: "i32" },
+    // int pthread_mutexattr_setpshared(pthread_mutexattr_t *attr, int pshared)
+    pthread_mutexattr_setpshared: { parameters: ["buffer", "i32"], result: "i32" },
+    // int pthread_mutexattr_setrobust(pthread_mutexattr_t *attr, int robustness)
+    pthread_mutexattr_setrobust: { parameters: ["buffer", "i32"], result: "i32" },
+    // int pthread_mutex_init(pthread_mutex_t *mutex, const pthread_mutexattr_t *attr)
+    pthread_mutex_init: { parameters: ["buffer", "buffer"], result: "i32" },
+    // int pthread_mutex_lock(pthread_mutex_t *mutex)
+    pthread_mutex_lock: { parameters: ["buffer"], result: "i32" },
+    // int pthread_mutex_trylock(pthread_mutex_t *mutex)
+    pthread_mutex_trylock: { parameters: ["buffer"], result: "i32" },
+    // int pthread_mutex_unlock(pthread_mutex_t *mutex)
+    pthread_mutex_unlock: { parameters: ["buffer"], result: "i32" },
+    // int pthread_mutex_consistent(pthread_mutex_t *mutex)
+    pthread_mutex_consistent: { parameters: ["buffer"], result: "i32" },
+    // int pthread_mutex_clocklock(pthread_mutex_t *mutex, clockid_t clockid, const struct timespec *abstime)
+    pthread_mutex_clocklock: { parameters: ["buffer", "i32", "buffer"], result: "i32" },
+    // int clock_gettime(clockid_t clockid, struct timespec *tp)
+    clock_gettime: { parameters: ["i32", "buffer"], result: "i32" },
+    // int sched_getaffinity(pid_t pid, size_t cpusetsize, cpu_set_t *mask)
+    sched_getaffinity: { parameters: ["i32", "usize", "buffer"], result: "i32" },
+    // pid_t getpid(void)
+    getpid: { parameters: [], result: "i32" },
+    // int kill(pid_t pid, int sig)
+    kill: { parameters: ["i32", "i32"], result: "i32" },
+    // int *__errno_location(void)
+    errno_location: { name: "__errno_location", parameters: [], result: "pointer" },
+  } as const satisfies Deno.ForeignLibraryInterface;
+}
+
+/** Opens the wait calls from the first of `platform.libraries` that has them all (Linux only for now). */
+export function bindDenoWait(platform: Platform, sync: LinuxSync): RawWait {
+  let lastError: unknown;
+  for (const candidate of platform.libraries) {
+    let s;
+    try {
+      s = Deno.dlopen(candidate.libc, waitSymbols()).symbols;
+    } catch (error) {
+      lastError = error;
+      continue;
+    }
+    const errnoView = new Deno.UnsafePointerView(s.errno_location()!);
+    const SYS_futex = BigInt(sync.SYS_futex);
+    const SYS_waitv = BigInt(sync.SYS_futex_waitv);
+    return {
+      futex: (address, op, value, timeout) => Number(s.futex(SYS_futex, BigInt(address), op, value, timeout, 0n, 0)),
+      waitv: (waiters, count) => Number(s.waitv(SYS_waitv, waiters, count, 0, 0n, 0)),
+      waitvNonblocking: async (waiters, count) => Number(await s.waitv_nb(SYS_waitv, waiters, count, 0, 0n, 0)),
+      mutexattr_init: (attr) => s.pthread_mutexattr_init(attr),
+      mutexattr_settype: (attr, type) => s.pthread_mutexattr_settype(attr, type),
+      mutexattr_setpshared: (attr, shared) => s.pthread_mutexattr_setpshared(attr, shared),
+      mutexattr_setrobust: (attr, robust) => s.pthread_mutexattr_setrobust(attr, robust),
+      mutex_init: (mutex, attr) => s.pthread_mutex_init(mutex, attr),
+      mutex_lock: (mutex) => s.pthread_mutex_lock(mutex),
+      mutex_trylock: (mutex) => s.pthread_mutex_trylock(mutex),
+      mutex_unlock: (mutex) => s.pthread_mutex_unlock(mutex),
+      mutex_consistent: (mutex) => s.pthread_mutex_consistent(mutex),
+      mutex_clocklock: (mutex, clock, abstime) => s.pthread_mutex_clocklock(mutex, clock, abstime),
+      clock_gettime: (clock, time) => s.clock_gettime(clock, time),
+      sched_getaffinity: (pid, size, mask) => s.sched_getaffinity(pid, BigInt(size), mask),
+      getpid: () => s.getpid(),
+      kill: (pid, signal) => s.kill(pid, signal),
+      errno: () => errnoView.getInt32(),
+      addressOf: (buffer) => Number(Deno.UnsafePointer.value(Deno.UnsafePointer.of(buffer as ArrayBuffer))),
     };
   }
   throw lastError;

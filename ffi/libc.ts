@@ -4,13 +4,12 @@
  * `RawLibc` is what a runtime binding (`deno.ts`, `bun.ts`, `node.ts`) provides: the C functions exactly as
  * declared, with numbers and byte arrays in and out, plus errno. Above it, with the platform's flags,
  * struct layouts and quirks applied once (`posix.ts`): `Libc`, the shared memory calls that `src/`
- * sees, and `SystemCalls`, the pipe and signal calls of cleanup at exit (`exit.ts`, `watcher.ts`),
- * which `src/` never sees. Both follow the kernel's convention: a result `>= 0` is success and a
+ * sees, and `SystemCalls`, the pipe, environment and clock calls that only cleanup (`src/cleanup/`)
+ * sees. Both follow the kernel's convention: a result `>= 0` is success and a
  * negative result is `-errno`, read right after the failing call (docs/runtime-facts.md: JS work in
  * between, a GC in Deno, can overwrite errno). No pointer type of any runtime leaks out of `ffi/`: an
  * address is a plain number (user-space addresses fit in 2^53).
  */
-import type { SignalName } from "./platforms.ts";
 
 /** The start of a mapping, as a plain number. */
 export type Address = number;
@@ -43,8 +42,6 @@ export interface RawLibc {
   close(fd: number): number;
   /** `int pipe2(int pipefd[2], int flags)`; undefined where libc lacks it (macOS). */
   readonly pipe2: ((fds: Int32Array, flags: number) => number) | undefined;
-  /** `int dup(int oldfd)` */
-  dup(fd: number): number;
   /** `ssize_t write(int fd, const void *buf, size_t count)`, all of `bytes` */
   write(fd: number, bytes: Uint8Array): number;
   /**
@@ -55,10 +52,16 @@ export interface RawLibc {
   read(fd: number, buffer: Uint8Array): Promise<number>;
   /** `int sigaction(int signum, const struct sigaction *act, struct sigaction *oldact)`; null leaves that side out. */
   sigaction(signal: number, act: Uint8Array | null, old: Uint8Array | null): number;
-  /** `int kill(pid_t pid, int sig)` */
-  kill(pid: number, signal: number): number;
   /** `pid_t getppid(void)` */
   getppid(): number;
+  /** `int fcntl(int fd, int cmd, ... (int arg))`, always with one int argument */
+  fcntl(fd: number, command: number, argument: number): number;
+  /** `char *getenv(const char *name)`, the C string read out (null for NULL) */
+  getenv(name: Uint8Array): string | null;
+  /** `int setenv(const char *name, const char *value, int overwrite)` */
+  setenv(name: Uint8Array, value: Uint8Array, overwrite: number): number;
+  /** `int clock_gettime(clockid_t clockid, struct timespec *tp)`; `tp` is 16 bytes (two int64) */
+  clock_gettime(clock: number, timespec: Uint8Array): number;
   /** The calling thread's errno, read through the pointer cached from `__errno_location()` / `__error()`. */
   errno(): number;
   /** A new ArrayBuffer over `length` bytes at `address + offset`, no copy. */
@@ -104,6 +107,13 @@ export interface Libc {
   readonly reserve: ((fd: number, size: number) => number) | undefined;
   /** The size in bytes (`st_size`), or -errno. */
   fstatSize(fd: number): number;
+  /** What makes the file behind `fd` this one and no other (`fstat`), or -errno. */
+  fstatIdentity(fd: number): FileIdentity | number;
+  /**
+   * The identity of the segment now named `/name`, or -errno: opened read-only and non-blocking (a FIFO
+   * planted under the name cannot block), never following a symlink, and closed again.
+   */
+  shmIdentity(name: string): FileIdentity | number;
   /** Maps `length` bytes of `fd` shared and read-write: the address, or -errno. */
   mmap(length: number, fd: number): Address | number;
   /**
@@ -123,29 +133,39 @@ export interface Libc {
   collectGarbage(): boolean;
 }
 
-/** What a signal does: its default action, nothing, or a handler someone installed. */
-export type SignalAction = "default" | "ignored" | "handled";
+/** A file's identity: device and inode (unique while it exists), with its size and last status change. */
+export interface FileIdentity {
+  readonly dev: number;
+  readonly ino: number;
+  readonly size: number;
+  /** `st_ctim` in nanoseconds since 1970: creating, sizing and chmod set it. */
+  readonly ctimeNs: bigint;
+}
 
-/** The calls of cleanup at exit (`exit.ts`, `watcher.ts`), never seen by `src/`. Every result `< 0` is `-errno`. */
+/** The calls of cleanup, seen only by `src/cleanup/`. Every result `< 0` is `-errno`. */
 export interface SystemCalls {
-  /** The signals that end a process by default and that a program can listen for, by name. */
-  readonly signals: Readonly<Record<SignalName, number>>;
   /** A pipe whose ends both close on exec: `[readEnd, writeEnd]`, or -errno; undefined where libc has no `pipe2`. */
   readonly pipe: (() => [number, number] | number) | undefined;
-  /** A copy of `fd` that does not close on exec, or -errno. */
-  dup(fd: number): number;
   /** Writes all of `bytes`: the count written, or -errno. A write interrupted by a signal is retried. */
   write(fd: number, bytes: Uint8Array): number;
   /** Reads into `buffer`: the count read, 0 at end of file, or `< 0` on failure (errno is not read: see `RawLibc`). */
   read(fd: number, buffer: Uint8Array): Promise<number>;
   /** 0 or -errno. */
   close(fd: number): number;
-  /** What `signal` does now, or -errno. */
-  signalAction(signal: number): SignalAction | number;
-  /** Makes `signal` take its default action, or be ignored: 0 or -errno. */
-  setSignalAction(signal: number, action: "default" | "ignored"): number;
-  /** Sends `signal` to process `pid`: 0 or -errno. */
-  kill(pid: number, signal: number): number;
   /** The parent process's id. */
   getppid(): number;
+  /** A copy of `fd` numbered `lowest` or above, closing on exec or not: the new descriptor, or -errno. */
+  duplicateAbove(fd: number, lowest: number, closeOnExec: boolean): number;
+  /** Asks for a pipe of `bytes` capacity (Linux; up to /proc/sys/fs/pipe-max-size): the capacity, or -errno. */
+  growPipe(fd: number, bytes: number): number;
+  /** Makes writes to `fd` fail with EAGAIN instead of blocking (`O_NONBLOCK`): 0 or -errno. */
+  setNonBlocking(fd: number): number;
+  /** The process-wide environment variable `name` (libc's, which every thread and Worker shares), or undefined. */
+  getenv(name: string): string | undefined;
+  /** Sets `name` unless it is set (`overwrite` false) or always: 0 or -errno. ASCII only. */
+  setenv(name: string, value: string, overwrite: boolean): number;
+  /** Now, on the clock that stamps file times, in nanoseconds since 1970. */
+  fileClockNs(): bigint;
+  /** The platform's errno number for `code` (`EAGAIN`, `EPIPE`, ...). */
+  errnoOf(code: string): number;
 }

@@ -9,12 +9,13 @@
  */
 import type { Address, RawLibc } from "./libc.ts";
 import type { LibraryCandidate, Platform } from "./platforms.ts";
+import { type MaybeOptional, openWithOptional } from "./optional_symbols.ts";
 
 /** A symbol's declaration, as `node:ffi` takes it (the result type's key is `return`: `result` is ignored). */
 type NodeSymbol = { arguments: readonly string[]; return: string };
 
 /** A declaration in the table below: `optional` as in Deno, a symbol that this libc may lack. */
-type Declaration = NodeSymbol & { optional?: true };
+type Declaration = MaybeOptional<NodeSymbol>;
 
 /** A library's functions, opened. */
 type NodeFunctions = Record<string, (...args: unknown[]) => number | bigint>;
@@ -24,6 +25,8 @@ export interface NodeFfi {
   dlopen(path: string, symbols: Record<string, NodeSymbol>): { functions: NodeFunctions };
   toArrayBuffer(pointer: bigint, length: number, copy: boolean): ArrayBuffer;
   getInt32(pointer: bigint, offset: number): number;
+  /** The NUL-terminated C string at `pointer`, as UTF-8. */
+  toString(pointer: bigint): string;
 }
 
 /** The symbol table, C prototypes beside each declaration. */
@@ -45,18 +48,23 @@ function libcSymbols(platform: Platform): Record<string, Declaration> {
     close: { arguments: ["int32"], return: "int32" },
     // int pipe2(int pipefd[2], int flags); macOS has none: optional, undefined when missing
     pipe2: { arguments: ["buffer", "int32"], return: "int32", optional: true },
-    // int dup(int oldfd)
-    dup: { arguments: ["int32"], return: "int32" },
     // ssize_t write(int fd, const void *buf, size_t count)
     write: { arguments: ["int32", "buffer", "uint64"], return: "int64" },
     // ssize_t read(int fd, void *buf, size_t count); blocks the thread (only the watcher reads)
     read: { arguments: ["int32", "buffer", "uint64"], return: "int64" },
     // int sigaction(int signum, const struct sigaction *act, struct sigaction *oldact)
     sigaction: { arguments: ["int32", "buffer", "buffer"], return: "int32" },
-    // int kill(pid_t pid, int sig)
-    kill: { arguments: ["int32", "int32"], return: "int32" },
     // pid_t getppid(void)
     getppid: { arguments: [], return: "int32" },
+    // int fcntl(int fd, int cmd, ... (int arg)): variadic, called with one int (x86-64 and arm64 Linux pass it
+    // in a register either way)
+    fcntl: { arguments: ["int32", "int32", "int32"], return: "int32" },
+    // char *getenv(const char *name)
+    getenv: { arguments: ["buffer"], return: "pointer" },
+    // int setenv(const char *name, const char *value, int overwrite)
+    setenv: { arguments: ["buffer", "buffer", "int32"], return: "int32" },
+    // int clock_gettime(clockid_t clockid, struct timespec *tp)
+    clock_gettime: { arguments: ["int32", "buffer"], return: "int32" },
     // int *__errno_location(void) (glibc, musl) / int *__error(void) (macOS)
     [platform.errnoSymbol]: { arguments: [], return: "pointer" },
   };
@@ -69,30 +77,8 @@ const shmSymbols = {
   shm_unlink: { arguments: ["buffer"], return: "int32" },
 };
 
-/**
- * Opens `table` from the library at `path`. One missing symbol fails a whole `dlopen` (as in Bun), so
- * the required symbols are opened together and each optional one in a `dlopen` of its own, left
- * undefined when missing.
- */
-function openTable(ffi: NodeFfi, path: string, table: Record<string, Declaration>): NodeFunctions {
-  const required: Record<string, NodeSymbol> = {};
-  const optional: Record<string, NodeSymbol> = {};
-  for (const [name, { optional: isOptional, ...symbol }] of Object.entries(table)) {
-    (isOptional ? optional : required)[name] = symbol;
-  }
-  const opened = { ...ffi.dlopen(path, required).functions };
-  for (const [name, symbol] of Object.entries(optional)) {
-    try {
-      opened[name] = ffi.dlopen(path, { [name]: symbol }).functions[name];
-    } catch {
-      // missing from this libc: left undefined
-    }
-  }
-  return opened;
-}
-
 function open(ffi: NodeFfi, platform: Platform, candidate: LibraryCandidate) {
-  const libc = openTable(ffi, candidate.libc, libcSymbols(platform));
+  const libc = openWithOptional((symbols) => ffi.dlopen(candidate.libc, symbols).functions, libcSymbols(platform));
   const shm = ffi.dlopen(candidate.shm ?? candidate.libc, shmSymbols).functions;
   return { libc, shm };
 }
@@ -136,16 +122,18 @@ export function bindNode(platform: Platform): RawLibc {
       munmap,
       close,
       pipe2,
-      dup,
       write,
       read,
       sigaction,
-      kill,
       getppid,
+      fcntl,
+      getenv,
+      setenv,
+      clock_gettime,
     } = libc;
     const fstat = libc[platform.fstatSymbol];
     const errnoPointer = libc[platform.errnoSymbol]() as bigint;
-    const { getInt32, toArrayBuffer } = ffi;
+    const { getInt32, toArrayBuffer, toString } = ffi;
     return {
       shm_open: (path, oflag, mode) => shm.shm_open(path, oflag, mode) as number,
       shm_unlink: (path) => shm.shm_unlink(path) as number,
@@ -157,12 +145,17 @@ export function bindNode(platform: Platform): RawLibc {
       munmap: (address, length) => munmap(BigInt(address), BigInt(length)) as number,
       close: (fd) => close(fd) as number,
       pipe2: pipe2 && ((fds, flags) => pipe2(fds, flags) as number),
-      dup: (fd) => dup(fd) as number,
       write: (fd, bytes) => Number(write(fd, bytes, BigInt(bytes.length))),
       read: (fd, buffer) => Promise.resolve(Number(read(fd, buffer, BigInt(buffer.length)))),
       sigaction: (signal, act, old) => sigaction(signal, act, old) as number,
-      kill: (pid, signal) => kill(pid, signal) as number,
       getppid: () => getppid() as number,
+      fcntl: (fd, command, argument) => fcntl(fd, command, argument) as number,
+      getenv: (name) => {
+        const value = getenv(name) as bigint;
+        return value === 0n ? null : toString(value);
+      },
+      setenv: (name, value, overwrite) => setenv(name, value, overwrite) as number,
+      clock_gettime: (clock, timespec) => clock_gettime(clock, timespec) as number,
       errno: () => getInt32(errnoPointer, 0),
       arrayBuffer: (address: Address, offset: number, length: number) =>
         toArrayBuffer(BigInt(address + offset), length, false),

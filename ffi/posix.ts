@@ -2,7 +2,7 @@
  * Turns a runtime's raw binding into the `Libc` that `src/` uses and the `SystemCalls` of cleanup at
  * exit, applying the platform's constants once. The only place that reads errno.
  */
-import type { Address, Libc, RawLibc, SignalAction, SystemCalls } from "./libc.ts";
+import type { Address, FileIdentity, Libc, RawLibc, SystemCalls } from "./libc.ts";
 import type { Platform } from "./platforms.ts";
 
 const encoder = new TextEncoder();
@@ -73,6 +73,17 @@ export function posixLibc(raw: RawLibc, platform: Platform): Libc {
       if (raw.fstat(fd, statBuffer) < 0) return fail();
       return Number(stat.getBigInt64(platform.statSizeOffset, true));
     },
+    fstatIdentity(fd: number): FileIdentity | number {
+      if (raw.fstat(fd, statBuffer) < 0) return fail();
+      return identityOf(stat, platform);
+    },
+    shmIdentity(name: string): FileIdentity | number {
+      const fd = raw.shm_open(cPath(name), platform.O_RDONLY | platform.O_NONBLOCK, 0);
+      if (fd < 0) return fail();
+      const result = raw.fstat(fd, statBuffer) < 0 ? fail() : identityOf(stat, platform);
+      raw.close(fd);
+      return result;
+    },
     mmap(length: number, fd: number): Address | number {
       const address = raw.mmap(0, length, platform.PROT_READ_WRITE, platform.MAP_SHARED, fd);
       return address === -1 ? fail() : address;
@@ -89,6 +100,27 @@ export function posixLibc(raw: RawLibc, platform: Platform): Libc {
   };
 }
 
+/** The identity fields of the `struct stat` in `stat`. */
+function identityOf(stat: DataView, platform: Platform): FileIdentity {
+  const { devOffset, devBytes, inoOffset, ctimeOffset } = platform.statIdentity;
+  const dev = devBytes === 8 ? Number(stat.getBigUint64(devOffset, true)) : stat.getUint32(devOffset, true);
+  const seconds = stat.getBigInt64(ctimeOffset, true);
+  const nanoseconds = stat.getBigInt64(ctimeOffset + 8, true);
+  return {
+    dev,
+    ino: Number(stat.getBigUint64(inoOffset, true)),
+    size: Number(stat.getBigInt64(platform.statSizeOffset, true)),
+    ctimeNs: seconds * 1_000_000_000n + nanoseconds,
+  };
+}
+
+/** An ASCII string as a NUL-terminated C string (environment names and values here are ASCII). */
+function cString(text: string): Uint8Array {
+  const bytes = new Uint8Array(text.length + 1);
+  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i) & 0x7f;
+  return bytes;
+}
+
 /** The errno number of a POSIX code on `platform`. */
 function errnoOf(platform: Platform, code: string): number {
   return Number(Object.keys(platform.errnoCodes).find((errno) => platform.errnoCodes[Number(errno)] === code));
@@ -99,19 +131,15 @@ export function posixSystemCalls(raw: RawLibc, platform: Platform): SystemCalls 
   const fail = (): number => -raw.errno();
   const check = (result: number): number => result < 0 ? fail() : result;
   const EINTR = errnoOf(platform, "EINTR");
+  const EINVAL = errnoOf(platform, "EINVAL");
   const { pipe2 } = raw;
-  // `struct sigaction`, one buffer each way: only `sa_handler`, its first field, is read or written here.
-  const act = new Uint8Array(platform.sigactionSize);
-  const old = new Uint8Array(platform.sigactionSize);
-  const SIG_DFL = BigInt(platform.SIG_DFL);
-  const SIG_IGN = BigInt(platform.SIG_IGN);
+  const timespec = new Uint8Array(16);
+  const timespecView = new DataView(timespec.buffer);
   return {
-    signals: platform.signals,
     pipe: pipe2 && (() => {
       const fds = new Int32Array(2);
       return pipe2(fds, platform.O_CLOEXEC) < 0 ? fail() : [fds[0], fds[1]];
     }),
-    dup: (fd) => check(raw.dup(fd)),
     write(fd, bytes) {
       for (;;) {
         const count = raw.write(fd, bytes);
@@ -122,16 +150,21 @@ export function posixSystemCalls(raw: RawLibc, platform: Platform): SystemCalls 
     },
     read: (fd, buffer) => raw.read(fd, buffer),
     close: (fd) => check(raw.close(fd)),
-    signalAction(signal): SignalAction | number {
-      if (raw.sigaction(signal, null, old) < 0) return fail();
-      const handler = new DataView(old.buffer).getBigUint64(0, true);
-      return handler === SIG_DFL ? "default" : handler === SIG_IGN ? "ignored" : "handled";
-    },
-    setSignalAction(signal, action) {
-      new DataView(act.buffer).setBigUint64(0, action === "default" ? SIG_DFL : SIG_IGN, true);
-      return raw.sigaction(signal, act, null) < 0 ? fail() : 0;
-    },
-    kill: (pid, signal) => check(raw.kill(pid, signal)),
     getppid: () => raw.getppid(),
+    duplicateAbove: (fd, lowest, closeOnExec) =>
+      check(raw.fcntl(fd, closeOnExec ? platform.F_DUPFD_CLOEXEC : platform.F_DUPFD, lowest)),
+    growPipe: (fd, bytes) => platform.F_SETPIPE_SZ === 0 ? -EINVAL : check(raw.fcntl(fd, platform.F_SETPIPE_SZ, bytes)),
+    setNonBlocking(fd) {
+      const flags = raw.fcntl(fd, platform.F_GETFL, 0);
+      if (flags < 0) return fail();
+      return raw.fcntl(fd, platform.F_SETFL, flags | platform.O_NONBLOCK) < 0 ? fail() : 0;
+    },
+    getenv: (name) => raw.getenv(cString(name)) ?? undefined,
+    setenv: (name, value, overwrite) => raw.setenv(cString(name), cString(value), overwrite ? 1 : 0) < 0 ? fail() : 0,
+    fileClockNs() {
+      raw.clock_gettime(platform.CLOCK_FILE_TIMES, timespec);
+      return timespecView.getBigInt64(0, true) * 1_000_000_000n + timespecView.getBigInt64(8, true);
+    },
+    errnoOf: (code) => errnoOf(platform, code),
   };
 }

@@ -1,34 +1,32 @@
 /**
- * What cleanup at exit needs from the runtime besides libc: its exit events and signal listeners, and
- * starting the watcher process. `process_deno.ts` and `process_bun.ts` provide it, `runtime.ts` chooses
- * between them (`processRuntime()`); the system calls come from the one libc binding (`systemCalls()`).
+ * What cleanup (`src/cleanup/`) needs from a runtime besides libc: its exit hook, and starting the
+ * crash watcher. `process_deno.ts`, `process_bun.ts` and `process_node.ts` provide it, `runtime.ts` chooses between them
+ * (`processRuntime()`); the system calls come from the one libc binding (`systemCalls()`). A binding
+ * for another runtime (Node.js) implements these four members and nothing else.
+ *
+ * There is deliberately no signal listener here: a listener changes what a signal does (a busy program
+ * would only die when its loop ends, and could not be stopped by Ctrl-C), so signals are left to the
+ * program, and a process killed by one is cleaned up after by the watcher, like any crash.
  */
-import type { SignalName } from "./platforms.ts";
 
-/** A runtime's process: its events, its signals, and starting another process of the same runtime. */
+/** A runtime's process: its exit hook, and starting another process of the same runtime. */
 export interface ProcessRuntime {
-  /** This process's id. */
+  /** This process's id (the same in every Worker). */
   readonly pid: number;
   /**
-   * Calls `cleanup` whenever the process ends running code: out of work, `process.exit()`,
-   * `Deno.exit()`, and an uncaught error or unhandled rejection that nothing handles.
+   * Calls `cleanup` (synchronously, once) when this thread ends running code: out of work,
+   * `process.exit()`, `Deno.exit()`, an uncaught error or unhandled rejection that nothing handles.
+   * In a Worker, where the runtime has such a hook (see the README: Cleanup, Workers).
    */
   onExit(cleanup: () => void): void;
-  /** Adds a listener for `signal`. */
-  listen(signal: SignalName, listener: () => void): void;
-  /** Whether the program itself listens for `signal` (`ours` not counted). */
-  programListens(signal: SignalName, ours: () => void): boolean;
-  /**
-   * Whether `programListens` also sees listeners added before this runtime object was made. Deno's are
-   * counted from then on only: a signal already handled then is left to the program.
-   */
-  readonly seesEarlierListeners: boolean;
-  /** Why this process cannot start a watcher process, or undefined if it can. */
+  /** Why this process can never start a watcher process (a missing permission, a compiled program), or undefined. */
   whyNoWatcher(script: URL): string | undefined;
   /**
    * Starts `script` in this runtime with the arguments `FD ...args`, where FD is the number that
    * descriptor `fd` (close-on-exec clear) has in the child: in a session of its own (a Ctrl-C at the
-   * terminal does not reach it), and not holding this process's event loop. Throws if it cannot start.
+   * terminal does not reach it), with no stdin or stdout, this process's stderr, and not holding this
+   * process's event loop. Returns once the child exists (it then holds its copy of `fd`); throws if it
+   * cannot start.
    */
   spawn(script: URL, fd: number, args: readonly string[]): void;
 }

@@ -1,5 +1,4 @@
-/** Bun's exit events, signal listeners and subprocesses. Only `runtime.ts` imports this file, and only inside Bun. */
-import type { SignalName } from "./platforms.ts";
+/** Bun's exit hook and subprocesses. Only `runtime.ts` imports this file, and only inside Bun. */
 import type { ProcessRuntime } from "./process.ts";
 
 /** The part of Node's `process` used here, as Bun provides it. */
@@ -7,8 +6,6 @@ interface BunProcess {
   readonly pid: number;
   readonly execPath: string;
   on(event: string, listener: () => void): void;
-  off(event: string, listener: () => void): void;
-  listeners(event: string): unknown[];
   getBuiltinModule(id: "node:child_process"): {
     spawn(file: string, args: string[], options: object): {
       on(event: "error", listener: (error: Error) => void): void;
@@ -24,11 +21,9 @@ export function bunProcess(): ProcessRuntime {
   return {
     pid: process.pid,
     // `exit` runs on falling off the end, process.exit(), an uncaught error and an unhandled rejection;
-    // not when `uncaughtException` / `unhandledRejection` listeners handle them (docs/runtime-facts.md).
+    // not when `uncaughtException` / `unhandledRejection` listeners handle them (docs/runtime-facts.md). In a
+    // Worker it runs at self.close() and process.exit() there, not at terminate() (measured).
     onExit: (cleanup) => process.on("exit", cleanup),
-    listen: (signal: SignalName, listener) => process.on(signal, listener),
-    programListens: (signal: SignalName, ours) => process.listeners(signal).some((listener) => listener !== ours),
-    seesEarlierListeners: true,
     whyNoWatcher(script) {
       // A program compiled with `bun build --compile` runs from an embedded file system.
       return script.href.includes("/$bunfs/") ? "a compiled program cannot start one" : undefined;

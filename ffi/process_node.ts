@@ -1,5 +1,4 @@
-/** Node's exit events, signal listeners and subprocesses. Only `runtime.ts` imports this file, and only inside Node. */
-import type { SignalName } from "./platforms.ts";
+/** Node's exit event and subprocesses. Only `runtime.ts` imports this file, and only inside Node. */
 import type { ProcessRuntime } from "./process.ts";
 
 /** The part of Node's `process` used here. */
@@ -8,7 +7,6 @@ interface NodeProcess {
   readonly execPath: string;
   readonly permission?: { has(scope: string): boolean };
   on(event: string, listener: () => void): void;
-  listeners(event: string): unknown[];
   getBuiltinModule(id: "node:child_process"): {
     spawn(file: string, args: string[], options: object): {
       on(event: "error", listener: (error: Error) => void): void;
@@ -49,11 +47,9 @@ export function nodeProcess(): ProcessRuntime {
   return {
     pid: process.pid,
     // `exit` runs on falling off the end, process.exit(), an uncaught error and an unhandled rejection;
-    // not when `uncaughtException` / `unhandledRejection` listeners handle them.
+    // not when `uncaughtException` / `unhandledRejection` listeners handle them. In a worker_threads
+    // Worker, `process` is the Worker's own: `exit` runs when it ends by process.exit() or running out of work.
     onExit: (cleanup) => process.on("exit", cleanup),
-    listen: (signal: SignalName, listener) => process.on(signal, listener),
-    programListens: (signal: SignalName, ours) => process.listeners(signal).some((listener) => listener !== ours),
-    seesEarlierListeners: true,
     whyNoWatcher() {
       // Under the permission model (`--permission`) a child process needs `--allow-child-process`.
       if (process.permission && !process.permission.has("child")) {

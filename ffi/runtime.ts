@@ -12,6 +12,10 @@ import { bindNode, nodeFfi } from "./node.ts";
 import { denoProcess } from "./process_deno.ts";
 import { bunProcess } from "./process_bun.ts";
 import { nodeProcess } from "./process_node.ts";
+import { bindDenoWait } from "./deno.ts";
+import { bindBunWait } from "./bun.ts";
+import type { LinuxSync } from "./platforms.ts";
+import { linuxWaitCalls, poolOffLoop, type RawWait, type WaitCalls, workerOffLoop } from "./wait.ts";
 
 /** Why libc could not be loaded; thrown by every call that needs it. */
 export class UnsupportedPlatformError extends Error {
@@ -28,7 +32,7 @@ interface Runtime {
   readonly arch: string;
   /** Opens libc: the one symbol table of this runtime. */
   bind(platform: Platform): RawLibc;
-  /** This runtime's exit events, signal listeners and subprocesses. */
+  /** This runtime's exit hook and subprocesses. */
   process(): ProcessRuntime;
   /** Why this runtime cannot load libc at all (a Node without `node:ffi`), or undefined. */
   readonly missing?: string;
@@ -127,7 +131,7 @@ export function libc(): Libc {
 
 let calls: SystemCalls | undefined;
 
-/** The pipe and signal calls of cleanup at exit, from the same binding as `libc()`. Never for `src/`. */
+/** The pipe, environment and clock calls of cleanup, from the same binding as `libc()`: for `src/cleanup/` only. */
 export function systemCalls(): SystemCalls {
   if (calls) return calls;
   const { raw, platform } = bind();
@@ -136,7 +140,50 @@ export function systemCalls(): SystemCalls {
 
 let chosenProcess: ProcessRuntime | undefined;
 
-/** This runtime's process (exit events, signals, subprocesses), made on first use. Never for `src/`. */
+/** This runtime's process (exit hook, subprocesses), made on first use: for `src/cleanup/` only. */
 export function processRuntime(): ProcessRuntime {
   return chosenProcess ??= supportedRuntime().process();
+}
+
+/** The wait calls' binding and the platform's constants, loaded once (also inside a wait thread). */
+let boundWait: { raw: RawWait; sync: LinuxSync } | undefined;
+
+function bindWait(): { raw: RawWait; sync: LinuxSync } {
+  if (boundWait) return boundWait;
+  const runtime = supportedRuntime();
+  const platform = platformFor(runtime.os, runtime.arch);
+  const sync = platform?.sync;
+  if (!platform || sync?.wait !== "futex") {
+    throw new UnsupportedPlatformError(
+      `waiting across processes is not available on ${runtime.os}-${runtime.arch} yet: Linux on x86-64 or arm64 is supported`,
+    );
+  }
+  try {
+    const raw = runtime.name === "deno" ? bindDenoWait(platform, sync) : bindBunWait(platform, sync);
+    return boundWait = { raw, sync };
+  } catch (cause) {
+    const denied = cause instanceof Error && (cause.name === "NotCapable" || cause.name === "PermissionDenied");
+    throw new UnsupportedPlatformError(
+      `could not load the wait calls in ${runtime.name}${denied ? ": run Deno with --allow-ffi" : ""}`,
+      {
+        cause,
+      },
+    );
+  }
+}
+
+/** The raw wait binding, for the wait thread (`wait_thread.ts`). Never for `src/`. */
+export function rawWaitBinding(): RawWait {
+  return bindWait().raw;
+}
+
+let waits: WaitCalls | undefined;
+
+/** Waiting and waking across processes, and the robust mutex (issue 14), loaded on first use. */
+export function waitCalls(): WaitCalls {
+  if (waits) return waits;
+  const { raw, sync } = bindWait();
+  // Deno runs a blocking call on its pool of threads; Bun (and Node.js) need a Worker for it.
+  const offLoop = raw.waitvNonblocking ? () => poolOffLoop(raw, sync) : () => workerOffLoop(raw, sync);
+  return waits = linuxWaitCalls(raw, sync, offLoop);
 }

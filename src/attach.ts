@@ -6,6 +6,12 @@
 import { SharedMemory } from "./shared_memory.ts";
 import { ShareableList } from "./shareable_list.ts";
 import { SharedArray } from "./shared_array.ts";
+import { Mutex } from "./sync/mutex.ts";
+import { Semaphore } from "./sync/semaphore.ts";
+import { Event } from "./sync/event.ts";
+import { Condition } from "./sync/condition.ts";
+import { Barrier } from "./sync/barrier.ts";
+import { Channel } from "./channel/channel.ts";
 import { describe } from "./describe.ts";
 import { isDescriptorJson } from "./descriptor.ts";
 
@@ -21,6 +27,18 @@ export interface SharedKinds {
   list: ShareableList;
   /** A SharedArray: `{ kind: "array", name, offset, dtype, shape }`. */
   array: SharedArray;
+  /** A Mutex: `{ kind: "mutex", name, offset }`. */
+  mutex: Mutex;
+  /** A Semaphore: `{ kind: "semaphore", name, offset }`. */
+  semaphore: Semaphore;
+  /** An Event: `{ kind: "event", name, offset }`. */
+  event: Event;
+  /** A Condition: `{ kind: "condition", name, offset, mutex }`. */
+  condition: Condition;
+  /** A Barrier: `{ kind: "barrier", name, offset }`. */
+  barrier: Barrier;
+  /** A Channel: `{ kind: "channel", name, offset }`. */
+  channel: Channel;
 }
 
 /** The name of a kind of shared object: `"shm"`, `"list"`, `"array"`, ... */
@@ -34,11 +52,17 @@ const ATTACH: { readonly [K in SharedKind]: (descriptor: object) => SharedKinds[
   shm: (descriptor) => SharedMemory.attach(descriptor as never),
   list: (descriptor) => ShareableList.attach(descriptor as never),
   array: (descriptor) => SharedArray.attach(descriptor as never),
+  mutex: (descriptor) => Mutex.attach(descriptor as never),
+  semaphore: (descriptor) => Semaphore.attach(descriptor as never),
+  event: (descriptor) => Event.attach(descriptor as never),
+  condition: (descriptor) => Condition.attach(descriptor as never),
+  barrier: (descriptor) => Barrier.attach(descriptor as never),
+  channel: (descriptor) => Channel.attach(descriptor as never),
 };
 
 /**
  * The shared object a descriptor describes, of the kind its `kind` names: `SharedMemory`,
- * `ShareableList`, `SharedArray`, ... The descriptor is another object's `descriptor` (from any process:
+ * `ShareableList`, `SharedArray`, `Mutex`, `Semaphore`, `Event`, `Condition`, `Barrier`, `Channel`. The descriptor is another object's `descriptor` (from any process:
  * through postMessage, a Python dict) or its JSON string. A bare name has no kind: pass it to the kind's
  * own `attach`. A descriptor of no known kind is a TypeError.
  *

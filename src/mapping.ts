@@ -165,3 +165,8 @@ export class Mapping {
     for (const window of this.#windows) if (window.deref() === undefined) this.#windows.delete(window);
   }
 }
+
+/** Whether `buffer` was made over a mapping by this module: its memory never moves while it is attached. */
+export function isMappedBuffer(buffer: ArrayBufferLike): boolean {
+  return Object.hasOwn(buffer, OWNER);
+}

@@ -14,7 +14,7 @@ import {
   type SharedMemoryOptions,
 } from "./arguments.ts";
 import { readDescriptor } from "./descriptor.ts";
-import { track, untrack } from "./tracking.ts";
+import { announce, created, untrack } from "./cleanup/tracking.ts";
 
 // The options interface lives beside its checker (src/arguments.ts), so that neither file imports the other.
 export type { SharedMemoryCreateOptions, SharedMemoryOptions };
@@ -40,16 +40,23 @@ export class SharedMemory implements Disposable {
     const { name, create, size, mode, track: tracked, reserve } = checkOptions(options);
     if (create) {
       checkCreateSize(size);
-      const opened = name === undefined ? openAutoNamed(mode) : { name, fd: openOrThrow(name, true, mode) };
+      const opened = name === undefined
+        ? createAutoNamed(mode, tracked)
+        : { name, fd: createNamed(name, mode, tracked) };
       this.#name = opened.name;
       this.#size = size;
-      this.#mapping = sizeAndMap(opened.fd, opened.name, size, reserve);
+      try {
+        this.#mapping = sizeAndMap(opened.fd, opened.name, size, reserve);
+      } catch (error) {
+        // sizeAndMap removed the segment again.
+        if (tracked) untrack("shm", opened.name);
+        throw error;
+      }
       this.#created = true;
-      if (tracked) track(this.#name);
     } else {
       const fd = openOrThrow(name!, false, mode);
       this.#name = name!;
-      this.#size = readSize(fd, this.#name);
+      this.#size = readSizeOnceSized(fd, this.#name);
       this.#mapping = mapAndClose(fd, this.#name, this.#size, false);
       this.#created = false;
     }
@@ -109,7 +116,7 @@ export class SharedMemory implements Disposable {
     // The name is gone (removed now, or already): stop tracking it. On any other failure (EACCES) the
     // segment is still there, and cleanup at exit must still try.
     if (!error || error.code === "ENOENT") {
-      untrack(this.#name);
+      untrack("shm", this.#name);
       this.#unlinked = true;
     }
     if (error) throw error;
@@ -189,15 +196,34 @@ function openOrThrow(name: string, create: boolean, mode: number): number {
   return fd;
 }
 
+/**
+ * Creates `name` exclusively: a descriptor. A tracked name is announced to cleanup before shm_open can
+ * make it, and its identity is told right after, before it is sized (`src/cleanup/ownership.ts` says why).
+ */
+function createNamed(name: string, mode: number, tracked: boolean): number {
+  // libc first: where it cannot load, that is the error, not a tracking failure
+  const calls = libc();
+  if (tracked) announce("shm", name);
+  const fd = calls.shmOpen(name, true, mode);
+  if (fd < 0) {
+    if (tracked) untrack("shm", name);
+    throw errorFromErrno(fd, "shm_open", name);
+  }
+  if (tracked) created("shm", name, fd);
+  return fd;
+}
+
 /** Creates a segment under a fresh `psm_` name, drawing again on a collision as CPython does. */
-function openAutoNamed(mode: number): { name: string; fd: number } {
+function createAutoNamed(mode: number, tracked: boolean): { name: string; fd: number } {
   let collision: SharedMemoryError | undefined;
   for (let i = 0; i < AUTO_NAME_TRIES; i++) {
     const name = randomName();
-    const fd = libc().shmOpen(name, true, mode);
-    if (fd >= 0) return { name, fd };
-    collision = errorFromErrno(fd, "shm_open", name);
-    if (collision.code !== "EEXIST") throw collision;
+    try {
+      return { name, fd: createNamed(name, mode, tracked) };
+    } catch (error) {
+      if (!(error instanceof SharedMemoryError && error.code === "EEXIST")) throw error;
+      collision = error;
+    }
   }
   throw collision!;
 }
@@ -220,25 +246,46 @@ function sizeAndMap(fd: number, name: string, size: number, reserve: boolean): M
   return mapAndClose(fd, name, size, true);
 }
 
-/** The segment's size, from `fstat`; the descriptor is closed on failure. */
-function readSize(fd: number, name: string): number {
-  const size = libc().fstatSize(fd);
-  if (size < 0) {
-    const error = errorFromErrno(size, "fstat", name);
-    libc().close(fd);
-    throw error;
+/**
+ * How long after its creation a segment of size 0 is taken for one being created (between its creator's
+ * shm_open and ftruncate, microseconds apart unless the creator is descheduled): an attach waits for it
+ * to be sized until it is this old. An older empty segment is refused at once.
+ */
+const SIZING_WINDOW_MS = 100;
+
+/** Sleeps this thread for `ms`: a few milliseconds at most, while a segment is being created. */
+function sleepSync(ms: number): void {
+  if (ms > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/**
+ * The segment's size, from `fstat`; the descriptor is closed on failure. A segment of size 0 made in
+ * the last `SIZING_WINDOW_MS` is still being created: it is read again, in waits of 1, 2, 4, ... ms,
+ * until it is sized or that old, then refused with an error that says so.
+ */
+function readSizeOnceSized(fd: number, name: string): number {
+  for (let wait = 1;; wait *= 2) {
+    const now = libc().fstatIdentity(fd);
+    if (typeof now === "number") {
+      const error = errorFromErrno(now, "fstat", name);
+      libc().close(fd);
+      throw error;
+    }
+    if (now.size > 0) return now.size;
+    const ageMs = Date.now() - Number(now.ctimeNs / 1_000_000n);
+    if (ageMs >= SIZING_WINDOW_MS) {
+      libc().close(fd);
+      throw new SharedMemoryError(
+        "EINVAL",
+        EINVAL,
+        "mmap",
+        name,
+        `shared memory segment '${name}' is empty (size 0) ${ageMs} ms after it was made: it is still being ` +
+          "created, or its creator never sized it; it cannot be mapped",
+      );
+    }
+    sleepSync(Math.min(wait, SIZING_WINDOW_MS - ageMs));
   }
-  if (size === 0) {
-    libc().close(fd);
-    throw new SharedMemoryError(
-      "EINVAL",
-      EINVAL,
-      "mmap",
-      name,
-      `shared memory segment '${name}' is empty (size 0) and cannot be mapped`,
-    );
-  }
-  return size;
 }
 
 /**

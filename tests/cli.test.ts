@@ -2,6 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import process from "node:process";
+import { lstatSync, symlinkSync, writeFileSync } from "node:fs";
 import { SharedMemory } from "../mod.ts";
 import { run, runOk, scriptCommand, THIS_RUNTIME } from "./helpers/processes.ts";
 import { removeIfPresent, segmentExists, uniqueName } from "./helpers/segments.ts";
@@ -78,11 +79,11 @@ test("sweep --dry-run names the unused segments and removes nothing", () => {
   const unused = [unmapped(`${prefix}a`), unmapped(`${prefix}b`)];
   using inUse = new SharedMemory({ name: `${prefix}c`, create: true, size: 100 });
   try {
-    const result = shm("sweep", "--dry-run", "--prefix", prefix);
+    const result = shm("sweep", "--dry-run", "--min-age=0", "--prefix", prefix);
     assert.equal(result.status, 0, result.stderr);
     for (const name of unused) assert.match(result.stdout, new RegExp(`^would remove ${name} `, "m"));
     assert.doesNotMatch(result.stdout, new RegExp(inUse.name));
-    assert.match(result.stdout, /would remove 2 segments that no process uses; 1 in use kept/);
+    assert.match(result.stdout, /would remove 2 segments that no process uses; 1 in use, young or changed kept/);
     assert.deepEqual([...unused, inUse.name].filter(segmentExists), [...unused, inUse.name]);
   } finally {
     unused.forEach(removeIfPresent);
@@ -94,11 +95,11 @@ test("sweep removes the segments no process uses and keeps the one this process 
   const unused = [unmapped(`${prefix}a`), unmapped(`${prefix}b`)];
   using inUse = new SharedMemory({ name: `${prefix}c`, create: true, size: 100 });
   try {
-    const result = shm("sweep", `--prefix=${prefix}`);
+    const result = shm("sweep", "--min-age=0", `--prefix=${prefix}`);
     assert.equal(result.status, 0, result.stderr);
     assert.deepEqual(unused.filter(segmentExists), []);
     assert.ok(segmentExists(inUse.name));
-    assert.match(result.stdout, /removed 2 segments that no process uses; 1 in use kept/);
+    assert.match(result.stdout, /removed 2 segments that no process uses; 1 in use, young or changed kept/);
   } finally {
     unused.forEach(removeIfPresent);
   }
@@ -109,5 +110,77 @@ test("an unknown command or option is a usage error", () => {
     const result = shm(...args);
     assert.equal(result.status, 2, args.join(" "));
     assert.match(result.stderr, /^shm: .*\n\nusage: shm <command>/);
+  }
+});
+
+/** Entries made straight in /dev/shm, as any local user could: hostile names, and a symlink. */
+function hostileEntries(prefix: string) {
+  const names = {
+    carriage: `${prefix}cr\rFORGED  4 KiB  root`,
+    escape: `${prefix}esc\x1b[31mred`,
+    newline: `${prefix}nl\nsecond line`,
+    deleted: `${prefix}gone (deleted)`,
+  };
+  for (const name of Object.values(names)) writeFileSync(`/dev/shm/${name}`, "x".repeat(100));
+  const link = `${prefix}link`;
+  symlinkSync("/etc/passwd", `/dev/shm/${link}`);
+  return { names, link, all: [...Object.values(names), link] };
+}
+
+test("list prints hostile names escaped, and shows a symlink as one without following it", () => {
+  const prefix = `${uniqueName("cli_hostile")}_`;
+  const { names, link, all } = hostileEntries(prefix);
+  try {
+    const result = shm("list");
+    assert.equal(result.status, 0, result.stderr);
+    assert.ok(!result.stdout.includes("\r") && !result.stdout.includes("\x1b"), "a raw control character was printed");
+    const rows = result.stdout.split("\n").filter((row) => row.startsWith(prefix));
+    // One row per entry: the newline in a name does not make a second row.
+    assert.equal(rows.length, all.length, result.stdout);
+    assert.ok(rows.some((row) => row.startsWith(`${prefix}cr\\x0dFORGED\\x20\\x204\\x20KiB`)), rows.join("\n"));
+    assert.ok(rows.some((row) => row.startsWith(`${prefix}esc\\x1b[31mred `)));
+    assert.ok(rows.some((row) => row.startsWith(`${prefix}nl\\x0asecond\\x20line `)));
+    assert.ok(rows.some((row) => row.startsWith(`${prefix}gone\\x20(deleted) `)));
+    const linkRow = rows.find((row) => row.startsWith(`${link} `));
+    assert.match(linkRow ?? "", /^\S+ +- +\S+ +\S+ +\(symlink, not a segment, not followed\)$/);
+    const listed = (JSON.parse(shm("list", "--json").stdout) as Survey).segments;
+    assert.equal(listed.find((s) => s.name === link)?.type, "symlink");
+    assert.equal(listed.find((s) => s.name === names.newline)?.type, "file");
+  } finally {
+    all.forEach(removeIfPresent);
+  }
+});
+
+test("sweep keeps in-use segments whatever their names, removes unused ones, never a symlink", () => {
+  const prefix = `${uniqueName("cli_hostile_sweep")}_`;
+  const { names, link, all } = hostileEntries(prefix);
+  using newline = new SharedMemory({ name: `${prefix}mapped\nname`, create: true, size: 100 });
+  using deleted = new SharedMemory({ name: `${prefix}mapped (deleted)`, create: true, size: 100 });
+  try {
+    const result = shm("sweep", "--min-age", "0", "--prefix", prefix);
+    assert.equal(result.status, 0, result.stderr);
+    assert.ok(segmentExists(newline.name), "an in-use segment whose name holds a newline was removed");
+    assert.ok(segmentExists(deleted.name), "an in-use segment whose name ends in ' (deleted)' was removed");
+    assert.ok(lstatSync(`/dev/shm/${link}`).isSymbolicLink(), "the symlink was removed");
+    assert.deepEqual(Object.values(names).filter(segmentExists), []);
+    assert.ok(!result.stdout.includes("\r") && !result.stdout.includes("\x1b"), "a raw control character was printed");
+    assert.match(result.stdout, /^removed .*nl\\x0asecond\\x20line /m);
+    assert.match(result.stdout, /removed 4 segments that no process uses; 2 in use, young or changed kept/);
+  } finally {
+    all.forEach(removeIfPresent);
+  }
+});
+
+test("sweep keeps segments younger than --min-age (default 60s)", () => {
+  const prefix = `${uniqueName("cli_young")}_`;
+  const young = unmapped(`${prefix}a`);
+  try {
+    const result = shm("sweep", "--prefix", prefix);
+    assert.equal(result.status, 0, result.stderr);
+    assert.ok(segmentExists(young));
+    assert.match(result.stdout, /removed 0 segments that no process uses; 1 in use, young or changed kept/);
+    assert.equal(shm("sweep", "--min-age", "soon").status, 2);
+  } finally {
+    removeIfPresent(young);
   }
 });

@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ShareableList, SharedArray, SharedMemory, SharedMemoryManager } from "../mod.ts";
-import { trackedNames } from "../src/tracking.ts";
+import { trackedNames } from "../src/cleanup/tracking.ts";
 import { removeIfPresent, segmentExists, uniqueName } from "./helpers/segments.ts";
 
 /** Makes one of each kind with `manager`; returns their names. */

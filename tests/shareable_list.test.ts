@@ -3,7 +3,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { type ListValue, MalformedListError, ShareableList, SharedMemoryError } from "../mod.ts";
-import { trackedNames } from "../src/tracking.ts";
+import { trackedNames } from "../src/cleanup/tracking.ts";
 import { removeIfPresent, segmentExists, uniqueName } from "./helpers/segments.ts";
 
 const bytes = (...values: number[]) => new Uint8Array(values);

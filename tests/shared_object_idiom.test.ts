@@ -6,9 +6,22 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { attach, ShareableList, SharedArray, type SharedHandle, SharedMemory, SharedMemoryManager } from "../mod.ts";
+import {
+  attach,
+  Barrier,
+  Channel,
+  Condition,
+  Event,
+  Mutex,
+  Semaphore,
+  ShareableList,
+  SharedArray,
+  type SharedHandle,
+  SharedMemory,
+  SharedMemoryManager,
+} from "../mod.ts";
 import { removeIfPresent, segmentExists, uniqueName } from "./helpers/segments.ts";
-import { runOk, RUNTIMES, scriptCommand } from "./helpers/processes.ts";
+import { runOk, RUNTIMES, scriptCommand, THIS_RUNTIME } from "./helpers/processes.ts";
 import { startWorker } from "./helpers/worker.ts";
 import { CREATOR_MARK, MARKS, PEER_MARK } from "./fixtures/idiom_peer.ts";
 
@@ -182,7 +195,7 @@ test("the generic attach refuses a bare name, a missing kind and an unknown kind
     assert.throws(() => attach(name as never), { name: "TypeError", message: /bare name .* has no kind/ });
     assert.throws(() => attach({ name } as never), {
       name: "TypeError",
-      message: "descriptor.kind must be one of 'shm', 'list', 'array', got undefined",
+      message: /^descriptor\.kind must be one of 'shm', 'list', 'array', 'mutex', .*'channel', got undefined$/,
     });
     assert.throws(() => attach({ kind: "toString", name } as never), TypeError);
     assert.throws(() => attach(JSON.stringify({ kind: "queue", name }) as never), {
@@ -278,4 +291,35 @@ test("every kind's descriptor crosses postMessage to a Worker, which attaches th
       worker.terminate();
     }
   });
+});
+
+test("the generic attach gives the sync objects and channels their own class, by descriptor and by JSON", {
+  // ffi/runtime.ts binds the wait calls (futex, pthread mutexes) for Deno and Bun only so far
+  skip: THIS_RUNTIME === "node" ? "the sync objects' wait calls are not bound for node:ffi yet" : false,
+}, async () => {
+  const names = Array.from({ length: 6 }, () => uniqueName("idiomsync"));
+  try {
+    const made = [
+      Mutex.create({ name: names[0] }),
+      Semaphore.create({ name: names[1], value: 2 }),
+      Event.create({ name: names[2] }),
+      Condition.create({ name: names[3] }),
+      Barrier.create({ name: names[4], parties: 2 }),
+      Channel.create({ name: names[5], capacity: 4096 }),
+    ];
+    try {
+      for (const object of made) {
+        for (const handed of [object.descriptor, JSON.stringify(object)]) {
+          using attached = attach(handed as never);
+          assert.equal(attached.constructor, object.constructor, object.descriptor.kind);
+          assert.deepEqual(attached.descriptor, object.descriptor);
+        }
+      }
+    } finally {
+      made.forEach((object) => object[Symbol.dispose]());
+    }
+    assert.deepEqual(names.filter(segmentExists), []);
+  } finally {
+    names.forEach(removeIfPresent);
+  }
 });

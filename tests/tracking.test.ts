@@ -5,11 +5,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import process from "node:process";
-import { setTimeout as sleep } from "node:timers/promises";
 import { SharedMemory } from "../mod.ts";
-import { trackedNames } from "../src/tracking.ts";
-import { ROOT, type Runtime, runtimePath, scriptCommand, start, THIS_RUNTIME } from "./helpers/processes.ts";
+import { trackedNames } from "../src/cleanup/tracking.ts";
+import { ROOT, type Runtime, runtimePath, scriptCommand, THIS_RUNTIME } from "./helpers/processes.ts";
 import { removeIfPresent, segmentExists } from "./helpers/segments.ts";
+import { type Ended, launch, waitUntilGone } from "./helpers/children.ts";
 
 const FIXTURE = "tests/fixtures/exit_paths.ts";
 
@@ -23,60 +23,6 @@ interface Made {
 interface Handled {
   handled: string;
   allThere: boolean;
-}
-
-/** How a child ended, with everything it printed. */
-interface Ended {
-  status: number | null;
-  signal: string | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** A running child in a process group of its own (so that SIGINT reaches it: see docs/runtime-facts.md). */
-function launch(command: readonly string[]) {
-  const child = start(command, { detached: true });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.setEncoding("utf8").on("data", (chunk: string) => stdout += chunk);
-  child.stderr.setEncoding("utf8").on("data", (chunk: string) => stderr += chunk);
-  // "close" waits for every holder of the child's output: its crash watcher too.
-  const ended = new Promise<Ended>((resolve) =>
-    child.on("close", (status, signal) => resolve({ status, signal, stdout, stderr }))
-  );
-  return {
-    pid: child.pid!,
-    ended,
-    /** The `index`-th line the child printed, parsed as JSON; rejects if the child ends first. */
-    line<T>(index: number): Promise<T> {
-      return new Promise<T>((resolve, reject) => {
-        const check = () => {
-          const lines = stdout.split("\n");
-          if (lines.length <= index + 1) return;
-          child.stdout.off("data", check);
-          resolve(JSON.parse(lines[index]));
-        };
-        child.stdout.on("data", check);
-        ended.then((end) => reject(new Error(`the child ended before line ${index}:\n${end.stdout}${end.stderr}`)));
-        check();
-      });
-    },
-    /** Sends `signal` to the child, or to its whole process group as a terminal's Ctrl-C does. */
-    kill(signal: NodeJS.Signals, group = false) {
-      process.kill(group ? -child.pid! : child.pid!, signal);
-    },
-  };
-}
-
-/** Waits until none of `names` exists, at most `limitMs` (a bound on another process's work); returns those left. */
-async function waitUntilGone(names: readonly string[], limitMs = 10_000): Promise<string[]> {
-  const deadline = Date.now() + limitMs;
-  let left = names.filter(segmentExists);
-  while (left.length > 0 && Date.now() < deadline) {
-    await sleep(50);
-    left = left.filter(segmentExists);
-  }
-  return left;
 }
 
 /** The warning lines of our cleanup in `stderr`. */
@@ -101,7 +47,11 @@ async function exitPath(args: string[], options: ExitPathOptions = {}): Promise<
     made = await child.line<Made>(0);
     await drive(child, made);
     const end = await child.ended;
-    assert.deepEqual(await waitUntilGone(made.tracked), [], `tracked segments left behind; stderr:\n${end.stderr}`);
+    assert.deepEqual(
+      await waitUntilGone(made.tracked, 10_000),
+      [],
+      `tracked segments left behind; stderr:\n${end.stderr}`,
+    );
     assert.ok(segmentExists(made.untracked), "a segment created with track: false was removed");
     const lines = warnings(end.stderr);
     assert.equal(lines.length, 1, `expected one warning line, got:\n${end.stderr}`);
@@ -144,10 +94,12 @@ test("a tracked segment is unlinked at an unhandled rejection, which still ends 
 });
 
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
-  test(`a tracked segment is unlinked at ${signal}, and the process still dies by ${signal}`, async () => {
+  test(`a process killed by ${signal} dies by ${signal}, and the crash watcher unlinks its segments`, async () => {
     const end = await exitPath(["wait"], { drive: (child) => child.kill(signal) });
     assert.equal(end.signal, signal);
     assert.equal(end.status, null);
+    // No listener of the library's ran: the cleanup is the watcher's, as after SIGKILL.
+    assert.match(warnings(end.stderr)[0], /left by process \d+, which ended without unlinking/);
   });
 }
 

@@ -1,0 +1,201 @@
+/**
+ * Benchmark 7: channels between processes (issue 15). Each row is one way from a child process to this
+ * one (or a round trip); the child is started once per row and sends `batches x batch` messages, and
+ * this process times each batch it receives (times are per message).
+ *
+ * - `oneway64`: 64-byte messages through a channel of one sender and one receiver (the lock-free path):
+ *   the child `trySend`s one reused buffer, this side `tryReceiveInto`s one reused buffer (variant
+ *   `plain`: `send(new Uint8Array(64))` and `receive()`, a new Uint8Array per message each side;
+ *   variant `many`: the same as the default through a channel of many senders and receivers, locked);
+ * - `oneway64/pipe`: the same bytes as 64-byte `write(2)`s to a pipe (the child's stdout) in this runtime;
+ * - `oneway1M`: 1 MiB messages: the child reserves, copies one source buffer in, commits; this side reads
+ *   each as a view of the ring and releases it (one copy in all);
+ * - `roundtrip`: a 64-byte request over one channel and its reply over another (compare `sync`'s futex
+ *   ping-pong, placed freely);
+ * - `json`: a small JSON record: through a channel (`send(value)` / `receive()`), by postMessage to a
+ *   Worker and back (variant `postMessage`, per round trip / 2), and as JSON lines over a pipe
+ *   (variant `pipe`).
+ */
+import { spawn } from "node:child_process";
+import process from "node:process";
+import { Channel } from "../mod.ts";
+import type { Config } from "./config.ts";
+import { benchName, check, emit, IMPL, log, now, statsOf } from "./harness.ts";
+import { jsonValue } from "./channel_work.ts";
+
+const CHILD = new URL("./channel_child.ts", import.meta.url).pathname;
+const WORKER = new URL("./channel_worker.ts", import.meta.url).href;
+
+function startChild(args: string[]) {
+  const argv = IMPL === "deno"
+    ? [process.execPath, "run", "--allow-all", CHILD, ...args]
+    : [process.execPath, "run", CHILD, ...args];
+  const child = spawn(argv[0], argv.slice(1), { stdio: ["ignore", "pipe", "inherit"] });
+  const exited = new Promise<void>((resolve, reject) =>
+    child.on("exit", (code) => code === 0 ? resolve() : reject(new Error(`${args[0]} child exited with ${code}`)))
+  );
+  return { child, exited };
+}
+
+interface Sizes {
+  batches: number;
+  batch: number;
+}
+
+function sizes(config: Config, batch: number): Sizes {
+  return { batches: config.quick ? 3 : 15, batch: config.quick ? Math.max(1, batch >> 6) : batch };
+}
+
+/** Receives `batches x batch` messages with `receiveOne`, timing each batch: per-message statistics. */
+function timeBatches({ batches, batch }: Sizes, receiveOne: () => void): ReturnType<typeof statsOf> {
+  receiveOne(); // the first message: the child is running
+  const durations: number[] = [];
+  for (let b = 0; b < batches; b++) {
+    const t0 = now();
+    for (let i = b === 0 ? 1 : 0; i < batch; i++) receiveOne();
+    durations.push((now() - t0) / (b === 0 ? batch - 1 : batch));
+  }
+  return statsOf(durations);
+}
+
+async function oneWay64(config: Config, variant: "reused" | "plain" | "many"): Promise<void> {
+  const s = sizes(config, 200_000);
+  const one = variant === "many" ? {} : { senders: "one", receivers: "one" } as const;
+  using channel = Channel.create({ capacity: 1 << 16, name: benchName("chan64"), ...one });
+  const run = startChild([
+    variant === "plain" ? "sendplain" : "send64",
+    JSON.stringify(channel),
+    String(s.batches * s.batch),
+  ]);
+  const buffer = new Uint8Array(64);
+  const stats = variant === "plain"
+    ? timeBatches(s, () => check(channel.receive() !== undefined, "a message came"))
+    : timeBatches(s, () => {
+      if (channel.tryReceiveInto(buffer) < 0) check(channel.receiveInto(buffer) === 64, "a message came");
+    });
+  await run.exited;
+  emit({
+    bench: "channel",
+    op: "oneway64",
+    impl: IMPL,
+    variant: variant === "reused" ? undefined : variant,
+    unit: "message",
+    bytes: 64,
+    ...stats,
+  });
+}
+
+async function pipe64(config: Config, json: boolean): Promise<void> {
+  const s = sizes(config, json ? 50_000 : 100_000);
+  const run = startChild([json ? "pipejson" : "pipe64", String(s.batches * s.batch)]);
+  const durations: number[] = [];
+  let pending = "";
+  let count = 0;
+  let t0 = now();
+  await new Promise<void>((resolve) => {
+    run.child.stdout!.on("data", (chunk: Uint8Array) => {
+      let got: number;
+      if (json) {
+        pending += new TextDecoder().decode(chunk);
+        const lines = pending.split("\n");
+        pending = lines.pop()!;
+        for (const line of lines) JSON.parse(line);
+        got = lines.length;
+      } else got = chunk.length / 64;
+      const before = count;
+      count += got;
+      if (Math.floor(count / s.batch) > Math.floor(before / s.batch) && durations.length < s.batches) {
+        const t1 = now();
+        durations.push((t1 - t0) / s.batch);
+        t0 = t1;
+      }
+    });
+    run.child.stdout!.on("end", resolve);
+  });
+  await run.exited;
+  check(Math.round(count) === s.batches * s.batch, `all ${json ? "lines" : "bytes"} came`);
+  emit({
+    bench: "channel",
+    op: json ? "json" : "oneway64",
+    impl: IMPL,
+    variant: "pipe",
+    unit: "message",
+    bytes: json ? undefined : 64,
+    ...statsOf(durations.slice(1)),
+  });
+}
+
+async function oneWay1M(config: Config): Promise<void> {
+  const s = { batches: config.quick ? 3 : 10, batch: config.quick ? 2 : 200 };
+  using channel = Channel.create({ capacity: 4 << 20, name: benchName("chan1m"), senders: "one", receivers: "one" });
+  const run = startChild(["send1M", JSON.stringify(channel), String(s.batches * s.batch)]);
+  const stats = timeBatches(s, () => {
+    const view = channel.receiveView();
+    check(view !== undefined && view.length === 1 << 20 && view[12345] === 7, "a 1 MiB message came");
+    channel.release();
+  });
+  await run.exited;
+  emit({ bench: "channel", op: "oneway1M", impl: IMPL, unit: "message", bytes: 1 << 20, ...stats });
+}
+
+async function roundTrip(config: Config): Promise<void> {
+  const s = sizes(config, 20_000);
+  using request = Channel.create({ capacity: 4096, name: benchName("chanreq"), senders: "one", receivers: "one" });
+  using reply = Channel.create({ capacity: 4096, name: benchName("chanrep"), senders: "one", receivers: "one" });
+  const run = startChild(["echo", JSON.stringify(request), JSON.stringify(reply), String(s.batches * s.batch)]);
+  const buffer = new Uint8Array(64);
+  const stats = timeBatches(s, () => {
+    request.send(buffer);
+    check(reply.receiveInto(buffer) === 64, "the reply came");
+  });
+  await run.exited;
+  emit({ bench: "channel", op: "roundtrip", impl: IMPL, unit: "round trip", ...stats });
+}
+
+async function jsonChannel(config: Config): Promise<void> {
+  const s = sizes(config, 50_000);
+  using channel = Channel.create({ capacity: 1 << 16, name: benchName("chanjson"), senders: "one", receivers: "one" });
+  const run = startChild(["sendjson", JSON.stringify(channel), String(s.batches * s.batch)]);
+  const stats = timeBatches(s, () => check(typeof channel.receive() === "object", "a JSON value came"));
+  await run.exited;
+  emit({ bench: "channel", op: "json", impl: IMPL, unit: "message", ...stats });
+}
+
+async function jsonPostMessage(config: Config): Promise<void> {
+  const s = sizes(config, 20_000);
+  const worker = new Worker(WORKER, { type: "module" });
+  try {
+    const durations: number[] = [];
+    for (let b = -1; b < s.batches; b++) {
+      const t0 = now();
+      await new Promise<void>((resolve) => {
+        let left = s.batch;
+        worker.onmessage = () => {
+          if (--left === 0) resolve();
+        };
+        for (let i = 0; i < s.batch; i++) worker.postMessage(jsonValue(i));
+      });
+      if (b >= 0) durations.push((now() - t0) / s.batch / 2); // there and back: half is one way
+    }
+    emit({ bench: "channel", op: "json", impl: IMPL, variant: "postMessage", unit: "message", ...statsOf(durations) });
+  } finally {
+    worker.terminate();
+  }
+}
+
+export async function run(config: Config): Promise<void> {
+  for (const variant of ["reused", "plain", "many"] as const) {
+    log(`64-byte messages one way (${variant})`);
+    await oneWay64(config, variant);
+  }
+  log("64-byte writes to a pipe");
+  await pipe64(config, false);
+  log("1 MiB messages one way");
+  await oneWay1M(config);
+  log("request/reply round trips over two channels");
+  await roundTrip(config);
+  log("JSON messages: channel, postMessage, JSON lines over a pipe");
+  await jsonChannel(config);
+  await jsonPostMessage(config);
+  await pipe64(config, true);
+}

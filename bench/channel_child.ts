@@ -1,0 +1,57 @@
+/**
+ * The other process of the channel benchmarks (bench/channel.ts):
+ *   send64 DESCRIPTOR N        sends N 64-byte messages from one reused buffer (trySend, else send)
+ *   sendplain DESCRIPTOR N     the same with send(new Uint8Array(64)) per message
+ *   send1M DESCRIPTOR N        N 1 MiB messages: reserve, copy one source buffer in, commit
+ *   sendjson DESCRIPTOR N      N small JSON values
+ *   echo REQ REPLY N           N round trips: receive a request from REQ, send it back on REPLY
+ *   pipe64 N                   N 64-byte writes to stdout, one write(2) each
+ *   pipejson N                 N JSON lines to stdout, one write(2) each
+ * Each ends by printing nothing (the parent times the receiving side).
+ */
+import process from "node:process";
+import { writeSync } from "node:fs";
+import { Channel } from "../mod.ts";
+import { jsonValue } from "./channel_work.ts";
+
+const [command, a, b, c] = process.argv.slice(2);
+
+if (command === "pipe64" || command === "pipejson") {
+  const n = Number(a);
+  const encoder = new TextEncoder();
+  const buffer = new Uint8Array(64);
+  for (let i = 0; i < n; i++) {
+    const bytes = command === "pipe64" ? buffer : encoder.encode(JSON.stringify(jsonValue(i)) + "\n");
+    let written = 0;
+    while (written < bytes.length) written += writeSync(1, bytes, written);
+  }
+} else if (command === "echo") {
+  using request = Channel.attach(a);
+  using reply = Channel.attach(b);
+  const buffer = new Uint8Array(64);
+  for (let i = 0; i < Number(c); i++) {
+    const length = request.receiveInto(buffer);
+    reply.send(buffer.subarray(0, length));
+  }
+} else {
+  using channel = Channel.attach(a);
+  const n = Number(b);
+  if (command === "send64") {
+    const buffer = new Uint8Array(64);
+    for (let i = 0; i < n; i++) {
+      buffer[0] = i;
+      if (!channel.trySend(buffer)) channel.send(buffer);
+    }
+  } else if (command === "sendplain") {
+    for (let i = 0; i < n; i++) channel.send(new Uint8Array(64));
+  } else if (command === "send1M") {
+    const source = new Uint8Array(1 << 20).fill(7);
+    for (let i = 0; i < n; i++) {
+      channel.reserve(source.length).set(source);
+      channel.commit();
+    }
+  } else if (command === "sendjson") {
+    for (let i = 0; i < n; i++) channel.send(jsonValue(i));
+  }
+  channel.end();
+}

@@ -1,0 +1,365 @@
+/**
+ * Waiting and waking across processes (issue 14), in two layers as in `libc.ts`.
+ *
+ * `RawWait` is what a runtime binding (`deno.ts`, `bun.ts`) provides: the futex system call, the
+ * process-shared robust `pthread_mutex_t` calls, and a blocking `futex_waitv`. Above it, with the
+ * platform's constants applied once, `WaitCalls`: what `src/sync/` sees. Every result `< 0` is `-errno`
+ * (pthread calls return their error number, made negative here).
+ *
+ * Waiting off the event loop (`OffLoopWaiter`) is the one place that differs by runtime:
+ * - Deno runs a `nonblocking: true` `futex_waitv` on its pool of threads and gets a Promise;
+ * - Bun ignores `nonblocking`, so a Worker blocks in `futex_waitv` and relays each wake-up by
+ *   `postMessage` (`wait_thread.ts`, run by `wait_worker.ts`); a runtime without `nonblocking` (Node.js)
+ *   takes the same road, starting its own kind of thread (`WaitThreadStarter`).
+ * Either way ONE blocked thread waits on up to 127 words at once, plus a private control word that
+ * this process bumps to change the set: 1,000 pending waits need no thousand threads.
+ */
+import type { Address } from "./libc.ts";
+import type { LinuxSync } from "./platforms.ts";
+
+/** The calls, as a runtime binding declares them. Addresses are plain numbers. */
+export interface RawWait {
+  /** `long syscall(SYS_futex, uint32_t *uaddr, int op, uint32_t val, const struct timespec *timeout, 0, 0)` */
+  futex(address: Address, op: number, value: number, timeout: BigInt64Array | null): number;
+  /**
+   * `long syscall(SYS_futex_waitv, struct futex_waitv *waiters, unsigned nr, 0, NULL, 0)`, blocking the
+   * calling thread: the index of the word woken, or -1 (errno: EAGAIN a value differed, EINTR).
+   */
+  waitv(waiters: Uint8Array, count: number): number;
+  /** The same on another thread, the event loop running meanwhile (Deno); undefined where the runtime cannot. */
+  readonly waitvNonblocking: ((waiters: Uint8Array, count: number) => Promise<number>) | undefined;
+  /** `int pthread_mutexattr_init(pthread_mutexattr_t *attr)`, and the setters: each 0 or an error number. */
+  mutexattr_init(attr: Uint8Array): number;
+  mutexattr_settype(attr: Uint8Array, type: number): number;
+  mutexattr_setpshared(attr: Uint8Array, shared: number): number;
+  mutexattr_setrobust(attr: Uint8Array, robust: number): number;
+  /** `int pthread_mutex_init(pthread_mutex_t *mutex, const pthread_mutexattr_t *attr)` */
+  mutex_init(mutex: Uint8Array, attr: Uint8Array): number;
+  /** `int pthread_mutex_lock(pthread_mutex_t *)`, `_trylock`, `_unlock`, `_consistent`: 0 or an error number. */
+  mutex_lock(mutex: Uint8Array): number;
+  mutex_trylock(mutex: Uint8Array): number;
+  mutex_unlock(mutex: Uint8Array): number;
+  mutex_consistent(mutex: Uint8Array): number;
+  /** `int pthread_mutex_clocklock(pthread_mutex_t *, clockid_t, const struct timespec *abstime)` */
+  mutex_clocklock(mutex: Uint8Array, clock: number, abstime: BigInt64Array): number;
+  /** `int clock_gettime(clockid_t, struct timespec *)` */
+  clock_gettime(clock: number, time: BigInt64Array): number;
+  /** `int sched_getaffinity(pid_t pid, size_t cpusetsize, cpu_set_t *mask)` */
+  sched_getaffinity(pid: number, size: number, mask: Uint8Array): number;
+  /** `pid_t getpid(void)` */
+  getpid(): number;
+  /** `int kill(pid_t pid, int sig)` */
+  kill(pid: number, signal: number): number;
+  /** The calling thread's errno. */
+  errno(): number;
+  /** The address of `buffer`'s first byte (a mapping's buffers never move). */
+  addressOf(buffer: ArrayBufferLike): Address;
+}
+
+/** One thread, not the event loop's, that blocks on a set of words for this process. */
+export interface OffLoopWaiter {
+  /** The most words one `wait` takes. */
+  readonly capacity: number;
+  /**
+   * Blocks that thread until the word at some `addresses[i]` is woken while it holds `expected[i]`, or a
+   * word differs from its expected value, or `interrupt()` runs. Resolves to `i`, or -1 when it ended
+   * otherwise: the caller then reads the words again. One wait at a time; a new one interrupts the last.
+   */
+  wait(addresses: readonly Address[], expected: readonly number[]): Promise<number>;
+  /** Ends the pending wait soon (it resolves -1), so that the thread holds nothing and the process can exit. */
+  interrupt(): void;
+}
+
+/** How a sync wait ended. */
+export type WaitResult = "ok" | "not-equal" | "timed-out";
+
+/** What `src/sync/` sees. */
+export interface WaitCalls {
+  /** How many CPUs this process may run on (its affinity mask): spinning only pays with more than one. */
+  usableCpus(): number;
+  /** This process's id. */
+  readonly pid: number;
+  /** Whether process `pid` exists (`kill(pid, 0)`). */
+  alive(pid: number): boolean;
+  /** The address of `buffer`'s first byte. */
+  addressOf(buffer: ArrayBufferLike): Address;
+  /** Sleeps while the 32-bit word at `address` holds `expected`, at most `timeoutMs` (Infinity: no limit). */
+  wait(address: Address, expected: number, timeoutMs: number): WaitResult;
+  /** Wakes up to `count` sleepers on the word at `address`, in any process: how many woke. */
+  wake(address: Address, count: number): number;
+  /** A new thread to wait on, off the event loop. */
+  offLoop(): OffLoopWaiter;
+  /** The process-shared, robust, error-checking mutex. */
+  readonly mutex: MutexCalls;
+}
+
+/** A `pthread_mutex_t`, passed as its bytes (a view of the segment: a typed array is the cheapest way
+ * to hand FFI a pointer in both runtimes). Results: 0, or -errno (`-EOWNERDEAD`: locked, and its owner died). */
+export interface MutexCalls {
+  /** Bytes it takes, and whether a dead owner's lock passes on (false on macOS). */
+  readonly size: number;
+  readonly robust: boolean;
+  /** The error numbers its calls return, by name. */
+  readonly errors: Readonly<
+    Record<"EOWNERDEAD" | "ENOTRECOVERABLE" | "EDEADLK" | "ETIMEDOUT" | "EBUSY" | "EPERM", number>
+  >;
+  init(mutex: Uint8Array): number;
+  /** Waits at most `timeoutMs` (Infinity: no limit). */
+  lock(mutex: Uint8Array, timeoutMs: number): number;
+  tryLock(mutex: Uint8Array): number;
+  unlock(mutex: Uint8Array): number;
+  consistent(mutex: Uint8Array): number;
+  /** The lock word's bits (Linux): the kernel wakes a sleeper on it when the owner dies. */
+  readonly lockWord: { readonly waiters: number; readonly ownerDied: number; readonly tidMask: number } | undefined;
+}
+
+/** `struct futex_waitv` (<linux/futex.h>), 24 bytes each:
+ * ```
+ * 0        8          16      20         24
+ * | val u64 | uaddr u64 | flags | reserved |
+ * ```
+ */
+const WAITV_BYTES = 24;
+
+/** Encodes the words to wait on, the control word last. */
+export function encodeWaitv(
+  sync: LinuxSync,
+  addresses: readonly Address[],
+  expected: readonly number[],
+  control: { address: Address; expected: number },
+): Uint8Array {
+  const count = addresses.length + 1;
+  const bytes = new Uint8Array(count * WAITV_BYTES);
+  // 32-bit halves, not BigInt: this runs for every async wait
+  const words = new Uint32Array(bytes.buffer);
+  const put = (i: number, address: Address, value: number, flags: number) => {
+    const at = i * (WAITV_BYTES / 4);
+    words[at] = value >>> 0; // val: the expected value, zero-extended
+    words[at + 2] = address % 0x1_0000_0000; // uaddr, little-endian
+    words[at + 3] = Math.floor(address / 0x1_0000_0000);
+    words[at + 4] = flags;
+  };
+  for (let i = 0; i < addresses.length; i++) put(i, addresses[i], expected[i], sync.FUTEX2_SIZE_U32);
+  put(addresses.length, control.address, control.expected, sync.FUTEX2_SIZE_U32 | sync.FUTEX2_PRIVATE);
+  return bytes;
+}
+
+/** Applies `sync` to `raw`. */
+export function linuxWaitCalls(raw: RawWait, sync: LinuxSync, offLoop: () => OffLoopWaiter): WaitCalls {
+  const timeout = new BigInt64Array(2);
+  const now = new BigInt64Array(2);
+  const monotonicNs = (): bigint => {
+    raw.clock_gettime(sync.CLOCK_MONOTONIC, now);
+    return now[0] * 1_000_000_000n + now[1];
+  };
+  const setTimespec = (ns: bigint) => {
+    timeout[0] = ns / 1_000_000_000n;
+    timeout[1] = ns % 1_000_000_000n;
+  };
+  const mask = new Uint8Array(128);
+  const attr = new Uint8Array(Math.max(sync.mutexAttrSize, 16));
+  const errno = () => -raw.errno();
+  return {
+    usableCpus() {
+      if (raw.sched_getaffinity(0, mask.length, mask) < 0) return 1;
+      let count = 0;
+      for (const byte of mask) for (let bits = byte; bits; bits &= bits - 1) count++;
+      return count;
+    },
+    pid: raw.getpid(),
+    alive: (pid) => raw.kill(pid, 0) === 0 || raw.errno() === sync.EPERM,
+    addressOf: (buffer) => raw.addressOf(buffer),
+    wait(address, expected, timeoutMs) {
+      const forever = timeoutMs === Infinity;
+      const deadline = forever ? 0n : monotonicNs() + BigInt(Math.ceil(timeoutMs * 1000)) * 1000n;
+      for (;;) {
+        if (!forever) {
+          const left = deadline - monotonicNs();
+          if (left <= 0n) return "timed-out";
+          setTimespec(left);
+        }
+        const result = raw.futex(address, sync.FUTEX_WAIT, expected, forever ? null : timeout);
+        if (result === 0) return "ok";
+        const error = raw.errno();
+        if (error === sync.EAGAIN) return "not-equal";
+        if (error === sync.ETIMEDOUT) return "timed-out";
+        if (error !== sync.EINTR) throw new Error(`futex wait failed: errno ${error}`);
+      }
+    },
+    wake: (address, count) => {
+      const woken = raw.futex(address, sync.FUTEX_WAKE, count, null);
+      return woken < 0 ? errno() : woken;
+    },
+    offLoop,
+    mutex: {
+      size: sync.mutexSize,
+      robust: sync.PTHREAD_MUTEX_ROBUST !== 0,
+      errors: sync,
+      init(mutex) {
+        attr.fill(0);
+        const steps = [
+          () => raw.mutexattr_init(attr),
+          () => raw.mutexattr_settype(attr, sync.PTHREAD_MUTEX_ERRORCHECK),
+          () => raw.mutexattr_setpshared(attr, sync.PTHREAD_PROCESS_SHARED),
+          () => raw.mutexattr_setrobust(attr, sync.PTHREAD_MUTEX_ROBUST),
+          () => raw.mutex_init(mutex, attr),
+        ];
+        for (const step of steps) {
+          const error = step();
+          if (error !== 0) return -error;
+        }
+        return 0;
+      },
+      lock(mutex, timeoutMs) {
+        if (timeoutMs === Infinity) return -raw.mutex_lock(mutex);
+        const deadline = monotonicNs() + BigInt(Math.max(0, Math.ceil(timeoutMs * 1000))) * 1000n;
+        setTimespec(deadline);
+        return -raw.mutex_clocklock(mutex, sync.CLOCK_MONOTONIC, timeout);
+      },
+      tryLock: (mutex) => -raw.mutex_trylock(mutex),
+      unlock: (mutex) => -raw.mutex_unlock(mutex),
+      consistent: (mutex) => -raw.mutex_consistent(mutex),
+      lockWord: { waiters: sync.FUTEX_WAITERS, ownerDied: sync.FUTEX_OWNER_DIED, tidMask: sync.FUTEX_TID_MASK },
+    },
+  };
+}
+
+/** The control word's place: a SharedArrayBuffer never moves, and is seen by a Worker too. */
+function controlWord(raw: RawWait): { word: Int32Array; address: Address } {
+  const word = new Int32Array(new SharedArrayBuffer(64));
+  return { word, address: raw.addressOf(word.buffer) };
+}
+
+/** Deno: `futex_waitv` on the runtime's pool of threads (`nonblocking: true`). Its errno is lost there: only
+ * the index it returns is used. */
+export function poolOffLoop(raw: RawWait, sync: LinuxSync): OffLoopWaiter {
+  const blocking = raw.waitvNonblocking!;
+  const control = controlWord(raw);
+  return {
+    capacity: sync.FUTEX_WAITV_MAX - 1,
+    async wait(addresses, expected) {
+      const waiters = encodeWaitv(sync, addresses, expected, {
+        address: control.address,
+        expected: Atomics.load(control.word, 0),
+      });
+      const index = await blocking(waiters, addresses.length + 1);
+      return index >= 0 && index < addresses.length ? index : -1;
+    },
+    interrupt() {
+      Atomics.add(control.word, 0, 1);
+      raw.futex(control.address, sync.FUTEX_WAKE | sync.FUTEX_PRIVATE_FLAG, 0x7fffffff, null);
+    },
+  };
+}
+
+/** What the main thread and a wait thread share (Int32 slots of the SharedArrayBuffer). */
+export const THREAD_SLOTS = {
+  /** Bumped by the main thread for each new set of words (and to interrupt); the thread's control word. */
+  generation: 0,
+  /** How many words the current set has (0: wait for the next set). */
+  count: 1,
+  /** Then, from byte 8, a Float64 pair per word: its address and its expected value. */
+  firstWordByte: 8,
+} as const;
+
+/** A started wait thread, as the main thread sees it. */
+export interface WaitThread {
+  /** Sends the one start message (`WaitThreadStart` of `wait_thread.ts`). */
+  postMessage(message: unknown): void;
+  /** Each `[generation, index]` the thread posts; an error if it cannot start or fails. */
+  listen(onAnswer: (answer: [number, number]) => void, onError: (error: Error) => void): void;
+  /** Whether the thread keeps the process alive (only while a wait is pending). */
+  ref(): void;
+  unref(): void;
+}
+
+/** Starts the wait thread: a web Worker running `wait_worker.ts` (Bun, Deno); Node.js passes its own. */
+export type WaitThreadStarter = () => WaitThread;
+
+/** A web Worker over `wait_worker.ts`. */
+export const webWorkerThread: WaitThreadStarter = () => {
+  const worker = new Worker(new URL("./wait_worker.ts", import.meta.url), { type: "module" }) as Worker & {
+    ref?(): void;
+    unref?(): void;
+  };
+  return {
+    postMessage: (message) => worker.postMessage(message),
+    listen(onAnswer, onError) {
+      worker.onmessage = ({ data }: MessageEvent<[number, number]>) => onAnswer(data);
+      worker.onerror = (event) => {
+        event.preventDefault?.();
+        onError(new Error(`the wait thread failed: ${(event as ErrorEvent).message ?? event}`));
+      };
+    },
+    ref: () => worker.ref?.(),
+    unref: () => worker.unref?.(),
+  };
+};
+
+/**
+ * A runtime without `nonblocking` calls (Bun, Node.js): a thread (`wait_thread.ts`) blocks in
+ * `futex_waitv` and posts `[generation, index]` when it wakes. Made on first use; it keeps the process
+ * alive only while a wait is pending.
+ */
+export function workerOffLoop(
+  raw: RawWait,
+  sync: LinuxSync,
+  startThread: WaitThreadStarter = webWorkerThread,
+): OffLoopWaiter {
+  const capacity = sync.FUTEX_WAITV_MAX - 1;
+  const shared = new SharedArrayBuffer(THREAD_SLOTS.firstWordByte + capacity * 16);
+  const slots = new Int32Array(shared, 0, 2);
+  const words = new Float64Array(shared, THREAD_SLOTS.firstWordByte);
+  const controlAddress = raw.addressOf(shared);
+  let thread: WaitThread | undefined;
+  let pending: { generation: number; resolve: (index: number) => void; reject: (error: Error) => void } | undefined;
+  let failure: Error | undefined;
+  const wake = () => raw.futex(controlAddress, sync.FUTEX_WAKE | sync.FUTEX_PRIVATE_FLAG, 0x7fffffff, null);
+  const start = () => {
+    thread = startThread();
+    thread.listen(([generation, index]) => {
+      if (!pending || pending.generation !== generation) return;
+      const { resolve } = pending;
+      pending = undefined;
+      thread!.unref();
+      resolve(index);
+    }, (error) => {
+      // The thread could not start (or failed): say so rather than leave every waiter hanging.
+      failure = error;
+      const last = pending;
+      pending = undefined;
+      last?.reject(error);
+    });
+    thread.postMessage({ shared, sync });
+  };
+  const settle = (index: number) => {
+    const last = pending;
+    pending = undefined;
+    last?.resolve(index);
+  };
+  return {
+    capacity,
+    wait(addresses, expected) {
+      if (failure) return Promise.reject(failure);
+      if (!thread) start();
+      settle(-1);
+      for (let i = 0; i < addresses.length; i++) {
+        words[2 * i] = addresses[i];
+        words[2 * i + 1] = expected[i];
+      }
+      Atomics.store(slots, THREAD_SLOTS.count, addresses.length);
+      const generation = Atomics.add(slots, THREAD_SLOTS.generation, 1) + 1;
+      wake();
+      thread!.ref();
+      return new Promise((resolve, reject) => pending = { generation, resolve, reject });
+    },
+    interrupt() {
+      if (!thread) return;
+      Atomics.store(slots, THREAD_SLOTS.count, 0);
+      Atomics.add(slots, THREAD_SLOTS.generation, 1);
+      wake();
+      thread.unref();
+      settle(-1);
+    },
+  };
+}

@@ -1,0 +1,383 @@
+"""The TypeScript Channel from Python: attach by its descriptor, send and receive bytes, str and JSON values.
+
+The bytes are described once, in src/channel/layout.ts (drawn there); these are the same offsets. Python has
+no atomic instructions, so it only ever does single aligned 4-byte loads and stores of the shared words
+(one instruction each on x86-64; x86's store order keeps "payload, then tail" and "read, then head" in
+order), and on a side of many processes it takes that side's Mutex (a process-shared robust
+pthread_mutex_t, shm_interop.sync) around each ring operation, as TypeScript does. Sleeping is the futex on
+the tail (a receiver) or the head (a sender), in slices of 100 ms, after each of which the other side's
+processes are checked to be alive. Linux x86-64 (arm64 would need fences around the plain loads and stores).
+"""
+import asyncio
+import json
+import os
+import queue
+import struct
+import time
+
+from shm_interop import sync as _sync
+
+RING_OFFSET = 1024
+VERSION = 1
+HEADER = {"capacity": 16, "mode": 20, "max_peers": 24}
+WORD = {"tail": 16, "receivers_waiting": 17, "head": 32, "senders_waiting": 33, "sender_pids": 48,
+        "receiver_pids": 80}
+MAX_PEERS = 32
+SEND_LOCK_OFFSET = 448
+RECEIVE_LOCK_OFFSET = 704
+MANY_SENDERS = 1
+MANY_RECEIVERS = 2
+ENDED = 0x80000000
+POSITION_MASK = 0x7FFFFFFF
+RECORD_HEADER = 8
+KINDS = {"bytes": 1, "string": 2, "json": 3}
+WRAP = 0x57524150
+MIN_CAPACITY = 64
+MAX_CAPACITY = 2 ** 29
+SLICE = 0.1
+
+
+class MalformedChannelError(Exception):
+    """Not a channel this version reads, or a ring whose words are corrupted."""
+
+
+class ChannelError(Exception):
+    """A send that cannot go on: ``code`` is "ended", "no-receivers" or "taken"."""
+
+    def __init__(self, code, message):
+        super().__init__(message)
+        self.code = code
+
+
+def _record_bytes(length):
+    return RECORD_HEADER + ((length + 7) & ~7)
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+        return stat[stat.rindex(b")") + 2:stat.rindex(b")") + 3] != b"Z"
+    except OSError:
+        return True
+
+
+class _Side:
+    def __init__(self, channel, many, pids_word, waiting_word, lock_offset):
+        self.channel = channel
+        self.slots = MAX_PEERS if many else 1
+        self.pids_word = pids_word
+        self.waiting_word = waiting_word
+        self.lock = _sync.Mutex(_shm=channel._shm, _offset=channel._offset + lock_offset) if many else None
+        self.registered = False
+
+    def __enter__(self):
+        # a timed acquire, a slice at a time: a sleeper in pthread_mutex_lock can miss its wake-up when an
+        # async TypeScript locker takes the unlock's one wake-up (see lockSync in src/channel/channel.ts)
+        if self.lock is not None:
+            while not self.lock.acquire(timeout=0.02):
+                pass
+        return self
+
+    def __exit__(self, *exc):
+        if self.lock is not None:
+            self.lock.release()
+
+    def pids(self):
+        return [p for p in (self.channel._get(self.pids_word + i) for i in range(self.slots)) if p]
+
+    def all_dead(self):
+        pids = self.pids()
+        return bool(pids) and not any(_alive(p) for p in pids)
+
+    def register(self, name):
+        me = os.getpid()
+        with self:
+            free = None
+            for i in range(self.slots):
+                held = self.channel._get(self.pids_word + i)
+                if held == me:
+                    self.registered = True
+                    return
+                if free is None and (held == 0 or not _alive(held)):
+                    free = i
+            if free is None:
+                raise ChannelError("taken", f"this channel's {name} side has no free slot (one of {self.slots})")
+            self.channel._set(self.pids_word + free, me)
+        self.registered = True
+
+
+class Channel:
+    """A channel another process made, attached by its descriptor (a dict, its JSON, or a segment name)."""
+
+    def __init__(self, descriptor):
+        if isinstance(descriptor, str):
+            descriptor = json.loads(descriptor) if descriptor.lstrip().startswith("{") else {
+                "kind": "channel", "name": descriptor, "offset": 0}
+        if not isinstance(descriptor, dict) or descriptor.get("kind") != "channel":
+            raise TypeError("a channel descriptor is {'kind': 'channel', 'name': ..., 'offset': ...}")
+        self._offset = descriptor.get("offset", 0)
+        self._shm = _sync._attach_segment(descriptor["name"])
+        try:
+            self._check()
+        except Exception:
+            self._shm.close()
+            raise
+        buf = self._shm.buf
+        self._words = buf[self._offset:self._offset + RING_OFFSET].cast("i")
+        self.capacity = struct.unpack_from("<I", buf, self._offset + HEADER["capacity"])[0]
+        self._mask = self.capacity - 1
+        self._ring = buf[self._offset + RING_OFFSET:self._offset + RING_OFFSET + self.capacity]
+        self._ring_words = self._ring.cast("i")
+        mode = struct.unpack_from("<I", buf, self._offset + HEADER["mode"])[0]
+        self._send = _Side(self, mode & MANY_SENDERS, WORD["sender_pids"], WORD["senders_waiting"], SEND_LOCK_OFFSET)
+        self._receive = _Side(self, mode & MANY_RECEIVERS, WORD["receiver_pids"], WORD["receivers_waiting"],
+                              RECEIVE_LOCK_OFFSET)
+        self.descriptor = {"kind": "channel", "name": self._shm.name, "offset": self._offset}
+
+    attach = classmethod(lambda cls, descriptor: cls(descriptor))
+
+    def _check(self):
+        buf, at = self._shm.buf, self._offset
+        where = f"segment {self._shm.name!r} at offset {at}"
+        if at % 64 or at + RING_OFFSET > self._shm.size:
+            raise MalformedChannelError(f"no channel in {where}: bad offset or too small a segment")
+        magic, version, kind, state = struct.unpack_from("<IHHI", buf, at)
+        if magic != _sync.HEADER["magic"] or kind != _sync.KINDS["channel"]:
+            raise MalformedChannelError(f"no channel in {where}")
+        if version != VERSION or state != _sync.HEADER["ready"]:
+            raise MalformedChannelError(f"the channel in {where} has version {version} / state {state}")
+        capacity, mode, peers = struct.unpack_from("<III", buf, at + 16)
+        if capacity < MIN_CAPACITY or capacity > MAX_CAPACITY or capacity & (capacity - 1):
+            raise MalformedChannelError(f"the channel in {where} has a bad capacity {capacity}")
+        if at + RING_OFFSET + capacity > self._shm.size or mode & ~3 or peers != MAX_PEERS:
+            raise MalformedChannelError(f"the channel in {where} has a bad header")
+
+    # the shared words: one aligned 4-byte load or store each
+    def _get(self, index):
+        return self._words[index]
+
+    def _set(self, index, value):
+        self._words[index] = value if value < 0x80000000 else value - 0x100000000
+
+    def _tail(self):
+        return self._words[WORD["tail"]] & 0xFFFFFFFF
+
+    @property
+    def max_message_bytes(self):
+        return self.capacity // 2 - RECORD_HEADER
+
+    @property
+    def ended(self):
+        return bool(self._tail() & ENDED)
+
+    # ---- sending
+    def _encode(self, message):
+        if isinstance(message, (bytes, bytearray, memoryview)):
+            return KINDS["bytes"], bytes(message) if isinstance(message, memoryview) else message
+        if isinstance(message, str):
+            return KINDS["string"], message.encode("utf-8")
+        return KINDS["json"], json.dumps(message, allow_nan=False, separators=(",", ":")).encode("utf-8")
+
+    def _write(self, kind, payload):
+        """Writes one record if there is room: True, or False when full. Holds the send side."""
+        tail_word = self._tail()
+        if tail_word & ENDED:
+            raise ChannelError("ended", "the channel has ended: no more messages may be sent")
+        tail = tail_word & POSITION_MASK
+        size = _record_bytes(len(payload))
+        at = tail & self._mask
+        to_end = self.capacity - at
+        needed = size if size <= to_end else to_end + size
+        head = self._get(WORD["head"])
+        used = (tail - head) & POSITION_MASK
+        if used > self.capacity:
+            raise MalformedChannelError(f"channel is corrupted: head {head}, tail {tail}")
+        if self.capacity - used < needed:
+            return False
+        start = tail
+        if size > to_end:
+            self._ring_words[at >> 2] = 0
+            self._ring_words[(at >> 2) + 1] = WRAP
+            start = (tail + to_end) & POSITION_MASK
+        at = start & self._mask
+        self._ring[at + 8:at + 8 + len(payload)] = payload
+        self._ring_words[at >> 2] = len(payload)
+        self._ring_words[(at >> 2) + 1] = kind
+        self._set(WORD["tail"], (start + size) & POSITION_MASK)  # the one store that publishes it
+        if self._get(WORD["receivers_waiting"]):
+            _sync._futex_wake_at(_sync._address(self._shm.buf, self._offset + WORD["tail"] * 4))
+        return True
+
+    def _prepare_send(self, message):
+        kind, payload = self._encode(message)
+        if len(payload) > self.max_message_bytes:
+            raise ValueError(f"a message of {len(payload)} bytes does not fit (at most {self.max_message_bytes})")
+        if not self._send.registered:
+            self._send.register("sender")
+        return kind, payload
+
+    def try_send(self, message):
+        """Sends if there is room now: True, or False when the ring is full."""
+        kind, payload = self._prepare_send(message)
+        with self._send:
+            return self._write(kind, payload)
+
+    def send(self, message, timeout=None):
+        """Sends, blocking while the ring is full (TimeoutError after ``timeout`` seconds)."""
+        kind, payload = self._prepare_send(message)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            with self._send:
+                if self._write(kind, payload):
+                    return
+            self._sleep(self._send, WORD["head"], deadline)
+            if self._receive.all_dead():
+                raise ChannelError("no-receivers", "every process that received from this channel has died "
+                                   f"({', '.join(map(str, self._receive.pids()))})")
+
+    def end(self):
+        """No more messages: receivers drain what is queued, then see the end."""
+        with self._send:
+            self._set(WORD["tail"], self._tail() | ENDED)
+        for word in ("tail", "head"):
+            _sync._futex_wake_at(_sync._address(self._shm.buf, self._offset + WORD[word] * 4))
+
+    # ---- receiving
+    _NOTHING = object()
+    _DONE = object()
+
+    def _read(self):
+        head = self._get(WORD["head"])
+        tail_word = self._tail()
+        available = ((tail_word & POSITION_MASK) - head) & POSITION_MASK
+        if available == 0:
+            return self._DONE if tail_word & ENDED else self._NOTHING
+        if available > self.capacity or head & 7:
+            raise MalformedChannelError(f"channel is corrupted: head {head}, tail {tail_word & POSITION_MASK}")
+        at = head & self._mask
+        kind = self._ring_words[(at >> 2) + 1]
+        if kind == WRAP:
+            skip = self.capacity - at
+            if skip >= available:
+                raise MalformedChannelError("channel is corrupted: a WRAP record with nothing after it")
+            head, available, at = (head + skip) & POSITION_MASK, available - skip, 0
+            kind = self._ring_words[1]
+        length = self._ring_words[at >> 2]
+        size = _record_bytes(length)
+        if kind not in (1, 2, 3) or not 0 <= length <= self.capacity - 8 or size > available \
+                or at + size > self.capacity:
+            raise MalformedChannelError(f"channel is corrupted: a bad record at ring offset {at}")
+        payload = bytes(self._ring[at + 8:at + 8 + length])
+        self._set(WORD["head"], (head + size) & POSITION_MASK)
+        if self._get(WORD["senders_waiting"]):
+            _sync._futex_wake_at(_sync._address(self._shm.buf, self._offset + WORD["head"] * 4))
+        if kind == 1:
+            return payload
+        text = payload.decode("utf-8")
+        return text if kind == 2 else json.loads(text)
+
+    def _prepare_receive(self):
+        if not self._receive.registered:
+            self._receive.register("receiver")
+
+    def try_receive(self):
+        """The next message if there is one now; ``queue.Empty`` when empty, ``EOFError`` once done (a JSON
+        null arrives as None, so None cannot mean "nothing")."""
+        self._prepare_receive()
+        with self._receive:
+            message = self._read()
+        if message is self._NOTHING:
+            if self._send.all_dead():
+                raise EOFError("every sender of this channel has died")
+            raise queue.Empty
+        if message is self._DONE:
+            raise EOFError("the channel has ended")
+        return message
+
+    @property
+    def done(self):
+        used = ((self._tail() & POSITION_MASK) - self._get(WORD["head"])) & POSITION_MASK
+        return used == 0 and (self.ended or self._send.all_dead())
+
+    def receive(self, timeout=None):
+        """The next message, blocking while empty; ``EOFError`` once the channel has ended and is drained (or
+        every sender died), as ``multiprocessing.Connection.recv``. ``TimeoutError`` after ``timeout`` seconds."""
+        self._prepare_receive()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        gone = False
+        while True:
+            with self._receive:
+                message = self._read()
+            if message is self._DONE:
+                raise EOFError("the channel has ended")
+            if message is not self._NOTHING:
+                return message
+            if gone:
+                raise EOFError("every sender of this channel has died")
+            self._sleep(self._receive, WORD["tail"], deadline)
+            gone = self._send.all_dead()
+
+    def _sleep(self, side, word, deadline):
+        left = SLICE if deadline is None else min(SLICE, deadline - time.monotonic())
+        if left <= 0:
+            raise TimeoutError("the channel wait timed out")
+        with side:
+            side.channel._set(side.waiting_word, side.channel._get(side.waiting_word) + 1)
+            observed = self._get(word)
+            tail, head = self._tail(), self._get(WORD["head"])
+            changed = ((tail & POSITION_MASK) != head or tail != (observed & 0xFFFFFFFF) or tail & ENDED) \
+                if word == WORD["tail"] else (head != observed or tail & ENDED)
+        try:
+            if not changed:
+                _sync._futex_wait_at(_sync._address(self._shm.buf, self._offset + word * 4), observed, left)
+        finally:
+            with side:
+                side.channel._set(side.waiting_word, side.channel._get(side.waiting_word) - 1)
+
+    def __iter__(self):
+        while True:
+            try:
+                message = self.receive()
+            except EOFError:
+                return
+            yield message
+
+    # ---- asyncio: the blocking calls on a thread, so the event loop runs on
+    async def receive_async(self, timeout=None):
+        return await asyncio.to_thread(self.receive, timeout)
+
+    async def send_async(self, message, timeout=None):
+        return await asyncio.to_thread(self.send, message, timeout)
+
+    async def __aiter__(self):
+        while True:
+            try:
+                message = await self.receive_async()
+            except EOFError:
+                return
+            yield message
+
+    def close(self):
+        if self._shm is None:
+            return
+        for side in (self._send, self._receive):
+            if side.lock is not None:
+                side.lock.close()
+        self._words.release()
+        self._ring_words.release()
+        self._ring.release()
+        self._shm.close()
+        self._shm = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

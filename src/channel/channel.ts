@@ -1,0 +1,899 @@
+/**
+ * `Channel`: a bounded queue of messages in shared memory, between any processes (Deno, Bun, Python).
+ *
+ * The ring (ring.ts) has one writer and one reader at a time. A side of one process (`senders: "one"`
+ * or `receivers: "one"`) is that writer or reader with no lock at all: the fast path. A side of many
+ * processes (the default) takes that side's lock (a robust process-shared Mutex, in the channel's
+ * header) around each ring operation; a holder that dies mid-message leaves nothing visible (the tail is
+ * stored last) and the next locker goes on.
+ *
+ * Waiting, without lost wake-ups: a waiter raises its side's "waiting" count (layout.ts), reads the word
+ * it sleeps on (the tail for a receiver, the head for a sender), checks once more that it must wait,
+ * and sleeps on that word with the futex while it still holds that value. The other side stores the
+ * word first and reads the count after: either it sees the waiter and wakes it, or the waiter's futex
+ * sees the new word and does not sleep. Only a waiter changes its count (under its side's lock, when the
+ * side has many processes): a waker never clears anything, so it can never clear the flag of a later
+ * wait. Each sleep lasts at most SLICE_MS, after which the waiter checks that the other side still has a
+ * live process, so no peer's death leaves it hung. Before sleeping, a waiter spins a little (only with
+ * more than one usable CPU: the sync objects' adaptive Spinner), since a sleep and its wake-up cost
+ * 55-70 us across CPUs on this VM while the other side usually acts within a few.
+ */
+import { printAsString } from "../../ffi/inspect.ts";
+import type { SharedMemory } from "../shared_memory.ts";
+import { checkByteCount, checkOptionsObject, describe } from "../arguments.ts";
+import {
+  attachPlacement,
+  checkHeader as checkObjectHeader,
+  construct,
+  markReady,
+  type ObjectPlacement,
+  parseDescriptor,
+  type Placement,
+  placeNew,
+  SharedObject,
+  type SharedObjectDescriptor,
+  writeHeader,
+} from "../shared_object.ts";
+import { futex } from "../sync/futex.ts";
+import { Mutex } from "../sync/mutex.ts";
+import { Spinner } from "../sync/internal.ts";
+import {
+  ALIGNMENT,
+  channelBytes,
+  ENDED,
+  HEADER,
+  LOCK_BYTES,
+  MANY_RECEIVERS,
+  MANY_SENDERS,
+  MAX_CAPACITY,
+  MAX_PEERS,
+  maxMessageBytes,
+  MIN_CAPACITY,
+  POSITION_MASK,
+  RECEIVE_LOCK_OFFSET,
+  RECORD_KINDS,
+  RING_OFFSET,
+  SEND_LOCK_OFFSET,
+  VERSION,
+  WORD,
+} from "./layout.ts";
+import { DRAINED, EMPTY, ENDED_RESERVE, FULL, Ring } from "./ring.ts";
+import { ChannelError, MalformedChannelError } from "./errors.ts";
+import { decode, encode, type Encoded, type Message, writePayload } from "./messages.ts";
+import { ownPid, PeerTable, slotsFor } from "./peers.ts";
+
+/** How long one sleep lasts at most before a waiter checks that its peers live. */
+const SLICE_MS = 100;
+/** How long one async wait for a side's lock lasts at most before it tries again. */
+const LOCK_SLICE_MS = 20;
+
+/** Whether a side is one process or many. */
+export type Parties = "one" | "many";
+
+/** Options of `Channel.create`: the ring, its sides, and where it goes (`ObjectPlacement`, offset a multiple of 64). */
+export interface ChannelOptions extends ObjectPlacement {
+  /** Bytes of ring: rounded up to a power of two, from 64 to 2^29. The largest message is half of it minus 8. */
+  capacity: number;
+  /** `"one"`: a single process sends (no lock on that side). Default `"many"`. */
+  senders?: Parties;
+  /** `"one"`: a single process receives (no lock on that side). Default `"many"`. */
+  receivers?: Parties;
+}
+
+/** What another process attaches by: plain JSON `{ kind: "channel", name, offset }`. */
+export interface ChannelDescriptor extends SharedObjectDescriptor {
+  /** Always `"channel"`. */
+  readonly kind: "channel";
+}
+
+/** Options of every wait: a limit in milliseconds, and a signal that cancels it. */
+export interface ChannelWaitOptions {
+  /** Milliseconds to wait at most; then a `TimeoutError` (a DOMException). Default: no limit. */
+  timeout?: number;
+  /**
+   * Cancels the wait, which rejects (or throws) with `signal.reason`. A blocking (not async) call can
+   * only see it between its sleeps of at most 100 ms, and only a signal another thread aborts.
+   */
+  signal?: AbortSignal;
+}
+
+const CHANNEL_OPTIONS = ["capacity", "senders", "receivers"];
+const WAIT_OPTIONS = new Set(["timeout", "signal"]);
+const ATTACH_OPTIONS = new Set(["shm"]);
+
+/** One side of the channel, as this handle sees it. */
+class Side {
+  registered = false;
+  /** The short spin before a sleep (none with one usable CPU), adapted to how long the other side takes. */
+  readonly spinner = new Spinner();
+  readonly words: Int32Array;
+  readonly name: "sender" | "receiver";
+  readonly waitingIndex: number;
+  readonly peers: PeerTable;
+  readonly lock: Mutex | undefined;
+  constructor(
+    words: Int32Array,
+    name: "sender" | "receiver",
+    waitingIndex: number,
+    peers: PeerTable,
+    lock: Mutex | undefined,
+  ) {
+    this.words = words;
+    this.name = name;
+    this.waitingIndex = waitingIndex;
+    this.peers = peers;
+    this.lock = lock;
+  }
+
+  get many(): boolean {
+    return this.lock !== undefined;
+  }
+}
+
+/**
+ * A bounded queue of messages in shared memory, between any processes: `Uint8Array`s, strings and JSON
+ * values, each arriving as the kind it was sent as; every message delivered exactly once, each sender's
+ * in order.
+ *
+ * @example
+ * ```ts
+ * import { Channel } from "@shm/shared-memory";
+ *
+ * using channel = Channel.create({ capacity: 1 << 16 });
+ * channel.send("hello");
+ * channel.send({ frame: 1, ok: true });
+ * channel.send(new Uint8Array([1, 2, 3]));
+ * channel.end();
+ * // another process: Channel.attach(channel.descriptor) (or Python's shm_interop.channel.Channel)
+ * for await (const message of channel) console.log(message); // "hello", { frame: 1, ok: true }, Uint8Array(3)
+ * ```
+ */
+export class Channel extends SharedObject<ChannelDescriptor> implements AsyncIterable<Message> {
+  readonly #ring: Ring;
+  readonly #words: Int32Array;
+  readonly #send: Side;
+  readonly #receive: Side;
+  readonly #encoded: Encoded = { kind: 0, length: 0, text: "" };
+  /** The last target of receiveInto, and its 32-bit words (see #copyOut). */
+  #target: Uint8Array | undefined;
+  #targetWords: Int32Array | undefined;
+  /** The last short bytes message sent, and its 32-bit words (see #copyIn). */
+  #source: Uint8Array | undefined;
+  #sourceWords: Int32Array | undefined;
+  /** The pending async sends and receives of this handle, each after the one before (order kept). */
+  #sendQueue: Promise<unknown> = Promise.resolve();
+  #receiveQueue: Promise<unknown> = Promise.resolve();
+
+  private constructor(placement: Placement, create: Parties[] | undefined, capacity: number) {
+    super(placement, "channel", {});
+    const { shm, offset } = placement;
+    const control = shm.view(offset, RING_OFFSET);
+    const header = new DataView(control.buffer, control.byteOffset, RING_OFFSET);
+    if (create) {
+      control.fill(0);
+      writeHeader(control, "channel", VERSION);
+      header.setUint32(HEADER.capacity, capacity, true);
+      const mode = (create[0] === "many" ? MANY_SENDERS : 0) | (create[1] === "many" ? MANY_RECEIVERS : 0);
+      header.setUint32(HEADER.mode, mode, true);
+      header.setUint32(HEADER.maxPeers, MAX_PEERS, true);
+    } else {
+      checkObjectHeader(control, "channel", VERSION, placement);
+      capacity = checkHeader(header, placement);
+    }
+    const mode = header.getUint32(HEADER.mode, true);
+    this.#words = new Int32Array(control.buffer, control.byteOffset, RING_OFFSET / 4);
+    this.#ring = new Ring(this.#words, shm.view(offset + RING_OFFSET, capacity));
+    const lock = (many: boolean, at: number) => {
+      if (!many) return undefined;
+      if (Mutex.byteLength > LOCK_BYTES) {
+        throw new Error(`a Mutex of ${Mutex.byteLength} bytes does not fit ${LOCK_BYTES}`);
+      }
+      return create
+        ? Mutex.create({ shm, offset: offset + at })
+        : Mutex.attach({ kind: "mutex", name: shm.name, offset: offset + at }, { shm });
+    };
+    const manySenders = (mode & MANY_SENDERS) !== 0;
+    const manyReceivers = (mode & MANY_RECEIVERS) !== 0;
+    this.#send = new Side(
+      this.#words,
+      "sender",
+      WORD.sendersWaiting,
+      new PeerTable(this.#words, WORD.senderPids, slotsFor(manySenders)),
+      lock(manySenders, SEND_LOCK_OFFSET),
+    );
+    this.#receive = new Side(
+      this.#words,
+      "receiver",
+      WORD.receiversWaiting,
+      new PeerTable(this.#words, WORD.receiverPids, slotsFor(manyReceivers)),
+      lock(manyReceivers, RECEIVE_LOCK_OFFSET),
+    );
+    if (create) markReady(control);
+  }
+
+  /**
+   * A new, empty channel with a ring of `capacity` bytes: in a segment of its own, or in `shm` at
+   * `offset` (whose `1024 + capacity` bytes there it then owns).
+   */
+  static create(options: ChannelOptions): Channel {
+    checkOptionsObject(
+      options,
+      new Set([...CHANNEL_OPTIONS, "shm", "offset", "name", "mode", "track"]),
+      "options",
+      "{ capacity: 65536 }",
+    );
+    const { capacity, senders, receivers, ...where } = options;
+    const size = checkCapacity(capacity);
+    const parties = [checkParties(senders, "senders"), checkParties(receivers, "receivers")];
+    const placement = placeNew(where, channelBytes(size), ALIGNMENT);
+    return construct(() => new Channel(placement, parties, size), placement);
+  }
+
+  /** The channel another process described (its `descriptor`, or that as JSON). Checks the header first. */
+  static attach(descriptor: ChannelDescriptor | string, options: { shm?: SharedMemory } = {}): Channel {
+    checkOptionsObject(options, ATTACH_OPTIONS);
+    const d = parseDescriptor<ChannelDescriptor>(descriptor, "channel");
+    const placement = attachPlacement(d, RING_OFFSET, ALIGNMENT, options.shm);
+    return construct(() => new Channel(placement, undefined, 0), placement);
+  }
+
+  /** The segment the channel lives in. */
+  get shm(): SharedMemory {
+    return this.placement.shm;
+  }
+
+  /** Bytes of ring. */
+  get capacity(): number {
+    return this.#ring.capacity;
+  }
+
+  /** The largest message, in bytes (its UTF-8 for a string, its JSON text for a JSON value). */
+  get maxMessageBytes(): number {
+    return maxMessageBytes(this.#ring.capacity);
+  }
+
+  /** Whether `end()` was called (messages sent before it may still be waiting to be received). */
+  get ended(): boolean {
+    this.#checkOpen();
+    return this.#ring.ended;
+  }
+
+  /** Whether receiving is over: ended and drained, or every sender died and the ring is drained. */
+  get done(): boolean {
+    this.#checkOpen();
+    return this.#ring.used === 0 && (this.#ring.ended || this.#send.peers.allDead());
+  }
+
+  /** Whether a single process sends, and whether a single process receives (the lock-free sides). */
+  get parties(): { senders: Parties; receivers: Parties } {
+    return { senders: this.#send.many ? "many" : "one", receivers: this.#receive.many ? "many" : "one" };
+  }
+
+  // ---- sending
+
+  /** Sends `message` if there is room now: true, or false when the ring is full. */
+  trySend(message: Message): boolean {
+    const encoded = this.#prepareSend(message);
+    if (!this.#send.lock) return this.#write(message, encoded); // the lock-free side: no closure either
+    return this.#locked(this.#send, () => this.#write(message, encoded));
+  }
+
+  /** Sends `message`, blocking this thread while the ring is full. */
+  send(message: Message, options?: ChannelWaitOptions): void {
+    const encoded = this.#prepareSend(message);
+    const { deadline, signal } = waitOptions(options);
+    while (!this.#locked(this.#send, () => this.#write(message, encoded))) {
+      this.#waitSync(this.#send, WORD.head, deadline, signal);
+    }
+  }
+
+  /** Sends `message`, waiting without blocking the event loop while the ring is full. */
+  sendAsync(message: Message, options?: ChannelWaitOptions): Promise<void> {
+    return this.#queue("send", async () => {
+      const encoded = this.#prepareSend(message);
+      const { deadline, signal } = waitOptions(options);
+      while (!(await this.#lockedAsync(this.#send, () => this.#write(message, encoded), deadline, signal))) {
+        await this.#waitAsync(this.#send, WORD.head, deadline, signal);
+      }
+    });
+  }
+
+  /**
+   * Zero copy: room for a message of up to `length` bytes, as a view of the ring to fill; `commit()`
+   * sends it. Undefined when the ring is full. Between the two, this handle holds its side (and, on a
+   * side of many, the side's lock): fill and commit promptly.
+   */
+  tryReserve(length: number): Uint8Array | undefined {
+    this.#prepareReserve(length);
+    return this.#takeSide(this.#send, () => this.#reserve(length));
+  }
+
+  /** As `tryReserve`, blocking while full. */
+  reserve(length: number, options?: ChannelWaitOptions): Uint8Array {
+    this.#prepareReserve(length);
+    const { deadline, signal } = waitOptions(options);
+    for (;;) {
+      const view = this.#takeSide(this.#send, () => this.#reserve(length));
+      if (view) return view;
+      this.#waitSync(this.#send, WORD.head, deadline, signal);
+    }
+  }
+
+  /** As `tryReserve`, waiting without blocking the event loop while full. */
+  reserveAsync(length: number, options?: ChannelWaitOptions): Promise<Uint8Array> {
+    return this.#queue("send", async () => {
+      this.#prepareReserve(length);
+      const { deadline, signal } = waitOptions(options);
+      for (;;) {
+        const view = await this.#takeSideAsync(this.#send, () => this.#reserve(length), deadline, signal);
+        if (view) return view;
+        await this.#waitAsync(this.#send, WORD.head, deadline, signal);
+      }
+    });
+  }
+
+  /** Sends the reserved message, of `length` bytes (default: all that was reserved); it arrives as a Uint8Array. */
+  commit(length?: number): void {
+    this.#checkOpen();
+    if (this.#ring.reservedPayload < 0) throw new TypeError("commit() without a reservation: call reserve() first");
+    const reserved = this.#ring.reservedLength;
+    if (length !== undefined) {
+      checkByteCount(length, "length");
+      if (length > reserved) throw new RangeError(`length ${length} is more than the ${reserved} bytes reserved`);
+    }
+    this.#ring.commit(RECORD_KINDS.bytes, length ?? reserved);
+    this.#wake(this.#receive, WORD.tail);
+    this.#send.lock?.unlock();
+  }
+
+  /** Gives a reservation up: nothing is sent. */
+  cancelReserve(): void {
+    if (this.#ring.reservedPayload < 0) return;
+    this.#ring.cancel();
+    this.#send.lock?.unlock();
+  }
+
+  /**
+   * Says that no more messages will come: receivers get what is queued, then the end (`receive`
+   * returns undefined, iteration stops). Sending afterwards is a ChannelError with code `ended`.
+   */
+  end(): void {
+    this.#checkOpen();
+    this.#locked(this.#send, () => {
+      this.#ring.end();
+      return true;
+    });
+    futex.notify(this.#words, WORD.tail);
+    futex.notify(this.#words, WORD.head);
+  }
+
+  // ---- receiving
+
+  /** The next message if there is one now; undefined when the ring is empty (see `done` for the end). */
+  tryReceive(): Message | undefined {
+    this.#prepareReceive();
+    const message = this.#locked(this.#receive, () => this.#read());
+    return typeof message === "symbol" ? undefined : message;
+  }
+
+  /** The next message, blocking this thread while the ring is empty; undefined once the channel is done. */
+  receive(options?: ChannelWaitOptions): Message | undefined {
+    this.#prepareReceive();
+    const { deadline, signal } = waitOptions(options);
+    let gone = false;
+    for (;;) {
+      const message = this.#locked(this.#receive, () => this.#read());
+      if (message === DONE) return undefined;
+      if (message !== NOTHING) return message;
+      if (gone) return undefined;
+      gone = !this.#waitSync(this.#receive, WORD.tail, deadline, signal);
+    }
+  }
+
+  /** The next message, waiting without blocking the event loop; undefined once the channel is done. */
+  receiveAsync(options?: ChannelWaitOptions): Promise<Message | undefined> {
+    return this.#queue("receive", async () => {
+      this.#prepareReceive();
+      const { deadline, signal } = waitOptions(options);
+      let gone = false;
+      for (;;) {
+        const message = await this.#lockedAsync(this.#receive, () => this.#read(), deadline, signal);
+        if (message === DONE) return undefined;
+        if (message !== NOTHING) return message;
+        if (gone) return undefined;
+        gone = !(await this.#waitAsync(this.#receive, WORD.tail, deadline, signal));
+      }
+    });
+  }
+
+  /**
+   * Copies the next message, which must be bytes, into `target` (no allocation): its length, or -1 when
+   * the ring is empty. A RangeError when it does not fit `target`, a TypeError when it is not bytes;
+   * either way it stays queued.
+   */
+  tryReceiveInto(target: Uint8Array): number {
+    this.#prepareReceive();
+    if (!(target instanceof Uint8Array)) throw new TypeError(`target must be a Uint8Array, got ${describe(target)}`);
+    if (!this.#receive.lock) return this.#readInto(target);
+    return this.#locked(this.#receive, () => this.#readInto(target));
+  }
+
+  /** As `tryReceiveInto`, blocking while empty; -1 once the channel is done. */
+  receiveInto(target: Uint8Array, options?: ChannelWaitOptions): number {
+    this.#prepareReceive();
+    if (!(target instanceof Uint8Array)) throw new TypeError(`target must be a Uint8Array, got ${describe(target)}`);
+    const { deadline, signal } = waitOptions(options);
+    let gone = false;
+    for (;;) {
+      const length = this.#locked(this.#receive, () => this.#readInto(target));
+      if (length >= 0 || length === -2) return length < 0 ? -1 : length;
+      if (gone) return -1;
+      gone = !this.#waitSync(this.#receive, WORD.tail, deadline, signal);
+    }
+  }
+
+  /**
+   * Zero copy: the next message (bytes) as a view of the ring, valid until `release()`; undefined when
+   * empty. Until released this handle holds its side (on a side of many, its lock): release promptly.
+   */
+  tryReceiveView(): Uint8Array | undefined {
+    this.#prepareReceive();
+    const view = this.#takeSide(this.#receive, () => this.#view());
+    return view === DONE ? undefined : view;
+  }
+
+  /** As `tryReceiveView`, blocking while empty; undefined once the channel is done. */
+  receiveView(options?: ChannelWaitOptions): Uint8Array | undefined {
+    this.#prepareReceive();
+    const { deadline, signal } = waitOptions(options);
+    let gone = false;
+    for (;;) {
+      const view = this.#takeSide(this.#receive, () => this.#view());
+      if (view === DONE) return undefined;
+      if (view) return view;
+      if (gone) return undefined;
+      gone = !this.#waitSync(this.#receive, WORD.tail, deadline, signal);
+    }
+  }
+
+  /** As `tryReceiveView`, waiting without blocking the event loop; undefined once the channel is done. */
+  receiveViewAsync(options?: ChannelWaitOptions): Promise<Uint8Array | undefined> {
+    return this.#queue("receive", async () => {
+      this.#prepareReceive();
+      const { deadline, signal } = waitOptions(options);
+      let gone = false;
+      for (;;) {
+        const view = await this.#takeSideAsync(this.#receive, () => this.#view(), deadline, signal);
+        if (view === DONE) return undefined;
+        if (view) return view;
+        if (gone) return undefined;
+        gone = !(await this.#waitAsync(this.#receive, WORD.tail, deadline, signal));
+      }
+    });
+  }
+
+  /** Hands back the message of the last view: the view reads garbage from now on. */
+  release(): void {
+    this.#checkOpen();
+    if (!this.#ring.holding) throw new TypeError("release() without a message view: call receiveView() first");
+    this.#ring.release();
+    this.#wake(this.#send, WORD.head);
+    this.#receive.lock?.unlock();
+  }
+
+  /** `for await (const message of channel)`: every message until the channel is done. */
+  async *[Symbol.asyncIterator](): AsyncGenerator<Message, void, undefined> {
+    for (;;) {
+      const message = await this.receiveAsync();
+      if (message === undefined) return;
+      yield message;
+    }
+  }
+
+  // ---- the handle
+
+  /** Gives back what this handle holds (a reservation, a view) and its locks' handles, before the segment closes. */
+  protected override onClose(): void {
+    this.cancelReserve();
+    if (this.#ring.holding) this.release();
+    this.#send.lock?.close();
+    this.#receive.lock?.close();
+  }
+
+  /** `Channel('psm_1a2b3c4d', capacity=65536)`; also what `console.log` prints. */
+  override toString(): string {
+    const { shm, offset } = this.placement;
+    const where = offset === 0 ? "" : `, offset=${offset}`;
+    return `Channel('${shm.name}'${where}, capacity=${this.#ring.capacity}${this.closed ? ", closed" : ""})`;
+  }
+
+  // ---- inside
+
+  #checkOpen(): void {
+    this.checkOpen();
+  }
+
+  #prepareSend(message: Message): Encoded {
+    this.#checkOpen();
+    if (!this.#send.registered) this.#register(this.#send);
+    const encoded = encode(message, this.#encoded);
+    if (encoded.length > this.maxMessageBytes) throw this.#tooLarge(encoded.length);
+    return encoded;
+  }
+
+  #prepareReserve(length: number): void {
+    this.#checkOpen();
+    checkByteCount(length, "length");
+    if (length > this.maxMessageBytes) throw this.#tooLarge(length);
+    if (this.#ring.reservedPayload >= 0) throw new TypeError("a reservation is already held: commit() it first");
+    if (!this.#send.registered) this.#register(this.#send);
+  }
+
+  #prepareReceive(): void {
+    this.#checkOpen();
+    if (this.#ring.holding) throw new TypeError("a message view is still held: release() it first");
+    if (!this.#receive.registered) this.#register(this.#receive);
+  }
+
+  #tooLarge(length: number): RangeError {
+    return new RangeError(
+      `a message of ${length} bytes does not fit this channel (at most ${this.maxMessageBytes}: half the ${this.capacity}-byte ring, minus an 8-byte header); create it with a larger capacity`,
+    );
+  }
+
+  #register(side: Side): void {
+    const pid = ownPid();
+    const other = this.#locked(side, () => side.peers.register(pid));
+    if (other !== 0) {
+      throw new ChannelError(
+        "taken",
+        side.many
+          ? `this channel's ${side.name} table is full (${MAX_PEERS} live processes)`
+          : `this channel has one ${side.name} (created with ${side.name}s: "one"), and process ${other} is it`,
+      );
+    }
+    side.registered = true;
+  }
+
+  /** Writes one message if there is room: false when full. Throws if the channel ended. */
+  #write(message: Message, encoded: Encoded): boolean {
+    const at = this.#ring.reserve(encoded.length);
+    if (at === FULL) return false;
+    if (at === ENDED_RESERVE) throw new ChannelError("ended", "the channel has ended: no more messages may be sent");
+    if (encoded.kind === RECORD_KINDS.bytes && encoded.length <= COPY_BY_HAND) {
+      this.#copyIn(message as Uint8Array, at);
+    } else writePayload(message, encoded, this.#ring.bytes, at);
+    this.#ring.commit(encoded.kind, encoded.length);
+    this.#wake(this.#receive, WORD.tail);
+    return true;
+  }
+
+  #reserve(length: number): Uint8Array | undefined {
+    const at = this.#ring.reserve(length);
+    if (at === FULL) return undefined;
+    if (at === ENDED_RESERVE) throw new ChannelError("ended", "the channel has ended: no more messages may be sent");
+    return this.#ring.bytes.subarray(at, at + length);
+  }
+
+  /** The message at the head, released; NOTHING when empty, DONE when drained after the end. */
+  #read(): Message | typeof NOTHING | typeof DONE {
+    const at = this.#ring.peek();
+    if (at === EMPTY) return NOTHING;
+    if (at === DRAINED) return DONE;
+    try {
+      return decode(this.#ring.kind, this.#ring.bytes, at, this.#ring.length);
+    } finally {
+      // a message that does not decode is dropped all the same: it can never decode later
+      this.#ring.release();
+      this.#wake(this.#send, WORD.head);
+    }
+  }
+
+  /** Copies the bytes message at the head into `target`: its length; -1 when empty, -2 when drained. */
+  #readInto(target: Uint8Array): number {
+    const at = this.#ring.peek();
+    if (at === EMPTY) return -1;
+    if (at === DRAINED) return -2;
+    const length = this.#ring.length;
+    if (this.#ring.kind !== RECORD_KINDS.bytes) {
+      throw new TypeError("the next message is not bytes: receive it with receive() or tryReceive()");
+    }
+    if (length > target.length) {
+      throw new RangeError(`the next message is ${length} bytes; target holds ${target.length}`);
+    }
+    if (length <= COPY_BY_HAND) this.#copyOut(at, length, target);
+    else target.set(this.#ring.bytes.subarray(at, at + length));
+    this.#ring.release();
+    this.#wake(this.#send, WORD.head);
+    return length;
+  }
+
+  /**
+   * Copies a short message out by 32-bit words: a subarray for set() would be a new typed array (330 ns
+   * in Deno), and a byte loop is 4 times the work. The target's word view is made once and kept while
+   * the caller reuses the same target.
+   */
+  #copyOut(at: number, length: number, target: Uint8Array): void {
+    if (target !== this.#target) {
+      this.#target = target;
+      this.#targetWords = target.byteOffset % 4 === 0
+        ? new Int32Array(target.buffer, target.byteOffset, target.length >>> 2)
+        : undefined;
+    }
+    const bytes = this.#ring.bytes;
+    let i = 0;
+    const words = this.#targetWords;
+    if (words) {
+      const ring = this.#ring.ringWords;
+      const from = at >>> 2;
+      for (const n = length >>> 2; i < n; i++) words[i] = ring[from + i];
+      i <<= 2;
+    }
+    for (; i < length; i++) target[i] = bytes[at + i];
+  }
+
+  /** The same for a short message going in: by words from a kept word view of a reused source. */
+  #copyIn(source: Uint8Array, at: number): void {
+    if (source !== this.#source) {
+      this.#source = source;
+      this.#sourceWords = source.byteOffset % 4 === 0
+        ? new Int32Array(source.buffer, source.byteOffset, source.length >>> 2)
+        : undefined;
+    }
+    const length = source.length;
+    const bytes = this.#ring.bytes;
+    let i = 0;
+    const words = this.#sourceWords;
+    if (words && words.length === length >>> 2) {
+      const ring = this.#ring.ringWords;
+      const to = at >>> 2;
+      for (const n = length >>> 2; i < n; i++) ring[to + i] = words[i];
+      i <<= 2;
+    }
+    for (; i < length; i++) bytes[at + i] = source[i];
+  }
+
+  #view(): Uint8Array | undefined | typeof DONE {
+    const at = this.#ring.peek();
+    if (at === EMPTY) return undefined;
+    if (at === DRAINED) return DONE;
+    if (this.#ring.kind !== RECORD_KINDS.bytes) {
+      throw new TypeError("the next message is not bytes: receive it with receive() or tryReceive()");
+    }
+    return this.#ring.bytes.subarray(at, at + this.#ring.length);
+  }
+
+  /** Wakes the sleepers of `side` (on `index`) if it says any are waiting. */
+  #wake(side: Side, index: number): void {
+    if (Atomics.load(this.#words, side.waitingIndex) !== 0) futex.notify(this.#words, index);
+  }
+
+  /** Runs `body` holding `side` (its lock, for a side of many). */
+  #locked<T>(side: Side, body: () => T): T {
+    if (!side.lock) return body();
+    lockSync(side.lock);
+    try {
+      return body();
+    } finally {
+      side.lock.unlock();
+    }
+  }
+
+  async #lockedAsync<T>(side: Side, body: () => T, deadline: number, signal: AbortSignal | undefined): Promise<T> {
+    if (!side.lock) return body();
+    if (!side.lock.tryLock()) await this.#lockAsync(side, deadline, signal);
+    try {
+      return body();
+    } finally {
+      side.lock.unlock();
+    }
+  }
+
+  /** Runs `body` holding `side`, and keeps holding it when `body` returns a view (until commit / release). */
+  #takeSide<T>(side: Side, body: () => T): T {
+    if (side.lock) lockSync(side.lock);
+    return this.#keepIfView(side, body);
+  }
+
+  async #takeSideAsync<T>(side: Side, body: () => T, deadline: number, signal: AbortSignal | undefined): Promise<T> {
+    if (side.lock && !side.lock.tryLock()) await this.#lockAsync(side, deadline, signal);
+    return this.#keepIfView(side, body);
+  }
+
+  #keepIfView<T>(side: Side, body: () => T): T {
+    let result: T;
+    try {
+      result = body();
+    } catch (error) {
+      side.lock?.unlock();
+      throw error;
+    }
+    if (!(result instanceof Uint8Array)) side.lock?.unlock();
+    return result;
+  }
+
+  /**
+   * Takes the side's lock without blocking the event loop, a slice at a time: a wake-up the lock's
+   * sleepers miss (see lockSync) then costs a slice, never the whole wait.
+   */
+  async #lockAsync(side: Side, deadline: number, signal: AbortSignal | undefined): Promise<void> {
+    for (;;) {
+      const left = remaining(deadline);
+      if (left <= 0) throw timeoutError();
+      if (await side.lock!.lockAsync({ timeout: Math.min(LOCK_SLICE_MS, left), signal })) return;
+    }
+  }
+
+  /**
+   * One sleep of at most SLICE_MS on `index` while the ring stays as it is, with `side`'s waiting count
+   * raised. Returns false when the other side's processes have all died; throws on timeout or abort.
+   */
+  #waitSync(side: Side, index: number, deadline: number, signal: AbortSignal | undefined): boolean {
+    if (signal?.aborted) throw signal.reason;
+    const left = remaining(deadline);
+    if (left <= 0) throw timeoutError();
+    if (this.#spin(side, index)) return true;
+    const observed = this.#raise(side, index);
+    if (observed !== CHANGED) futex.wait(this.#words, index, observed, Math.min(SLICE_MS, left));
+    this.#lower(side);
+    return this.#othersAlive(side);
+  }
+
+  async #waitAsync(side: Side, index: number, deadline: number, signal: AbortSignal | undefined): Promise<boolean> {
+    if (signal?.aborted) throw signal.reason;
+    const left = remaining(deadline);
+    if (left <= 0) throw timeoutError();
+    if (this.#spin(side, index)) return true;
+    if (side.lock && !side.lock.tryLock()) await this.#lockAsync(side, deadline, signal);
+    const observed = this.#raiseHeld(side, index);
+    side.lock?.unlock();
+    try {
+      if (observed !== CHANGED) {
+        await futex.waitAsync(this.#words, index, observed, { timeout: Math.min(SLICE_MS, left), signal });
+      }
+    } finally {
+      if (side.lock && !side.lock.tryLock()) await this.#lockAsync(side, Infinity, undefined);
+      Atomics.store(this.#words, side.waitingIndex, Atomics.load(this.#words, side.waitingIndex) - 1);
+      side.lock?.unlock();
+    }
+    return this.#othersAlive(side);
+  }
+
+  /** Spins a little while the word to sleep on keeps its value: whether it changed (no sleep needed). */
+  #spin(side: Side, index: number): boolean {
+    const words = this.#words;
+    const observed = Atomics.load(words, index);
+    return side.spinner.spin(() => Atomics.load(words, index) !== observed);
+  }
+
+  /** Raises the waiting count and reads the word to sleep on: its value, or CHANGED if there is no need to. */
+  #raise(side: Side, index: number): number {
+    if (side.lock) lockSync(side.lock);
+    try {
+      return this.#raiseHeld(side, index);
+    } finally {
+      side.lock?.unlock();
+    }
+  }
+
+  #raiseHeld(side: Side, index: number): number {
+    Atomics.store(this.#words, side.waitingIndex, Atomics.load(this.#words, side.waitingIndex) + 1);
+    const observed = Atomics.load(this.#words, index);
+    // with the count raised, look again: a message (or room) that came meanwhile means no sleep
+    const tail = Atomics.load(this.#words, WORD.tail);
+    const head = Atomics.load(this.#words, WORD.head);
+    if (index === WORD.tail) {
+      if ((tail & POSITION_MASK) !== head || tail !== observed || (tail & ENDED) !== 0) return CHANGED;
+    } else if (head !== observed || this.#ring.ended) return CHANGED;
+    return observed;
+  }
+
+  #lower(side: Side): void {
+    if (side.lock) lockSync(side.lock);
+    Atomics.store(this.#words, side.waitingIndex, Atomics.load(this.#words, side.waitingIndex) - 1);
+    side.lock?.unlock();
+  }
+
+  /** Whether the other side may still act: false once processes registered there and all died. */
+  #othersAlive(side: Side): boolean {
+    const other = side === this.#send ? this.#receive : this.#send;
+    if (!other.peers.allDead()) return true;
+    if (side === this.#send) {
+      const pids = other.peers.pids().join(", ");
+      throw new ChannelError("no-receivers", `every process that received from this channel has died (${pids})`);
+    }
+    return false;
+  }
+
+  #queue<T>(which: "send" | "receive", body: () => Promise<T>): Promise<T> {
+    const previous = which === "send" ? this.#sendQueue : this.#receiveQueue;
+    const next = previous.then(body, body);
+    const settled = next.catch(() => {});
+    if (which === "send") this.#sendQueue = settled;
+    else this.#receiveQueue = settled;
+    return next;
+  }
+}
+
+printAsString(Channel.prototype);
+
+/** Messages up to this many bytes are copied out byte by byte rather than through a new subarray. */
+const COPY_BY_HAND = 512;
+
+const NOTHING = Symbol("nothing yet");
+const DONE = Symbol("done");
+/** `#raise` found the ring changed: do not sleep. */
+const CHANGED = 0x7fffffff + 1;
+
+/**
+ * Takes a side's lock, blocking, a slice at a time. A sleeper in pthread_mutex_lock can be stranded
+ * when an async locker (which takes the lock with a trylock after its wake-up, so without glibc's
+ * FUTEX_WAITERS mark) consumes the unlock's one wake-up: seen in a 4 x 4 run of mixed sync and async
+ * senders. A timed lock wakes such a sleeper after the slice, and it tries again.
+ */
+function lockSync(lock: Mutex): void {
+  while (!lock.lock({ timeout: LOCK_SLICE_MS }));
+}
+
+function waitOptions(options: ChannelWaitOptions | undefined): { deadline: number; signal: AbortSignal | undefined } {
+  if (options === undefined) return { deadline: Infinity, signal: undefined };
+  checkOptionsObject(options, WAIT_OPTIONS, "options", "{ timeout: 100 }");
+  const { timeout, signal } = options;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw new TypeError(`signal must be an AbortSignal, got ${describe(signal)}`);
+  }
+  if (signal?.aborted) throw signal.reason;
+  if (timeout === undefined) return { deadline: Infinity, signal };
+  if (typeof timeout !== "number" || Number.isNaN(timeout)) {
+    throw new TypeError(`timeout must be a number of milliseconds, got ${describe(timeout)}`);
+  }
+  return { deadline: performance.now() + Math.max(0, timeout), signal };
+}
+
+function remaining(deadline: number): number {
+  return deadline === Infinity ? Infinity : deadline - performance.now();
+}
+
+function timeoutError(): DOMException {
+  return new DOMException("the channel wait timed out", "TimeoutError");
+}
+
+function checkCapacity(capacity: unknown): number {
+  if (capacity === undefined) throw new TypeError("capacity is required: the ring's size in bytes, such as 65536");
+  checkByteCount(capacity, "capacity", 1);
+  if (capacity > MAX_CAPACITY) throw new RangeError(`capacity must be at most ${MAX_CAPACITY} bytes, got ${capacity}`);
+  let size = MIN_CAPACITY;
+  while (size < capacity) size *= 2;
+  return size;
+}
+
+function checkParties(value: unknown, argument: string): Parties {
+  if (value === undefined) return "many";
+  if (value !== "one" && value !== "many") {
+    throw new TypeError(`${argument} must be "one" or "many", got ${describe(value)}`);
+  }
+  return value;
+}
+
+/** Checks the ring's own header fields (the shared-object header is checked before): its capacity. */
+function checkHeader(header: DataView, placement: Placement): number {
+  const where = `the channel in segment '${placement.shm.name}' at offset ${placement.offset}`;
+  const capacity = header.getUint32(HEADER.capacity, true);
+  if (capacity < MIN_CAPACITY || capacity > MAX_CAPACITY || (capacity & (capacity - 1)) !== 0) {
+    throw new MalformedChannelError(
+      `${where} has a capacity of ${capacity}, not a power of two from ${MIN_CAPACITY} to ${MAX_CAPACITY}`,
+    );
+  }
+  if (placement.offset + channelBytes(capacity) > placement.shm.size) {
+    throw new MalformedChannelError(
+      `${where} claims ${capacity} bytes of ring, past the end of the ${placement.shm.size}-byte segment`,
+    );
+  }
+  const mode = header.getUint32(HEADER.mode, true);
+  if ((mode & ~(MANY_SENDERS | MANY_RECEIVERS)) !== 0) {
+    throw new MalformedChannelError(`${where} has unknown mode bits ${mode}`);
+  }
+  const peers = header.getUint32(HEADER.maxPeers, true);
+  if (peers !== MAX_PEERS) throw new MalformedChannelError(`${where} has ${peers} peer slots, not ${MAX_PEERS}`);
+  return capacity;
+}

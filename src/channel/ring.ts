@@ -1,0 +1,196 @@
+/**
+ * The ring itself: where the next record goes and where the next one to read is, with no waiting, no
+ * locks and no allocation. One writer and one reader at a time: in an spsc channel there is only one
+ * of each; in an mpmc channel each side's lock makes its holder the only one (see channel.ts).
+ *
+ * Writing: `reserve(length)` finds room for one record (writing a WRAP record first if the record does
+ * not fit before the ring's end) and returns where its payload goes; `commit(kind, length)` writes the
+ * header and then publishes the record with ONE store of the tail. Nothing a writer does before that
+ * store is visible, so a writer that dies half-way leaves the ring as it was.
+ *
+ * Reading: `peek()` checks the record at the head and returns where its payload is; `release()` hands
+ * its room back with one store of the head. Every header is checked before use (layout.ts).
+ */
+import { ENDED, POSITION_MASK, RECORD_HEADER, RECORD_KINDS, recordBytes, WORD, WRAP } from "./layout.ts";
+import { MalformedChannelError } from "./errors.ts";
+
+/** What `peek()` returns when the ring is empty, and when it is empty and has ended. */
+export const EMPTY = -1;
+export const DRAINED = -2;
+/** What `reserve()` returns when there is no room now. */
+export const FULL = -1;
+
+/** The largest record kind number, for the check of a header. */
+const LAST_KIND = RECORD_KINDS.json;
+
+export class Ring {
+  /** The channel's live words (layout.ts WORD), over its first 1024 bytes. */
+  readonly words: Int32Array;
+  /** The ring's bytes, and the same bytes as 32-bit words for record headers. */
+  readonly bytes: Uint8Array;
+  /** The ring as 32-bit words: record headers, and short copies (a payload starts 8-aligned). */
+  readonly ringWords: Int32Array;
+  readonly capacity: number;
+  readonly #mask: number;
+
+  // the writer's side
+  /** The head as last read: free room is at least what it says, so it is read again only when short. */
+  #headSeen = 0;
+  /** Where the reserved record starts (a position), and the longest payload it may have. */
+  #reservedAt = -1;
+  #reservedPayload = 0;
+  #reservedLength = 0;
+
+  // the reader's side
+  /** The tail as last read: at least this much is there to read. */
+  #tailSeen = 0;
+  /** The record peeked at: its kind, payload length, and the head after it. */
+  kind = 0;
+  length = 0;
+  #next = -1;
+
+  constructor(words: Int32Array, bytes: Uint8Array) {
+    this.words = words;
+    this.bytes = bytes;
+    this.ringWords = new Int32Array(bytes.buffer, bytes.byteOffset, bytes.length >>> 2);
+    this.capacity = bytes.length;
+    this.#mask = bytes.length - 1;
+  }
+
+  /** Whether `end()` was called. */
+  get ended(): boolean {
+    return (Atomics.load(this.words, WORD.tail) & ENDED) !== 0;
+  }
+
+  /** Bytes in the ring now (records, headers and padding), as the two words say. */
+  get used(): number {
+    const tail = Atomics.load(this.words, WORD.tail) & POSITION_MASK;
+    return (tail - Atomics.load(this.words, WORD.head)) & POSITION_MASK;
+  }
+
+  /**
+   * Finds room for a record of up to `length` payload bytes: the payload's offset in `bytes`, or FULL.
+   * Throws if the channel has ended. The reservation holds until `commit` or `cancel`.
+   */
+  reserve(length: number): number {
+    const tailWord = Atomics.load(this.words, WORD.tail);
+    if ((tailWord & ENDED) !== 0) return ENDED_RESERVE;
+    const tail = tailWord & POSITION_MASK;
+    const size = recordBytes(length);
+    const at = tail & this.#mask;
+    const toEnd = this.capacity - at;
+    const needed = size <= toEnd ? size : toEnd + size;
+    let used = (tail - this.#headSeen) & POSITION_MASK;
+    if (this.capacity - used < needed) {
+      this.#headSeen = Atomics.load(this.words, WORD.head);
+      used = (tail - this.#headSeen) & POSITION_MASK;
+      if (used > this.capacity || (this.#headSeen & 7) !== 0) {
+        throw new MalformedChannelError(
+          `channel is corrupted: head ${this.#headSeen} and tail ${tail} are not a ring of ${this.capacity} bytes`,
+        );
+      }
+      if (this.capacity - used < needed) return FULL;
+    }
+    let start = tail;
+    if (size > toEnd) {
+      // the record does not fit before the end: a WRAP record takes the rest, the record goes to 0
+      this.ringWords[at >>> 2] = 0;
+      this.ringWords[(at >>> 2) + 1] = WRAP;
+      start = (tail + toEnd) & POSITION_MASK;
+    }
+    this.#reservedAt = start;
+    this.#reservedPayload = (start & this.#mask) + RECORD_HEADER;
+    this.#reservedLength = length;
+    return this.#reservedPayload;
+  }
+
+  /** The longest payload of the reservation made last. */
+  get reservedLength(): number {
+    return this.#reservedLength;
+  }
+
+  /** Where the payload of the reservation goes, or -1 when none is held. */
+  get reservedPayload(): number {
+    return this.#reservedAt < 0 ? -1 : this.#reservedPayload;
+  }
+
+  /** Publishes the reserved record with `length` (at most what was reserved) payload bytes. */
+  commit(kind: number, length: number): void {
+    const start = this.#reservedAt;
+    const at = (start & this.#mask) >>> 2;
+    this.ringWords[at] = length;
+    this.ringWords[at + 1] = kind;
+    this.#reservedAt = -1;
+    // the one store that makes the record (and a WRAP before it) visible
+    Atomics.store(this.words, WORD.tail, (start + recordBytes(length)) & POSITION_MASK);
+  }
+
+  /** Drops the reservation: nothing was written that anyone can see. */
+  cancel(): void {
+    this.#reservedAt = -1;
+  }
+
+  /** Sets the ended bit; only the writer's side calls it (it owns the tail word). */
+  end(): void {
+    Atomics.store(this.words, WORD.tail, Atomics.load(this.words, WORD.tail) | ENDED);
+  }
+
+  /**
+   * The payload offset of the record at the head, with `kind` and `length` set; EMPTY when there is
+   * none; DRAINED when there is none and the channel has ended.
+   */
+  peek(): number {
+    let head = Atomics.load(this.words, WORD.head);
+    let available = (this.#tailSeen - head) & POSITION_MASK;
+    if (available === 0 || available > this.capacity) {
+      const tailWord = Atomics.load(this.words, WORD.tail);
+      this.#tailSeen = tailWord & POSITION_MASK;
+      available = (this.#tailSeen - head) & POSITION_MASK;
+      if (available === 0) return (tailWord & ENDED) !== 0 ? DRAINED : EMPTY;
+      if (available > this.capacity || (head & 7) !== 0) {
+        throw new MalformedChannelError(
+          `channel is corrupted: head ${head} and tail ${this.#tailSeen} are not a ring of ${this.capacity} bytes`,
+        );
+      }
+    }
+    let at = head & this.#mask;
+    let kind = this.ringWords[(at >>> 2) + 1];
+    if (kind === WRAP) {
+      const skip = this.capacity - at;
+      if (skip >= available) throw this.#corrupt(at, "a WRAP record with nothing after it");
+      head = (head + skip) & POSITION_MASK;
+      available -= skip;
+      at = 0;
+      kind = this.ringWords[1];
+    }
+    const length = this.ringWords[at >>> 2];
+    if (kind < 1 || kind > LAST_KIND) throw this.#corrupt(at, `unknown record kind ${kind >>> 0}`);
+    if (length < 0 || length > this.capacity - RECORD_HEADER) throw this.#corrupt(at, `length ${length >>> 0}`);
+    const size = recordBytes(length);
+    if (size > available || at + size > this.capacity) {
+      throw this.#corrupt(at, `a ${length}-byte record runs past what was written`);
+    }
+    this.kind = kind;
+    this.length = length;
+    this.#next = (head + size) & POSITION_MASK;
+    return at + RECORD_HEADER;
+  }
+
+  /** Hands the room of the record peeked at back to the writers. */
+  release(): void {
+    Atomics.store(this.words, WORD.head, this.#next);
+    this.#next = -1;
+  }
+
+  /** Whether a record has been peeked at and not released. */
+  get holding(): boolean {
+    return this.#next >= 0;
+  }
+
+  #corrupt(at: number, what: string): MalformedChannelError {
+    return new MalformedChannelError(`channel is corrupted: the record at ring offset ${at} has ${what}`);
+  }
+}
+
+/** What `reserve()` returns when the channel has ended. */
+export const ENDED_RESERVE = -2;

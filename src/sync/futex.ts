@@ -1,0 +1,298 @@
+/**
+ * `Atomics.wait` / `Atomics.notify` that work across processes, on an `Int32Array` over a segment:
+ * `Atomics.wait` throws on a mapping (it is not a SharedArrayBuffer) and `Atomics.notify` wakes no one
+ * in another process. This goes to the kernel instead (Linux: the futex system call, shared, not
+ * PRIVATE, so the word is found by its page in the segment whatever address each process maps it at).
+ *
+ * Async waits share threads: every pending `waitAsync` of this process on the same word and the same
+ * expected value is one entry, and up to 127 entries are waited on by ONE blocked thread
+ * (`futex_waitv`; Deno's pool, or a Worker in Bun: `ffi/wait.ts`). When the kernel wakes that thread
+ * for an entry, every JS waiter of the entry resolves "ok": a notify from another process with a count
+ * wakes this process's thread once, which cannot tell how many of the JS waiters it meant, so all of
+ * them wake (a wake-up more than asked for, which every object built on futexes checks for anyway).
+ */
+import { waitCalls } from "../../ffi/runtime.ts";
+import type { OffLoopWaiter, WaitResult } from "../../ffi/wait.ts";
+import { describe } from "../arguments.ts";
+import { isMappedBuffer } from "../mapping.ts";
+
+export type { WaitResult };
+
+/** Options of `futex.waitAsync` (and of every wait of the sync objects). */
+export interface WaitOptions {
+  /** Milliseconds to wait at most (default: no limit). 0 checks once. */
+  timeout?: number;
+  /** Cancels the wait: the promise rejects with `signal.reason`. */
+  signal?: AbortSignal;
+  /**
+   * Sync waits of the objects (`Mutex.lock`, `Semaphore.acquire`, `Event.wait`): spin briefly before
+   * sleeping (default false; never where this process may run on one CPU only). It pays when the waker
+   * runs on another CPU at that moment: C's round trip across CPUs drops from 57 us to 0.5 us on an idle
+   * machine here; on a busy one the spins fail and cost 2-3x. Async waits never spin.
+   */
+  spin?: boolean;
+}
+
+/** The largest count the kernel takes: "wake everyone". */
+const ALL = 0x7fffffff;
+
+/** Each buffer's address, read once (a mapping's buffer never moves). */
+const bases = new WeakMap<ArrayBufferLike, number>();
+
+/** The address of `int32[index]`, after checking both. */
+function addressOf(int32: Int32Array, index: number, what: string): number {
+  if (!(int32 instanceof Int32Array)) throw new TypeError(`${what} needs an Int32Array, got ${describe(int32)}`);
+  if (!Number.isInteger(index)) throw new TypeError(`index must be an integer, got ${describe(index)}`);
+  if (index < 0 || index >= int32.length) {
+    throw new RangeError(
+      int32.length === 0
+        ? `${what} on an empty Int32Array (is its segment closed?)`
+        : `index ${index} is out of range for an Int32Array of length ${int32.length}`,
+    );
+  }
+  const buffer = int32.buffer;
+  let base = bases.get(buffer);
+  if (base === undefined) {
+    // A plain ArrayBuffer's memory may move (Bun moves small ones), and no other process sees it.
+    if (!(buffer instanceof SharedArrayBuffer) && !isMappedBuffer(buffer)) {
+      throw new TypeError(`${what} needs an Int32Array over a shared memory segment (or a SharedArrayBuffer)`);
+    }
+    base = waitCalls().addressOf(buffer);
+    bases.set(buffer, base);
+  }
+  return base + int32.byteOffset + index * 4;
+}
+
+/** A timeout as `Atomics.wait` reads one: missing or NaN is no limit, below 0 is 0. */
+function timeoutOf(timeout: unknown): number {
+  if (timeout === undefined) return Infinity;
+  if (typeof timeout !== "number") {
+    throw new TypeError(`timeout must be a number of milliseconds, got ${describe(timeout)}`);
+  }
+  if (Number.isNaN(timeout)) return Infinity;
+  return Math.max(0, timeout);
+}
+
+function expectedOf(expected: unknown): number {
+  if (typeof expected !== "number") throw new TypeError(`expected must be a number, got ${describe(expected)}`);
+  return expected | 0;
+}
+
+/** Checks `options` of a wait: `{ timeout?, signal? }`. Exported for the sync objects. */
+export function checkWaitOptions(
+  options: unknown,
+): { timeout: number; signal: AbortSignal | undefined; spin: boolean } {
+  if (options === undefined) return { timeout: Infinity, signal: undefined, spin: false };
+  if (options === null || typeof options !== "object") {
+    throw new TypeError(`options must be an object such as { timeout: 100 }, got ${describe(options)}`);
+  }
+  const { timeout, signal, spin = false } = options as WaitOptions;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw new TypeError(`signal must be an AbortSignal, got ${describe(signal)}`);
+  }
+  if (typeof spin !== "boolean") throw new TypeError(`spin must be a boolean, got ${describe(spin)}`);
+  return { timeout: timeoutOf(timeout), signal, spin };
+}
+
+/** One JS waiter. */
+interface Waiter {
+  settle(result: WaitResult | Error): void;
+}
+
+/** The JS waiters of one word and one expected value. */
+class Entry {
+  readonly waiters = new Set<Waiter>();
+  readonly key: string;
+  readonly view: Int32Array;
+  readonly index: number;
+  readonly address: number;
+  readonly expected: number;
+  readonly group: Group;
+  constructor(key: string, view: Int32Array, index: number, address: number, expected: number, group: Group) {
+    this.key = key;
+    this.view = view;
+    this.index = index;
+    this.address = address;
+    this.expected = expected;
+    this.group = group;
+  }
+
+  /** Wakes every waiter with `result` and forgets the entry. */
+  wake(result: WaitResult | Error): void {
+    entries.delete(this.key);
+    this.group.entries.delete(this);
+    // Taken off first: a waiter settled here must not go on to interrupt the thread (it has returned)
+    const waiters = [...this.waiters];
+    this.waiters.clear();
+    for (const waiter of waiters) waiter.settle(result);
+  }
+
+  /** After a wait that ended without naming this entry: wakes it if its word changed. */
+  recheck(): void {
+    if (this.view.length === 0) this.wake(new TypeError("the segment was closed while waiting on it"));
+    else if (Atomics.load(this.view, this.index) !== this.expected) this.wake("ok");
+  }
+}
+
+/** Up to `capacity` entries and the thread that waits on them. */
+class Group {
+  readonly entries = new Set<Entry>();
+  #running = false;
+  readonly thread: OffLoopWaiter;
+  constructor(thread: OffLoopWaiter) {
+    this.thread = thread;
+  }
+
+  get full(): boolean {
+    return this.entries.size >= this.thread.capacity;
+  }
+
+  add(entry: Entry): void {
+    this.entries.add(entry);
+    if (this.#running) this.thread.interrupt();
+    else void this.#run();
+  }
+
+  remove(entry: Entry): void {
+    this.entries.delete(entry);
+    // The thread may go on waiting on a word no one waits for: harmless, until no entry is left.
+    if (this.entries.size === 0) this.thread.interrupt();
+  }
+
+  async #run(): Promise<void> {
+    this.#running = true;
+    try {
+      while (this.entries.size > 0) {
+        const waited = [...this.entries];
+        const index = await this.thread.wait(waited.map((e) => e.address), waited.map((e) => e.expected));
+        if (index >= 0 && this.entries.has(waited[index])) waited[index].wake("ok");
+        for (const entry of [...this.entries]) entry.recheck();
+      }
+    } catch (error) {
+      // The waiting thread failed (a Worker that could not start): every waiter hears it, none hangs.
+      for (const entry of [...this.entries]) entry.wake(error instanceof Error ? error : new Error(String(error)));
+    } finally {
+      this.#running = false;
+    }
+  }
+}
+
+const entries = new Map<string, Entry>();
+const groups: Group[] = [];
+
+function entryFor(view: Int32Array, index: number, address: number, expected: number): Entry {
+  const key = `${address}:${expected}`;
+  let entry = entries.get(key);
+  if (entry) return entry;
+  let group = groups.find((g) => !g.full);
+  if (!group) groups.push(group = new Group(waitCalls().offLoop()));
+  entry = new Entry(key, view, index, address, expected, group);
+  entries.set(key, entry);
+  group.add(entry);
+  return entry;
+}
+
+function waitAsync(int32: Int32Array, index: number, expected: number, options?: WaitOptions): Promise<WaitResult> {
+  const address = addressOf(int32, index, "futex.waitAsync");
+  const value = expectedOf(expected);
+  const { timeout, signal } = checkWaitOptions(options);
+  if (signal?.aborted) return Promise.reject(signal.reason);
+  if (Atomics.load(int32, index) !== value) return Promise.resolve("not-equal");
+  if (timeout === 0) return Promise.resolve("timed-out");
+  return new Promise<WaitResult>((resolve, reject) => {
+    const entry = entryFor(int32, index, address, value);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const onAbort = () => waiter.settle(signal!.reason);
+    const waiter: Waiter = {
+      settle(result) {
+        if (timer !== undefined) clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
+        if (entry.waiters.delete(waiter) && entry.waiters.size === 0) {
+          entries.delete(entry.key);
+          entry.group.remove(entry);
+        }
+        if (typeof result === "string") resolve(result);
+        else reject(result);
+      },
+    };
+    entry.waiters.add(waiter);
+    if (timeout !== Infinity) timer = setTimeout(() => waiter.settle("timed-out"), timeout);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/** The three calls of `futex`. */
+export interface Futex {
+  /**
+   * Sleeps while `int32[index]` holds `expected`, blocking the calling thread, until another thread or
+   * process calls `notify` on it, or `timeoutMs` passes (default: no limit): `"ok"` when woken,
+   * `"not-equal"` when the word did not hold `expected`, `"timed-out"`.
+   */
+  wait(int32: Int32Array, index: number, expected: number, timeoutMs?: number): WaitResult;
+  /**
+   * The same without blocking: the event loop keeps running (timers fire, I/O goes on) and the promise
+   * resolves to the same three answers. An aborted `signal` rejects with `signal.reason`.
+   */
+  waitAsync(int32: Int32Array, index: number, expected: number, options?: WaitOptions): Promise<WaitResult>;
+  /**
+   * Wakes up to `count` sleepers on `int32[index]` (default: all), in this and every other process, and
+   * returns how many woke. A process waiting asynchronously counts as one whatever its number of
+   * pending `waitAsync` calls on that word.
+   */
+  notify(int32: Int32Array, index: number, count?: number): number;
+}
+
+/**
+ * Waiting and waking on a 32-bit word of shared memory, across processes: `Atomics.wait` and
+ * `Atomics.notify` for segments (any `Int32Array` over a `SharedMemory`, or a SharedArrayBuffer).
+ * Linux only for now (the futex system call); Python has the same as `shm_interop.sync.futex_wait` and
+ * `futex_notify`.
+ *
+ * @example Wait for another process (here, a timer) to change a word
+ * ```ts
+ * import { futex, SharedMemory } from "@shm/shared-memory";
+ *
+ * using shm = new SharedMemory({ create: true, size: 64 });
+ * const words = new Int32Array(shm.buf.buffer);
+ * setTimeout(() => {
+ *   Atomics.store(words, 0, 1);
+ *   futex.notify(words, 0);
+ * }, 10);
+ * const answer = await futex.waitAsync(words, 0, 0, { timeout: 5000 }); // "ok"
+ * futex.wait(words, 0, 0); // "not-equal": the word is 1 now
+ * ```
+ */
+export const futex: Futex = {
+  /**
+   * Sleeps while `int32[index]` holds `expected`, blocking the calling thread, until another thread or
+   * process calls `notify` on it, or `timeoutMs` passes (default: no limit): `"ok"` when woken,
+   * `"not-equal"` when the word did not hold `expected`, `"timed-out"`.
+   */
+  wait(int32: Int32Array, index: number, expected: number, timeoutMs?: number): WaitResult {
+    const address = addressOf(int32, index, "futex.wait");
+    return waitCalls().wait(address, expectedOf(expected), timeoutOf(timeoutMs));
+  },
+
+  /**
+   * The same without blocking: the event loop keeps running (timers fire, I/O goes on) and the promise
+   * resolves to the same three answers. An aborted `signal` rejects with `signal.reason`.
+   */
+  waitAsync,
+
+  /**
+   * Wakes up to `count` sleepers on `int32[index]` (default: all), in this and every other process, and
+   * returns how many woke. A process waiting asynchronously counts as one whatever its number of
+   * pending `waitAsync` calls on that word.
+   */
+  notify(int32: Int32Array, index: number, count?: number): number {
+    const address = addressOf(int32, index, "futex.notify");
+    let n = ALL;
+    if (count !== undefined) {
+      if (typeof count !== "number" || Number.isNaN(count)) {
+        throw new TypeError(`count must be a number, got ${describe(count)}`);
+      }
+      n = Math.min(ALL, Math.max(0, Math.floor(count)));
+    }
+    return waitCalls().wake(address, n);
+  },
+};

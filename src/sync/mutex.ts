@@ -1,0 +1,259 @@
+/**
+ * A mutex every process (and every thread: Workers exclude each other) can lock: a process-shared,
+ * robust, error-checking `pthread_mutex_t` in the segment (`layout.ts`), the same one Python locks
+ * through ctypes.
+ *
+ * Robust: when the holder dies however it dies (SIGKILL included), the kernel marks the lock word
+ * OWNER_DIED and wakes one sleeper; the next locker gets the lock at once, and `ownerDied` is true
+ * after that lock (the lock is made consistent again: the state it guarded may be half-updated).
+ *
+ * Ownership is per thread, as pthread's. So `lockAsync` never locks on another thread: it tries on the
+ * calling thread, and in between sleeps asynchronously on the lock word itself, with the kernel's
+ * FUTEX_WAITERS bit set in it as glibc's own sleepers do, so that `unlock` (glibc's, in any process)
+ * and a dying owner both wake it.
+ */
+import { waitCalls } from "../../ffi/runtime.ts";
+import type { MutexCalls } from "../../ffi/wait.ts";
+import {
+  attachPlacement,
+  construct,
+  type ObjectPlacement,
+  parseDescriptor,
+  type Placement,
+  placeNew,
+  SharedObject,
+  type SharedObjectDescriptor,
+} from "../shared_object.ts";
+import type { SharedMemory } from "../shared_memory.ts";
+import { checkWaitOptions, futex, type WaitOptions } from "./futex.ts";
+import { checkObject, Deadline, lockFailure, makeObject, type ObjectBytes, objectBytes, Spinner } from "./internal.ts";
+import { LAYOUTS, LOCK, SYNC_ALIGNMENT } from "./layout.ts";
+
+/** A mutex's hand-over form. */
+export interface MutexDescriptor extends SharedObjectDescriptor {
+  /** Always `"mutex"`. */
+  readonly kind: "mutex";
+}
+
+/** Holding a mutex until disposed: `using held = mutex.hold()`, `await using held = await mutex.holdAsync()`. */
+export interface MutexGuard extends Disposable, AsyncDisposable {
+  /** Whether the previous owner died holding the mutex (the state it guarded may be half-updated). */
+  readonly ownerDied: boolean;
+}
+
+const L = LAYOUTS.mutex;
+
+/** A mutex in shared memory, robust against its holder dying. */
+export class Mutex extends SharedObject<MutexDescriptor> {
+  readonly #o: ObjectBytes;
+  readonly #lock: Uint8Array;
+  readonly #calls: MutexCalls;
+  readonly #spinner = new Spinner();
+  #ownerDied = false;
+
+  private constructor(placement: Placement, create: boolean) {
+    super(placement, "mutex", {});
+    this.#o = objectBytes(placement, L.size);
+    this.#lock = this.#o.bytes.subarray(LOCK.offset, LOCK.offset + LOCK.bytes);
+    this.#calls = waitCalls().mutex;
+    if (create) {
+      makeObject(this.#o, "mutex", () => {
+        const result = this.#calls.init(this.#lock);
+        if (result !== 0) throw new Error(`pthread_mutex_init failed: error ${-result}`);
+      });
+    } else checkObject(this.#o, "mutex", placement);
+  }
+
+  /** The bytes a Mutex takes, for placing one with `{ shm, offset }`. */
+  static readonly byteLength: number = L.size;
+
+  /**
+   * A new, unlocked mutex: in a small segment of its own, or at `offset` (a multiple of 8) in `shm`.
+   *
+   * @example
+   * ```ts
+   * import { Mutex } from "@shm/shared-memory";
+   *
+   * using mutex = Mutex.create();
+   * {
+   *   using held = mutex.hold();
+   *   // ... change what the mutex guards; held.ownerDied says whether a holder died mid-change
+   * }
+   * // another process: Mutex.attach(mutex.descriptor)
+   * ```
+   */
+  static create(options?: ObjectPlacement): Mutex {
+    const placement = placeNew(options, L.size, SYNC_ALIGNMENT);
+    return construct(() => new Mutex(placement, true), placement);
+  }
+
+  /** The mutex another process described (its `descriptor`, that as JSON, or a segment name: offset 0). */
+  static attach(descriptor: MutexDescriptor | string, options: { shm?: SharedMemory } = {}): Mutex {
+    const d = parseDescriptor<MutexDescriptor>(descriptor, "mutex");
+    const placement = attachPlacement(d, L.size, SYNC_ALIGNMENT, options.shm);
+    return construct(() => new Mutex(placement, false), placement);
+  }
+
+  /** Whether the previous owner died holding the mutex, as of this handle's last successful lock. */
+  get ownerDied(): boolean {
+    return this.#ownerDied;
+  }
+
+  /** Takes the mutex if it is free: true if now held (false also when this thread holds it already). */
+  tryLock(): boolean {
+    this.checkOpen();
+    const result = this.#calls.tryLock(this.#lock);
+    if (result === -this.#calls.errors.EBUSY || result === -this.#calls.errors.EDEADLK) return false;
+    return this.#took(result, "tryLock");
+  }
+
+  /**
+   * Takes the mutex, blocking the calling thread: true when held, false when `timeout` (ms) passed.
+   * A `signal` is only checked before waiting (nothing can abort it while this thread is blocked).
+   * Throws a LockStateError if this thread already holds it.
+   */
+  lock(options?: WaitOptions): boolean {
+    this.checkOpen();
+    const calls = this.#calls;
+    const result = calls.tryLock(this.#lock);
+    if (result === 0) { // the fast path: no option is read, nothing is allocated
+      this.#ownerDied = false;
+      return true;
+    }
+    return this.#lockSlowly(result, options);
+  }
+
+  #lockSlowly(first: number, options: WaitOptions | undefined): boolean {
+    const { timeout, signal, spin } = checkWaitOptions(options);
+    if (signal?.aborted) throw signal.reason;
+    const calls = this.#calls;
+    let result = first;
+    if (result === -calls.errors.EBUSY && spin) {
+      const word = this.#o.words;
+      const index = LOCK.offset / 4;
+      const tidMask = calls.lockWord?.tidMask ?? -1;
+      const free = () => (Atomics.load(word, index) & tidMask) === 0;
+      if (this.#spinner.spin(free)) result = calls.tryLock(this.#lock);
+    }
+    if (result === -calls.errors.EBUSY) result = calls.lock(this.#lock, timeout);
+    if (result === -calls.errors.ETIMEDOUT) return false;
+    return this.#took(result, "lock");
+  }
+
+  /**
+   * Takes the mutex without blocking the event loop: resolves true when held, false after `timeout`;
+   * an aborted `signal` rejects with its reason. Tasks of this thread exclude each other too.
+   */
+  async lockAsync(options?: WaitOptions): Promise<boolean> {
+    this.checkOpen();
+    const { timeout, signal } = checkWaitOptions(options);
+    if (signal?.aborted) throw signal.reason;
+    const calls = this.#calls;
+    const { waiters, tidMask } = calls.lockWord!;
+    const word = this.#o.words;
+    const index = LOCK.offset / 4;
+    const deadline = new Deadline(timeout);
+    let slept = false;
+    try {
+      for (;;) {
+        const result = calls.tryLock(this.#lock);
+        // EDEADLK: another task of this thread holds it; it is released on this thread, so wait as for anyone
+        if (result !== -calls.errors.EBUSY && result !== -calls.errors.EDEADLK) return this.#took(result, "lockAsync");
+        const seen = Atomics.load(word, index);
+        if ((seen & tidMask) === 0) continue; // freed meanwhile (or its owner died): try again
+        // Ask the unlocker to wake sleepers, as a glibc sleeper does, then sleep on the word.
+        const marked = (seen | waiters) | 0;
+        if (seen !== marked && Atomics.compareExchange(word, index, seen, marked) !== seen) continue;
+        if (deadline.passed) return false;
+        const left = deadline.left();
+        slept = true;
+        await futex.waitAsync(word, index, marked, left === Infinity ? { signal } : { timeout: left, signal });
+        this.checkOpen();
+      }
+    } finally {
+      // A wake-up this task was given and did not use (it timed out or was aborted) goes on to the next
+      // sleeper: otherwise a sleeper elsewhere could sleep on while the mutex is free.
+      if (slept && !this.closed && (Atomics.load(word, index) & waiters) !== 0) futex.notify(word, index, 1);
+    }
+  }
+
+  /** Whether this thread holds the mutex (in an async program: this thread's tasks, any of them). */
+  heldByThisThread(): boolean {
+    this.checkOpen();
+    const result = this.#calls.tryLock(this.#lock);
+    if (result === -this.#calls.errors.EDEADLK) return true;
+    if (result === 0 || result === -this.#calls.errors.EOWNERDEAD) {
+      if (result !== 0) this.#calls.consistent(this.#lock);
+      this.#calls.unlock(this.#lock);
+    }
+    return false;
+  }
+
+  /** Releases the mutex; a LockStateError if this thread does not hold it. */
+  unlock(): void {
+    this.checkOpen();
+    const result = this.#calls.unlock(this.#lock);
+    if (result !== 0) throw lockFailure(this.#calls, result, "unlock");
+  }
+
+  /** `lock()` that returns a guard: `using held = mutex.hold()`. Throws a DOMException "TimeoutError" on timeout. */
+  hold(options?: WaitOptions): MutexGuard {
+    if (!this.lock(options)) throw timedOut();
+    return this.#guard();
+  }
+
+  /** `lockAsync()` that resolves to a guard: `await using held = await mutex.holdAsync()`. */
+  async holdAsync(options?: WaitOptions): Promise<MutexGuard> {
+    if (!await this.lockAsync(options)) throw timedOut();
+    return this.#guard();
+  }
+
+  /**
+   * Releases the mutex first if this thread holds it: glibc keeps a held robust mutex on the thread's
+   * robust list, a list linked THROUGH the mutexes' own bytes; once its segment is unmapped the kernel
+   * could not hand the lock on when this thread dies, and glibc itself would touch unmapped memory.
+   */
+  protected override onClose(): void {
+    if (this.heldByThisThread()) this.#calls.unlock(this.#lock);
+  }
+
+  /** `Mutex(psm_1a2b3c4d@0)`. */
+  override toString(): string {
+    return `Mutex(${this.descriptor.name}@${this.descriptor.offset}${this.closed ? ", closed" : ""})`;
+  }
+
+  #guard(): MutexGuard {
+    const ownerDied = this.#ownerDied;
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      this.unlock();
+    };
+    return {
+      ownerDied,
+      [Symbol.dispose]: release,
+      [Symbol.asyncDispose]: () => Promise.resolve(release()),
+    };
+  }
+
+  /** After a lock call: true when held (noting whether the owner had died), or an error. */
+  #took(result: number, what: string): boolean {
+    const calls = this.#calls;
+    if (result === 0) {
+      this.#ownerDied = false;
+      return true;
+    }
+    if (result === -calls.errors.EOWNERDEAD) {
+      const consistent = calls.consistent(this.#lock);
+      if (consistent !== 0) throw lockFailure(calls, consistent, "pthread_mutex_consistent");
+      this.#ownerDied = true;
+      return true;
+    }
+    throw lockFailure(calls, result, what);
+  }
+}
+
+function timedOut(): DOMException {
+  return new DOMException("the mutex was not free within the timeout", "TimeoutError");
+}

@@ -1,0 +1,82 @@
+/** Peers for the sync tests: a Deno, Bun or python3 process running tests/fixtures/sync_peer.{ts,py}. */
+import { type ChildProcess, spawn } from "node:child_process";
+import { PYTHON, ROOT, scriptCommand } from "./processes.ts";
+
+/** The three kinds of process every sync behaviour is tried across. */
+export type Peer = "deno" | "bun" | "python3";
+export const PEERS: readonly Peer[] = ["deno", "bun", "python3"];
+
+/** The command line of a sync peer. */
+export function peerCommand(peer: Peer, args: readonly string[]): string[] {
+  if (peer === "python3" && args[0] === "-c") return [PYTHON, ...args]; // inline code rather than the fixture
+  return peer === "python3"
+    ? [PYTHON, `${ROOT}tests/fixtures/sync_peer.py`, ...args]
+    : scriptCommand(peer, "tests/fixtures/sync_peer.ts", args);
+}
+
+/** A running peer: its output so far, its end, and a way to wait for a line. */
+export interface Running {
+  readonly child: ChildProcess;
+  /** Resolves to the whole stdout (trimmed) when it exits 0; rejects otherwise, or after `limitMs`. */
+  readonly done: Promise<string>;
+  /** Resolves when stdout has a line equal to `line`. */
+  line(line: string): Promise<void>;
+  /** The next line of stdout not yet taken by `nextLine` (rejects if the peer ends first). */
+  nextLine(): Promise<string>;
+}
+
+/** Starts a peer; it is SIGKILLed if it runs longer than `limitMs`. */
+export function startPeer(peer: Peer, args: readonly string[], limitMs = 60_000): Running {
+  const [file, ...rest] = peerCommand(peer, args);
+  // stdin is a pipe: a peer that reads it (mutex-hold-forks) waits for the test's go
+  const child = spawn(file, rest, { stdio: ["pipe", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  const listeners = new Set<() => void>();
+  child.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
+    stdout += chunk;
+    for (const listener of listeners) listener();
+  });
+  child.stderr!.setEncoding("utf8").on("data", (chunk: string) => stderr += chunk);
+  const done = new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => child.kill("SIGKILL"), limitMs);
+    child.on("exit", (code, signal) => {
+      clearTimeout(timer);
+      if (code === 0) resolve(stdout.trim());
+      else reject(new Error(`${peer} ${args.join(" ")} ended with ${code ?? signal}\n${stdout}\n${stderr}`));
+    });
+  });
+  done.catch(() => {});
+  const line = (wanted: string) =>
+    new Promise<void>((resolve, reject) => {
+      const check = () => {
+        if (stdout.split("\n").includes(wanted)) {
+          listeners.delete(check);
+          resolve();
+        }
+      };
+      listeners.add(check);
+      check();
+      done.then(() => check(), reject);
+    });
+  let taken = 0;
+  const nextLine = () =>
+    new Promise<string>((resolve, reject) => {
+      const check = () => {
+        const lines = stdout.split("\n");
+        if (lines.length - 1 > taken) {
+          listeners.delete(check);
+          resolve(lines[taken++]);
+        }
+      };
+      listeners.add(check);
+      check();
+      done.then(() => check(), reject).then(() => reject(new Error(`${peer} ended before another line`)));
+    });
+  return { child, done, line, nextLine };
+}
+
+/** Runs a peer to its end: its stdout, trimmed. */
+export function runPeer(peer: Peer, args: readonly string[], limitMs = 60_000): Promise<string> {
+  return startPeer(peer, args, limitMs).done;
+}
