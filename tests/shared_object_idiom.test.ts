@@ -296,7 +296,7 @@ test("every kind's descriptor crosses postMessage to a Worker, which attaches th
 test("the generic attach gives the sync objects and channels their own class, by descriptor and by JSON", {
   // ffi/runtime.ts binds the wait calls (futex, pthread mutexes) for Deno and Bun only so far
   skip: THIS_RUNTIME === "node" ? "the sync objects' wait calls are not bound for node:ffi yet" : false,
-}, async () => {
+}, () => {
   const names = Array.from({ length: 6 }, () => uniqueName("idiomsync"));
   try {
     const made = [
