@@ -117,10 +117,12 @@ print(wheel.read("shm_interop-0.1.0.dist-info/METADATA").decode())`,
       assert.equal(file, "shm_interop-0.1.0-py3-none-any.whl");
       assert.deepEqual(names.split(" "), [
         "shm_interop/__init__.py",
+        "shm_interop/channel.py",
         "shm_interop/npy.py",
         "shm_interop/shareable_list.py",
         "shm_interop/shared_array.py",
         "shm_interop/shared_memory.py",
+        "shm_interop/sync.py",
         "shm_interop-0.1.0.dist-info/METADATA",
         "shm_interop-0.1.0.dist-info/WHEEL",
         "shm_interop-0.1.0.dist-info/RECORD",

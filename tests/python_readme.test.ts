@@ -7,7 +7,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { ShareableList, SharedArray, SharedMemory } from "../mod.ts";
+import { Channel, Event, Mutex, ShareableList, SharedArray, SharedMemory } from "../mod.ts";
 import { ROOT } from "./helpers/processes.ts";
 import { removeIfPresent, segmentExists, uniqueName } from "./helpers/segments.ts";
 import { python, SLOW } from "./fixtures/python_interop.ts";
@@ -34,6 +34,40 @@ interface Setup {
 }
 
 const SNIPPETS: Record<string, Setup> = {
+  channel: {
+    prepare() {
+      const channel = Channel.create({ capacity: 4096 });
+      return {
+        args: [JSON.stringify(channel)],
+        check() {
+          const received = [channel.tryReceive(), channel.tryReceive(), channel.tryReceive()];
+          assert.deepEqual(received, [new TextEncoder().encode("bytes"), "text", { a: [1, null] }]);
+          assert.equal(channel.tryReceive(), undefined);
+          assert.equal(channel.done, true, "the end came after the three");
+        },
+        dispose: () => channel[Symbol.dispose](),
+      };
+    },
+  },
+  sync: {
+    prepare() {
+      const mutex = Mutex.create();
+      const ready = Event.create();
+      return {
+        args: [JSON.stringify(mutex), JSON.stringify(ready)],
+        check(stdout) {
+          assert.equal(stdout.trim(), "held");
+          assert.equal(ready.isSet(), true);
+          assert.equal(mutex.tryLock(), true, "the mutex is free again");
+          mutex.unlock();
+        },
+        dispose() {
+          mutex[Symbol.dispose]();
+          ready[Symbol.dispose]();
+        },
+      };
+    },
+  },
   segment: {
     prepare([name]) {
       const shm = new SharedMemory({ create: true, size: 40, name });

@@ -113,7 +113,7 @@ def store(buffer, index, value):
 # offsets, and tests/sync_python.test.ts checks that the two tables agree.
 
 import json as _json
-from multiprocessing import resource_tracker as _resource_tracker
+from .shared_memory import attach as _attach_untracked
 from multiprocessing import shared_memory as _shared_memory
 
 SYNC_VERSION = 1
@@ -157,13 +157,8 @@ class BrokenBarrierError(RuntimeError):
 
 
 def _attach_segment(name):
-    """Attaches untracked: this process never unlinks what it did not create (CPython < 3.13 would)."""
-    try:
-        return _shared_memory.SharedMemory(name=name, track=False)
-    except TypeError:
-        shm = _shared_memory.SharedMemory(name=name)
-        _resource_tracker.unregister(shm._name, "shared_memory")
-        return shm
+    """Attaches untracked (shm_interop.attach): this process never unlinks what it did not create."""
+    return _attach_untracked(name)
 
 
 def _create_segment(size):

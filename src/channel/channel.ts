@@ -74,9 +74,9 @@ export type Parties = "one" | "many";
 export interface ChannelOptions extends ObjectPlacement {
   /** Bytes of ring: rounded up to a power of two, from 64 to 2^29. The largest message is half of it minus 8. */
   capacity: number;
-  /** `"one"`: a single process sends (no lock on that side). Default `"many"`. */
+  /** `"one"`: a single thread of one process sends (no lock on that side; not several Workers). Default `"many"`. */
   senders?: Parties;
-  /** `"one"`: a single process receives (no lock on that side). Default `"many"`. */
+  /** `"one"`: a single thread of one process receives (no lock on that side). Default `"many"`. */
   receivers?: Parties;
 }
 

@@ -158,7 +158,13 @@ export class Mutex extends SharedObject<MutexDescriptor> {
       for (;;) {
         const result = calls.tryLock(this.#lock);
         // EDEADLK: another task of this thread holds it; it is released on this thread, so wait as for anyone
-        if (result !== -calls.errors.EBUSY && result !== -calls.errors.EDEADLK) return this.#took(result, "lockAsync");
+        if (result !== -calls.errors.EBUSY && result !== -calls.errors.EDEADLK) {
+          // Woken by an unlock, this task took the wake-up meant for one sleeper, and trylock took the
+          // word without FUTEX_WAITERS: set it again, as glibc's own woken lockers do, or the sleepers
+          // still waiting (a blocking lock() anywhere) would get no wake at our unlock and sleep forever.
+          if (slept && (result === 0 || result === -calls.errors.EOWNERDEAD)) Atomics.or(word, index, waiters);
+          return this.#took(result, "lockAsync");
+        }
         const seen = Atomics.load(word, index);
         if ((seen & tidMask) === 0) continue; // freed meanwhile (or its owner died): try again
         // Ask the unlocker to wake sleepers, as a glibc sleeper does, then sleep on the word.
