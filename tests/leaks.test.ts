@@ -1,7 +1,7 @@
 /** Nothing leaks: no descriptor, no mapping, no segment, on success and on every failure path. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { SharedMemory } from "../mod.ts";
 import { NODE_FLAGS, ROOT, runOk, type Runtime, runtimePath, THIS_RUNTIME } from "./helpers/processes.ts";
 import { removeIfPresent, segmentExists, uniqueName } from "./helpers/segments.ts";
@@ -22,7 +22,19 @@ function runWithGc(fixture: string): string {
   return runOk([runtimePath(THIS_RUNTIME), ...GC_FLAGS[THIS_RUNTIME], `${ROOT}${fixture}`]);
 }
 
-const openDescriptors = () => readdirSync("/proc/self/fd").length;
+/**
+ * This process's descriptors of segments (links into /dev/shm): only those, since other descriptors come
+ * and go with the runner's own work (Bun runs every test file in one process, and earlier tests'
+ * children close their pipes late).
+ */
+const openDescriptors = () =>
+  readdirSync("/proc/self/fd").filter((fd) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`).startsWith("/dev/shm/");
+    } catch {
+      return false; // closed since the listing (the listing's own descriptor among them)
+    }
+  }).length;
 const shmMappings = () =>
   readFileSync("/proc/self/maps", "utf8").split("\n").filter((line) => line.includes("/dev/shm/")).length;
 
