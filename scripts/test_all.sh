@@ -10,6 +10,8 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 passed=0
 failed=0
+# The most one runtime's test run may take (CI stops a run at 90 minutes): past it, that run fails.
+RUN_LIMIT=1500
 
 # A check passes or fails as a whole; its output is shown only when it fails.
 check() {
@@ -35,7 +37,7 @@ check "every benchmark runs (bench --quick)" deno run --allow-all bench/main.ts 
 
 # The same test files under each runtime; counts are read from each runner's summary line.
 echo "== deno test"
-deno test --allow-all tests/ 2>&1 | tee "$log"
+timeout "$RUN_LIMIT" deno test --allow-all tests/ 2>&1 | tee "$log"
 summary=$(grep -E '^(ok|FAILED) \| ' "$log" | tail -n 1)
 if [ -z "$summary" ]; then
   echo "FAIL deno test printed no summary"
@@ -48,7 +50,7 @@ else
 fi
 
 echo "== bun test"
-bun test tests/ 2>&1 | tee "$log"
+timeout "$RUN_LIMIT" bun test tests/ 2>&1 | tee "$log"
 bp=$(sed -nE 's/^ *([0-9]+) pass$/\1/p' "$log" | tail -n 1)
 bf=$(sed -nE 's/^ *([0-9]+) fail$/\1/p' "$log" | tail -n 1)
 if [ -z "$bp" ] || [ -z "$bf" ]; then
@@ -62,7 +64,8 @@ fi
 # Node: --experimental-ffi turns node:ffi on before Node 26.9 (on by default since), and its one
 # ExperimentalWarning line per process is turned off; the test runner passes both to each file's process.
 echo "== node --test"
-node --experimental-ffi --disable-warning=ExperimentalWarning --test tests/ 2>&1 | tee "$log"
+# A test that hangs fails after 5 minutes instead of holding the run (node:test has no limit by default).
+timeout "$RUN_LIMIT" node --experimental-ffi --disable-warning=ExperimentalWarning --test --test-timeout=300000 tests/ 2>&1 | tee "$log"
 np=$(sed -nE 's/^ℹ pass ([0-9]+)$/\1/p' "$log" | tail -n 1)
 nf=$(sed -nE 's/^ℹ fail ([0-9]+)$/\1/p' "$log" | tail -n 1)
 nc=$(sed -nE 's/^ℹ cancelled ([0-9]+)$/\1/p' "$log" | tail -n 1)
