@@ -38,7 +38,7 @@ const BENCHMARKS: { name: string; impls: Impl[] }[] = [
   { name: "handoff", impls: ["c", "cpython", "deno", "bun", "node"] },
   { name: "list", impls: ["cpython", "deno", "bun", "node"] },
   { name: "ffi", impls: ["c", "cpython", "deno", "bun", "node"] },
-  { name: "sync", impls: ["c", "cpython", "deno", "bun"] },
+  { name: "sync", impls: ["c", "cpython", "deno", "bun", "node"] },
   { name: "channel", impls: ["cpython", "deno", "bun"] },
 ];
 

@@ -23,7 +23,12 @@ export const PLACEMENTS: Record<string, [string | undefined, string | undefined]
 };
 
 function childCommand(cpus: string | undefined, args: string[]): string[] {
-  const runtime = IMPL === "deno" ? [process.execPath, "run", "--allow-all", CHILD] : [process.execPath, "run", CHILD];
+  // Node's child gets this process's own flags (node:ffi, no ExperimentalWarning) before the script.
+  const runtime = IMPL === "deno"
+    ? [process.execPath, "run", "--allow-all", CHILD]
+    : IMPL === "bun"
+    ? [process.execPath, "run", CHILD]
+    : [process.execPath, ...process.execArgv, CHILD];
   return cpus === undefined ? [...runtime, ...args] : ["taskset", "-c", cpus, ...runtime, ...args];
 }
 

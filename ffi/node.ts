@@ -8,8 +8,9 @@
  * thread, as in Bun, and only the watcher, a process of its own, ever reads.
  */
 import type { Address, RawLibc } from "./libc.ts";
-import type { LibraryCandidate, Platform } from "./platforms.ts";
+import type { LibraryCandidate, LinuxSync, Platform } from "./platforms.ts";
 import { type MaybeOptional, openWithOptional } from "./optional_symbols.ts";
+import { type RawWait, THREAD_SLOTS, type WaitThread, type WaitThreadStarter } from "./wait.ts";
 
 /** A symbol's declaration, as `node:ffi` takes it (the result type's key is `return`: `result` is ignored). */
 type NodeSymbol = { arguments: readonly string[]; return: string };
@@ -27,6 +28,8 @@ export interface NodeFfi {
   getInt32(pointer: bigint, offset: number): number;
   /** The NUL-terminated C string at `pointer`, as UTF-8. */
   toString(pointer: bigint): string;
+  /** The address of a buffer's first byte (an ArrayBuffer's or SharedArrayBuffer's memory never moves in V8). */
+  getRawPointer(buffer: ArrayBufferLike): bigint;
 }
 
 /** The symbol table, C prototypes beside each declaration. */
@@ -167,4 +170,178 @@ export function bindNode(platform: Platform): RawLibc {
     };
   }
   throw lastError;
+}
+
+/**
+ * Waiting and waking (issue 14): the futex system call, the robust pthread mutex, the clock; the same
+ * symbols as `bindBunWait`. `node:ffi` keys functions by symbol name (no alias), so `syscall` for
+ * futex_waitv, with its own argument list, is opened in a `dlopen` of its own.
+ */
+const waitSymbols: Record<string, NodeSymbol> = {
+  // long syscall(SYS_futex, uint32_t *uaddr, int futex_op, uint32_t val, const struct timespec *timeout, uint32_t *uaddr2, uint32_t val3);
+  // uaddr as an address (a word of a mapping or of a SharedArrayBuffer), timeout a BigInt64Array or null
+  syscall: { arguments: ["int64", "uint64", "int32", "int32", "buffer", "uint64", "int32"], return: "int64" },
+  // int pthread_mutexattr_init(pthread_mutexattr_t *attr)
+  pthread_mutexattr_init: { arguments: ["buffer"], return: "int32" },
+  // int pthread_mutexattr_settype(pthread_mutexattr_t *attr, int type)
+  pthread_mutexattr_settype: { arguments: ["buffer", "int32"], return: "int32" },
+  // int pthread_mutexattr_setpshared(pthread_mutexattr_t *attr, int pshared)
+  pthread_mutexattr_setpshared: { arguments: ["buffer", "int32"], return: "int32" },
+  // int pthread_mutexattr_setrobust(pthread_mutexattr_t *attr, int robustness)
+  pthread_mutexattr_setrobust: { arguments: ["buffer", "int32"], return: "int32" },
+  // int pthread_mutex_init(pthread_mutex_t *mutex, const pthread_mutexattr_t *attr)
+  pthread_mutex_init: { arguments: ["buffer", "buffer"], return: "int32" },
+  // int pthread_mutex_lock(pthread_mutex_t *mutex)
+  pthread_mutex_lock: { arguments: ["buffer"], return: "int32" },
+  // int pthread_mutex_trylock(pthread_mutex_t *mutex)
+  pthread_mutex_trylock: { arguments: ["buffer"], return: "int32" },
+  // int pthread_mutex_unlock(pthread_mutex_t *mutex)
+  pthread_mutex_unlock: { arguments: ["buffer"], return: "int32" },
+  // int pthread_mutex_consistent(pthread_mutex_t *mutex)
+  pthread_mutex_consistent: { arguments: ["buffer"], return: "int32" },
+  // int pthread_mutex_clocklock(pthread_mutex_t *mutex, clockid_t clockid, const struct timespec *abstime)
+  pthread_mutex_clocklock: { arguments: ["buffer", "int32", "buffer"], return: "int32" },
+  // int clock_gettime(clockid_t clockid, struct timespec *tp)
+  clock_gettime: { arguments: ["int32", "buffer"], return: "int32" },
+  // int sched_getaffinity(pid_t pid, size_t cpusetsize, cpu_set_t *mask)
+  sched_getaffinity: { arguments: ["int32", "uint64", "buffer"], return: "int32" },
+  // pid_t getpid(void)
+  getpid: { arguments: [], return: "int32" },
+  // int kill(pid_t pid, int sig)
+  kill: { arguments: ["int32", "int32"], return: "int32" },
+  // int *__errno_location(void)
+  __errno_location: { arguments: [], return: "pointer" },
+};
+
+/** long syscall(SYS_futex_waitv, struct futex_waitv *waiters, unsigned int nr_futexes, unsigned int flags, struct timespec *timeout, clockid_t clockid) */
+const waitvSymbol: Record<string, NodeSymbol> = {
+  syscall: { arguments: ["int64", "buffer", "uint32", "uint32", "uint64", "int32"], return: "int64" },
+};
+
+/** Opens the wait calls from the first of `platform.libraries` that has them all (Linux only for now).
+ * Node has no `nonblocking` calls: waits off the event loop go through a worker thread (`nodeWorkerThread`). */
+export function bindNodeWait(platform: Platform, sync: LinuxSync): RawWait {
+  const ffi = nodeFfi();
+  if (!ffi) throw new Error("node:ffi is not available");
+  let lastError: unknown;
+  for (const candidate of platform.libraries) {
+    let s: NodeFunctions;
+    let waitv: NodeFunctions[string];
+    try {
+      s = ffi.dlopen(candidate.libc, waitSymbols).functions;
+      waitv = ffi.dlopen(candidate.libc, waitvSymbol).functions.syscall;
+    } catch (error) {
+      lastError = error;
+      continue;
+    }
+    const {
+      syscall,
+      pthread_mutexattr_init,
+      pthread_mutexattr_settype,
+      pthread_mutexattr_setpshared,
+      pthread_mutexattr_setrobust,
+      pthread_mutex_init,
+      pthread_mutex_lock,
+      pthread_mutex_trylock,
+      pthread_mutex_unlock,
+      pthread_mutex_consistent,
+      pthread_mutex_clocklock,
+      clock_gettime,
+      sched_getaffinity,
+      getpid,
+      kill,
+    } = s;
+    const errnoPointer = s.__errno_location() as bigint;
+    const { getInt32, getRawPointer } = ffi;
+    const SYS_futex = BigInt(sync.SYS_futex);
+    const SYS_futex_waitv = BigInt(sync.SYS_futex_waitv);
+    return {
+      futex: (address, op, value, timeout) => Number(syscall(SYS_futex, BigInt(address), op, value, timeout, 0n, 0)),
+      waitv: (waiters, count) => Number(waitv(SYS_futex_waitv, waiters, count, 0, 0n, 0)),
+      waitvNonblocking: undefined,
+      mutexattr_init: (attr) => pthread_mutexattr_init(attr) as number,
+      mutexattr_settype: (attr, type) => pthread_mutexattr_settype(attr, type) as number,
+      mutexattr_setpshared: (attr, shared) => pthread_mutexattr_setpshared(attr, shared) as number,
+      mutexattr_setrobust: (attr, robust) => pthread_mutexattr_setrobust(attr, robust) as number,
+      mutex_init: (mutex, attr) => pthread_mutex_init(mutex, attr) as number,
+      mutex_lock: (mutex) => pthread_mutex_lock(mutex) as number,
+      mutex_trylock: (mutex) => pthread_mutex_trylock(mutex) as number,
+      mutex_unlock: (mutex) => pthread_mutex_unlock(mutex) as number,
+      mutex_consistent: (mutex) => pthread_mutex_consistent(mutex) as number,
+      mutex_clocklock: (mutex, clock, abstime) => pthread_mutex_clocklock(mutex, clock, abstime) as number,
+      clock_gettime: (clock, time) => clock_gettime(clock, time) as number,
+      sched_getaffinity: (pid, size, mask) => sched_getaffinity(pid, BigInt(size), mask) as number,
+      getpid: () => getpid() as number,
+      kill: (pid, signal) => kill(pid, signal) as number,
+      errno: () => getInt32(errnoPointer, 0),
+      addressOf: (buffer) => Number(getRawPointer(buffer)),
+    };
+  }
+  throw lastError;
+}
+
+/** The part of `node:worker_threads` used here. */
+interface WorkerThreads {
+  Worker: new (url: URL) => {
+    postMessage(message: unknown): void;
+    on(event: "message", listener: (answer: [number, number]) => void): void;
+    on(event: "error", listener: (error: Error) => void): void;
+    on(event: "exit", listener: (code: number) => void): void;
+    ref(): void;
+    unref(): void;
+  };
+}
+
+/** What `wait_worker_node.ts` gets: the start message of `wait_thread.ts`, and the word that tells it to end. */
+export interface NodeWaitThreadStart {
+  shared: SharedArrayBuffer;
+  sync: LinuxSync;
+  /** Int32 slot 0: set to 1 when this process exits, the thread then ends instead of waiting again. */
+  stop: SharedArrayBuffer;
+}
+
+/**
+ * Node's wait thread: a `node:worker_threads` Worker over `wait_worker_node.ts`. Node joins every worker
+ * thread when the process exits, even on `process.exit()` (docs/runtime-facts.md): one blocked in
+ * `futex_waitv` would keep the process from ever ending. So on `exit` this thread is told to stop and
+ * woken, and the worker ends; while no wait is pending it is unref'd, as in Bun.
+ */
+export function nodeWorkerThread(raw: RawWait): WaitThreadStarter {
+  return (): WaitThread => {
+    const process = (globalThis as unknown as {
+      process: { getBuiltinModule(id: string): unknown; on(event: "exit", listener: () => void): void };
+    }).process;
+    const { Worker } = process.getBuiltinModule("node:worker_threads") as WorkerThreads;
+    // The worker's file beside this one, .ts or .js as this file is (a compiled package is .js).
+    const extension = import.meta.url.slice(import.meta.url.lastIndexOf("."));
+    const worker = new Worker(new URL(`./wait_worker_node${extension}`, import.meta.url));
+    worker.unref();
+    const stop = new Int32Array(new SharedArrayBuffer(4));
+    let exiting = false;
+    let control: { slots: Int32Array; address: number; sync: LinuxSync } | undefined;
+    process.on("exit", () => {
+      exiting = true;
+      Atomics.store(stop, 0, 1);
+      if (!control) return;
+      // A new generation: the thread's futex_waitv returns (or never blocks) and it sees `stop`.
+      Atomics.add(control.slots, THREAD_SLOTS.generation, 1);
+      raw.futex(control.address, control.sync.FUTEX_WAKE | control.sync.FUTEX_PRIVATE_FLAG, 0x7fffffff, null);
+    });
+    return {
+      postMessage(message) {
+        const start = message as { shared: SharedArrayBuffer; sync: LinuxSync };
+        control = { slots: new Int32Array(start.shared, 0, 2), address: raw.addressOf(start.shared), sync: start.sync };
+        worker.postMessage({ ...start, stop: stop.buffer } satisfies NodeWaitThreadStart);
+      },
+      listen(onAnswer, onError) {
+        worker.on("message", onAnswer);
+        worker.on("error", (error) => onError(new Error(`the wait thread failed: ${error.message}`, { cause: error })));
+        worker.on("exit", (code) => {
+          if (!exiting) onError(new Error(`the wait thread ended (exit code ${code})`));
+        });
+      },
+      ref: () => worker.ref(),
+      unref: () => worker.unref(),
+    };
+  };
 }

@@ -8,14 +8,14 @@ import { posixLibc, posixSystemCalls } from "./posix.ts";
 import type { ProcessRuntime } from "./process.ts";
 import { bindDeno } from "./deno.ts";
 import { bindBun } from "./bun.ts";
-import { bindNode, nodeFfi } from "./node.ts";
+import { bindNode, bindNodeWait, nodeFfi, nodeWorkerThread } from "./node.ts";
 import { denoProcess } from "./process_deno.ts";
 import { bunProcess } from "./process_bun.ts";
 import { nodeProcess } from "./process_node.ts";
 import { bindDenoWait } from "./deno.ts";
 import { bindBunWait } from "./bun.ts";
 import type { LinuxSync } from "./platforms.ts";
-import { linuxWaitCalls, poolOffLoop, type RawWait, type WaitCalls, workerOffLoop } from "./wait.ts";
+import { linuxWaitCalls, poolOffLoop, type RawWait, type WaitCalls, webWorkerThread, workerOffLoop } from "./wait.ts";
 
 /** Why libc could not be loaded; thrown by every call that needs it. */
 export class UnsupportedPlatformError extends Error {
@@ -159,16 +159,14 @@ function bindWait(): { raw: RawWait; sync: LinuxSync } {
     );
   }
   try {
-    const raw = runtime.name === "deno" ? bindDenoWait(platform, sync) : bindBunWait(platform, sync);
+    const bindings = { deno: bindDenoWait, bun: bindBunWait, node: bindNodeWait };
+    const raw = bindings[runtime.name](platform, sync);
     return boundWait = { raw, sync };
   } catch (cause) {
     const denied = cause instanceof Error && (cause.name === "NotCapable" || cause.name === "PermissionDenied");
-    throw new UnsupportedPlatformError(
-      `could not load the wait calls in ${runtime.name}${denied ? ": run Deno with --allow-ffi" : ""}`,
-      {
-        cause,
-      },
-    );
+    const nodeDenied = (cause as { code?: unknown } | undefined)?.code === "ERR_ACCESS_DENIED";
+    const hint = denied ? ": run Deno with --allow-ffi" : nodeDenied ? ": run Node.js with --allow-ffi" : "";
+    throw new UnsupportedPlatformError(`could not load the wait calls in ${runtime.name}${hint}`, { cause });
   }
 }
 
@@ -183,7 +181,8 @@ let waits: WaitCalls | undefined;
 export function waitCalls(): WaitCalls {
   if (waits) return waits;
   const { raw, sync } = bindWait();
-  // Deno runs a blocking call on its pool of threads; Bun (and Node.js) need a Worker for it.
-  const offLoop = raw.waitvNonblocking ? () => poolOffLoop(raw, sync) : () => workerOffLoop(raw, sync);
+  // Deno runs a blocking call on its pool of threads; Bun needs a web Worker for it, Node a worker_threads one.
+  const thread = currentRuntime()?.name === "node" ? nodeWorkerThread(raw) : webWorkerThread;
+  const offLoop = raw.waitvNonblocking ? () => poolOffLoop(raw, sync) : () => workerOffLoop(raw, sync, thread);
   return waits = linuxWaitCalls(raw, sync, offLoop);
 }

@@ -1,10 +1,10 @@
-/** futex: Atomics.wait / notify across processes, sync and async, in every pairing of Deno, Bun and python3. */
+/** futex: Atomics.wait / notify across processes, sync and async, in every pairing of Deno, Bun, Node and python3. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { futex, SharedMemory } from "../mod.ts";
 import { PEERS, runPeer, startPeer } from "./helpers/sync.ts";
 import { uniqueName } from "./helpers/segments.ts";
-import { THIS_RUNTIME } from "./helpers/processes.ts";
+import { RUNTIMES, THIS_RUNTIME } from "./helpers/processes.ts";
 
 /** Bun's test runner stops a node:test test after 5 s whatever bunfig.toml says: these start processes. */
 const LONG = { timeout: 120_000 };
@@ -88,7 +88,13 @@ for (const waiter of PEERS) {
   }
 }
 
-for (const runtime of ["deno", "bun"] as const) {
+for (const runtime of RUNTIMES) {
+  test(`a ${runtime} process ends on process.exit() while a futex.waitAsync is pending`, LONG, async () => {
+    using s = segment(`fx_exit_${runtime}`);
+    // a process that cannot end is SIGKILLed at 30 s: the peer then rejects
+    assert.equal(await runPeer(runtime, ["futex-exit", s.shm.name, "8"], 30_000), "pending");
+  });
+
   test(`a timer keeps firing in ${runtime} while its futex.waitAsync is pending`, LONG, async () => {
     using s = segment(`fx_ticks_${runtime}`);
     const waiting = startPeer(runtime, ["futex-wait", s.shm.name, "0", "0", "300", "async"]);
@@ -117,8 +123,12 @@ const PAIRS: [string, string, string][] = [
   ["deno", "deno", "async"],
   ["bun", "bun", "async"],
   ["deno", "bun", "async"],
+  ["node", "node", "async"],
+  ["deno", "node", "sync"],
+  ["bun", "node", "async"],
   ["deno", "python3", "sync"],
   ["bun", "python3", "sync"],
+  ["node", "python3", "sync"],
   ["python3", "python3", "sync"],
 ];
 for (const [first, second, mode] of PAIRS) {

@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { futex, LockStateError, Mutex, SharedMemory } from "../mod.ts";
 import { type Peer, startPeer } from "./helpers/sync.ts";
 import { uniqueName } from "./helpers/segments.ts";
+import { startWorker } from "./helpers/worker.ts";
 
 /** Bun's test runner stops a node:test test after 5 s whatever bunfig.toml says: these start processes. */
 const LONG = { timeout: 120_000 };
@@ -97,23 +98,32 @@ test("async tasks of one thread exclude each other on a mutex", LONG, async () =
 // The issue asks for 100,000 each; lock handovers between four processes on this busy 2-core VM take
 // 2-20 us each, so 20,000 each (80,000 in all) keeps the test at a few seconds with the same races.
 const EACH = 100_000;
+/** Starts `peers` counting under one mutex, all at once, and checks the exact total. */
+async function countTogether(tag: string, peers: readonly [Peer, string][], each: number) {
+  using s = mutexAndCounter(tag);
+  const descriptor = JSON.stringify(s.mutex.descriptor);
+  const running = peers.map(([peer, mode]) => startPeer(peer, ["mutex-count", descriptor, "128", String(each), mode]));
+  await Promise.all(running.map((peer) => peer.line("ready")));
+  const go = new Int32Array(s.shm.buf.buffer, 132, 1);
+  Atomics.store(go, 0, 1); // all start together
+  futex.notify(go, 0);
+  await Promise.all(running.map((peer) => peer.done));
+  assert.equal(s.count(), peers.length * each);
+}
+
 test(
   `four processes (Deno, Bun spinning, Python, Deno async) each lock, increment and unlock ${EACH} times: the exact total`,
   LONG,
-  async () => {
-    using s = mutexAndCounter("mx_four");
-    const descriptor = JSON.stringify(s.mutex.descriptor);
-    const peers: [Peer, string][] = [["deno", "sync"], ["bun", "spin"], ["python3", "sync"], ["deno", "async"]];
-    const running = peers.map(([peer, mode]) =>
-      startPeer(peer, ["mutex-count", descriptor, "128", String(EACH), mode])
-    );
-    await Promise.all(running.map((peer) => peer.line("ready")));
-    const go = new Int32Array(s.shm.buf.buffer, 132, 1);
-    Atomics.store(go, 0, 1); // all four start together
-    futex.notify(go, 0);
-    await Promise.all(running.map((peer) => peer.done));
-    assert.equal(s.count(), 4 * EACH);
-  },
+  () => countTogether("mx_four", [["deno", "sync"], ["bun", "spin"], ["python3", "sync"], ["deno", "async"]], EACH),
+);
+
+// Node apart: a fifth process beside the four above, or a second async locker beside Deno's, hung that test
+// in 2 of 6 runs under deno test (two Deno async lockers hang as well: a stall in the async lock path, not in
+// Node's binding; left for the sync objects' owner).
+test(
+  `four processes (Node async, Node, Bun spinning, Python) each lock, increment and unlock ${EACH} times: the exact total`,
+  LONG,
+  () => countTogether("mx_node", [["node", "async"], ["node", "sync"], ["bun", "spin"], ["python3", "sync"]], EACH),
 );
 
 test("Workers of one process exclude each other on a mutex", LONG, async () => {
@@ -132,24 +142,20 @@ test("Workers of one process exclude each other on a mutex", LONG, async () => {
   })();
   await Promise.all([
     here,
-    ...modes.map((mode) =>
-      new Promise<void>((resolve, reject) => {
-        const worker = new Worker(url, { type: "module" });
-        worker.onmessage = () => {
-          worker.terminate();
-          resolve();
-        };
-        worker.onerror = (event) => reject(new Error(event.message));
-        worker.postMessage({ descriptor: s.mutex.descriptor, counter: 128, count, mode });
-      })
-    ),
+    ...modes.map(async (mode) => {
+      const worker = startWorker(url);
+      const done = worker.next<string>();
+      worker.postMessage({ descriptor: s.mutex.descriptor, counter: 128, count, mode });
+      assert.equal(await done, "done");
+      worker.terminate();
+    }),
   ]);
   assert.equal(s.count(), (modes.length + 1) * count);
 });
 
-// 50 kills, as the issue asks: 38 holders are forks of one python3 process (milliseconds each), six are
-// Deno and six Bun processes (a start costs them 30-300 ms here). Each time a locker is already waiting:
-// this process, asynchronously; or, for the Deno and Bun rounds, a sync lock in another process.
+// 50 kills, as the issue asks: 38 holders are forks of one python3 process (milliseconds each), four are
+// Deno, four Bun and four Node processes (a start costs them 30-300 ms here). Each time a locker is already
+// waiting: this process, asynchronously; or, for those rounds, a sync lock in another process.
 test("SIGKILL the holder 50 times: each time the waiting locker gets the mutex at once and is told", LONG, async () => {
   using mutex = Mutex.create();
   const descriptor = JSON.stringify(mutex.descriptor);
@@ -172,9 +178,9 @@ test("SIGKILL the holder 50 times: each time the waiting locker gets the mutex a
     forks.child.kill("SIGKILL");
   }
   for (let i = 0; i < 12; i++) {
-    const holder = startPeer(i % 2 ? "bun" : "deno", ["mutex-hold", descriptor]);
+    const holder = startPeer((["deno", "bun", "node"] as const)[i % 3], ["mutex-hold", descriptor]);
     await holder.line("locked false");
-    const lockerKind: Peer = (["python3", "deno", "bun"] as const)[i % 3];
+    const lockerKind: Peer = (["python3", "deno", "bun", "node"] as const)[i % 4];
     const locker = startPeer(lockerKind, ["mutex-lock", descriptor, "10000", "sync"]);
     await new Promise((resolve) => setTimeout(resolve, 30));
     holder.child.kill("SIGKILL");

@@ -1,10 +1,10 @@
-/** Peers for the sync tests: a Deno, Bun or python3 process running tests/fixtures/sync_peer.{ts,py}. */
+/** Peers for the sync tests: a Deno, Bun, Node or python3 process running tests/fixtures/sync_peer.{ts,py}. */
 import { type ChildProcess, spawn } from "node:child_process";
 import { PYTHON, ROOT, scriptCommand } from "./processes.ts";
 
-/** The three kinds of process every sync behaviour is tried across. */
-export type Peer = "deno" | "bun" | "python3";
-export const PEERS: readonly Peer[] = ["deno", "bun", "python3"];
+/** The four kinds of process every sync behaviour is tried across. */
+export type Peer = "deno" | "bun" | "node" | "python3";
+export const PEERS: readonly Peer[] = ["deno", "bun", "node", "python3"];
 
 /** The command line of a sync peer. */
 export function peerCommand(peer: Peer, args: readonly string[]): string[] {
