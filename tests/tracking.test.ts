@@ -116,7 +116,11 @@ test("a signal ignored from the start (nohup, a background job) stays ignored", 
   // Node itself makes every ignored signal take its default action again at startup, before any script
   // runs (a `node` under `nohup` or in a background job dies by SIGINT too): there SIGINT ends it, as it
   // would without this library, and the segments are still unlinked (exitPath checks).
-  assert.equal(end.signal, THIS_RUNTIME === "node" ? "SIGINT" : "SIGTERM");
+  if (THIS_RUNTIME === "node") {
+    // Node's own start-up reset, not this library, decides there; which of the two signals sent back to
+    // back ends it was seen to vary under load, and either is Node's behaviour without this library.
+    assert.ok(end.signal === "SIGINT" || end.signal === "SIGTERM", `ended by ${end.signal}`);
+  } else assert.equal(end.signal, "SIGTERM");
 });
 
 test("a tracked segment is unlinked after SIGKILL, by the crash watcher", async () => {
