@@ -6,6 +6,7 @@ import { futex, LockStateError, Mutex, SharedMemory } from "../mod.ts";
 import { type Peer, startPeer } from "./helpers/sync.ts";
 import { uniqueName } from "./helpers/segments.ts";
 import { startWorker } from "./helpers/worker.ts";
+import { THIS_RUNTIME } from "./helpers/processes.ts";
 
 /** Bun's test runner stops a node:test test after 5 s whatever bunfig.toml says: these start processes. */
 const LONG = { timeout: 120_000 };
@@ -126,7 +127,13 @@ test(
   () => countTogether("mx_node", [["node", "async"], ["node", "sync"], ["bun", "spin"], ["python3", "sync"]], EACH),
 );
 
-test("Workers of one process exclude each other on a mutex", LONG, async () => {
+// Not under Node yet: a worker_threads Worker that waited asynchronously has a wait thread of its own
+// blocked in futex_waitv, and terminate() runs no exit hook to stop it, so Node's join of that thread at
+// exit never ends and the test file never exits (see docs/runtime-facts.md; an open item of issue 14).
+test("Workers of one process exclude each other on a mutex", {
+  ...LONG,
+  skip: THIS_RUNTIME === "node" ? "a terminated Node Worker's blocked wait thread keeps Node from exiting" : false,
+}, async () => {
   using s = mutexAndCounter("mx_workers");
   const url = new URL("./fixtures/sync_worker.ts", import.meta.url);
   // Two Workers (under deno test each is type-checked as it starts: seconds) and this thread, all at once.
