@@ -235,6 +235,58 @@ export function construct<T>(make: () => T, placement: Placement): T {
   }
 }
 
+/** What `placeObject` places for `create`: `size` bytes aligned to `alignment`, as `options` say. */
+export interface NewObject {
+  /** The bytes the new object takes. */
+  readonly size: number;
+  /** The alignment its offset needs. */
+  readonly alignment: number;
+  /** `create`'s options (checked here: placement keys, plus `extra`, the caller's own keys). */
+  readonly options: ObjectPlacement | undefined;
+  /** The caller's own option keys, besides the placement ones. */
+  readonly extra?: readonly string[];
+}
+
+/** What `placeObject` places for `attach`: the object of `kind` a descriptor (or segment name) names. */
+export interface ExistingObject {
+  /** The kind the descriptor must name. */
+  readonly kind: string;
+  /** The bytes that must fit at the descriptor's offset. */
+  readonly size: number;
+  /** The alignment that offset must have. */
+  readonly alignment: number;
+  /** What `attach` was given: a descriptor, its JSON, or a segment name. */
+  readonly descriptor: unknown;
+  /** The caller's open segment to use instead of opening one (`attach`'s `options.shm`). */
+  readonly shm?: SharedMemory;
+  /** Checks the kind's own descriptor fields (`parseDescriptor`'s `check`). */
+  readonly check?: (descriptor: Record<string, unknown>) => void;
+}
+
+/**
+ * The one way a shared object's `create` and `attach` begin: places it (a new placement, or the one a
+ * descriptor names), then `make`s it there; if `make` throws, a segment made or opened for it is closed
+ * (and unlinked if made). `make` is the kind's constructor, given the placement (and, on attach, the
+ * parsed descriptor).
+ */
+export function placeObject<T>(request: NewObject, make: (placement: Placement) => T): T;
+export function placeObject<D extends SharedObjectDescriptor, T>(
+  request: ExistingObject,
+  make: (placement: Placement, descriptor: D) => T,
+): T;
+export function placeObject<T>(
+  request: NewObject | ExistingObject,
+  make: (placement: Placement, descriptor?: SharedObjectDescriptor) => T,
+): T {
+  if (!("descriptor" in request)) {
+    const placement = placeNew(request.options, request.size, request.alignment, request.extra);
+    return construct(() => make(placement), placement);
+  }
+  const descriptor = parseDescriptor(request.descriptor, request.kind, request.check);
+  const placement = attachPlacement(descriptor, request.size, request.alignment, request.shm);
+  return construct(() => make(placement, descriptor), placement);
+}
+
 /** Writes a new object's header, still marked "being made": call `markReady` once its bytes are set. */
 export function writeHeader(bytes: Uint8Array, kind: string, version: number): void {
   const view = new DataView(bytes.buffer, bytes.byteOffset, OBJECT_HEADER.bytes);

@@ -22,14 +22,11 @@ import { printAsString } from "../../ffi/inspect.ts";
 import type { SharedMemory } from "../shared_memory.ts";
 import { checkByteCount, checkOptionsObject, describe } from "../arguments.ts";
 import {
-  attachPlacement,
   checkHeader as checkObjectHeader,
-  construct,
   markReady,
   type ObjectPlacement,
-  parseDescriptor,
   type Placement,
-  placeNew,
+  placeObject,
   SharedObject,
   type SharedObjectDescriptor,
   writeHeader,
@@ -225,16 +222,19 @@ export class Channel extends SharedObject<ChannelDescriptor> implements AsyncIte
     const { capacity, senders, receivers, ...where } = options;
     const size = checkCapacity(capacity);
     const parties = [checkParties(senders, "senders"), checkParties(receivers, "receivers")];
-    const placement = placeNew(where, channelBytes(size), ALIGNMENT);
-    return construct(() => new Channel(placement, parties, size), placement);
+    return placeObject(
+      { size: channelBytes(size), alignment: ALIGNMENT, options: where },
+      (placement) => new Channel(placement, parties, size),
+    );
   }
 
   /** The channel another process described (its `descriptor`, or that as JSON). Checks the header first. */
   static attach(descriptor: ChannelDescriptor | string, options: { shm?: SharedMemory } = {}): Channel {
     checkOptionsObject(options, ATTACH_OPTIONS);
-    const d = parseDescriptor<ChannelDescriptor>(descriptor, "channel");
-    const placement = attachPlacement(d, RING_OFFSET, ALIGNMENT, options.shm);
-    return construct(() => new Channel(placement, undefined, 0), placement);
+    return placeObject(
+      { kind: "channel", size: RING_OFFSET, alignment: ALIGNMENT, descriptor, shm: options.shm },
+      (placement) => new Channel(placement, undefined, 0),
+    );
   }
 
   /** The segment the channel lives in. */

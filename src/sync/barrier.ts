@@ -14,12 +14,9 @@
  */
 import { waitCalls } from "../../ffi/runtime.ts";
 import {
-  attachPlacement,
-  construct,
   type ObjectPlacement,
-  parseDescriptor,
   type Placement,
-  placeNew,
+  placeObject,
   SharedObject,
   type SharedObjectDescriptor,
 } from "../shared_object.ts";
@@ -107,15 +104,18 @@ export class Barrier extends SharedObject<BarrierDescriptor> {
     if (!Number.isInteger(parties) || parties < 1 || parties > 0x7fffffff) {
       throw new RangeError(`parties must be a whole number >= 1, got ${parties}`);
     }
-    const placement = placeNew(placementOptions, L.size, SYNC_ALIGNMENT);
-    return construct(() => new Barrier(placement, parties), placement);
+    return placeObject(
+      { size: L.size, alignment: SYNC_ALIGNMENT, options: placementOptions },
+      (placement) => new Barrier(placement, parties),
+    );
   }
 
   /** The barrier another process described (its `descriptor`, that as JSON, or a segment name). */
   static attach(descriptor: BarrierDescriptor | string, options: { shm?: SharedMemory } = {}): Barrier {
-    const d = parseDescriptor<BarrierDescriptor>(descriptor, "barrier");
-    const placement = attachPlacement(d, L.size, SYNC_ALIGNMENT, options.shm);
-    return construct(() => new Barrier(placement), placement);
+    return placeObject(
+      { kind: "barrier", size: L.size, alignment: SYNC_ALIGNMENT, descriptor, shm: options.shm },
+      (placement) => new Barrier(placement),
+    );
   }
 
   /** How many parties it waits for. */

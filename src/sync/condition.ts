@@ -6,13 +6,10 @@
  * across processes), but exactly as many waiters return true as were signalled.
  */
 import {
-  attachPlacement,
   checkPlacementOffset,
-  construct,
   type ObjectPlacement,
-  parseDescriptor,
   type Placement,
-  placeNew,
+  placeObject,
   SharedObject,
   type SharedObjectDescriptor,
 } from "../shared_object.ts";
@@ -41,6 +38,13 @@ const L = LAYOUTS.condition;
 const SEQ = L.seq / 4;
 const WAITERS = L.waiters / 4;
 const SIGNALS = L.signals / 4;
+
+/** A condition descriptor's own field: its mutex's descriptor (checked in full by `Mutex.attach`). */
+function checkMutexField(raw: Record<string, unknown>): void {
+  if (raw.mutex === null || typeof raw.mutex !== "object") {
+    throw new TypeError(`descriptor.mutex must be a mutex descriptor, got ${describe(raw.mutex)}`);
+  }
+}
 
 /** A condition variable in shared memory. */
 export class Condition extends SharedObject<ConditionDescriptor> {
@@ -82,22 +86,16 @@ export class Condition extends SharedObject<ConditionDescriptor> {
     }
     const { mutex: _, ...placementOptions } = options;
     const size = given ? L.size : L.size + Mutex.byteLength;
-    const placement = placeNew(placementOptions, size, SYNC_ALIGNMENT);
-    return construct(() => {
+    return placeObject({ size, alignment: SYNC_ALIGNMENT, options: placementOptions }, (placement) => {
       const mutex = given ?? Mutex.create({ shm: placement.shm, offset: placement.offset + L.size });
       return new Condition(placement, mutex, !given, true);
-    }, placement);
+    });
   }
 
   /** The condition another process described (its `descriptor` or that as JSON); attaches its mutex too. */
   static attach(descriptor: ConditionDescriptor | string, options: { shm?: SharedMemory } = {}): Condition {
-    const d = parseDescriptor<ConditionDescriptor>(descriptor, "condition", (raw) => {
-      if (raw.mutex === null || typeof raw.mutex !== "object") {
-        throw new TypeError(`descriptor.mutex must be a mutex descriptor, got ${describe(raw.mutex)}`);
-      }
-    });
-    const placement = attachPlacement(d, L.size, SYNC_ALIGNMENT, options.shm);
-    return construct(() => {
+    const existing = { kind: "condition", size: L.size, alignment: SYNC_ALIGNMENT, descriptor, shm: options.shm };
+    return placeObject({ ...existing, check: checkMutexField }, (placement, d: ConditionDescriptor) => {
       const same = d.mutex.name === d.name;
       if (same) {
         checkPlacementOffset(d.mutex.offset, Mutex.byteLength, SYNC_ALIGNMENT, placement.shm.size, "mutex.offset");
@@ -109,7 +107,7 @@ export class Condition extends SharedObject<ConditionDescriptor> {
         mutex.close();
         throw error;
       }
-    }, placement);
+    });
   }
 
   /** The mutex to hold around `wait` and `notify`. */

@@ -4,12 +4,9 @@
  * sleeper; a waiter reads `seq`, then the flag, then sleeps on `seq`, so a `set` in between is seen.
  */
 import {
-  attachPlacement,
-  construct,
   type ObjectPlacement,
-  parseDescriptor,
   type Placement,
-  placeNew,
+  placeObject,
   SharedObject,
   type SharedObjectDescriptor,
 } from "../shared_object.ts";
@@ -66,15 +63,15 @@ export class Event extends SharedObject<EventDescriptor> {
    * ```
    */
   static create(options?: ObjectPlacement): Event {
-    const placement = placeNew(options, L.size, SYNC_ALIGNMENT);
-    return construct(() => new Event(placement, true), placement);
+    return placeObject({ size: L.size, alignment: SYNC_ALIGNMENT, options }, (placement) => new Event(placement, true));
   }
 
   /** The event another process described (its `descriptor`, that as JSON, or a segment name). */
   static attach(descriptor: EventDescriptor | string, options: { shm?: SharedMemory } = {}): Event {
-    const d = parseDescriptor<EventDescriptor>(descriptor, "event");
-    const placement = attachPlacement(d, L.size, SYNC_ALIGNMENT, options.shm);
-    return construct(() => new Event(placement, false), placement);
+    return placeObject(
+      { kind: "event", size: L.size, alignment: SYNC_ALIGNMENT, descriptor, shm: options.shm },
+      (placement) => new Event(placement, false),
+    );
   }
 
   /** Whether the flag is set. */

@@ -15,12 +15,9 @@
 import { waitCalls } from "../../ffi/runtime.ts";
 import type { MutexCalls } from "../../ffi/wait.ts";
 import {
-  attachPlacement,
-  construct,
   type ObjectPlacement,
-  parseDescriptor,
   type Placement,
-  placeNew,
+  placeObject,
   SharedObject,
   type SharedObjectDescriptor,
 } from "../shared_object.ts";
@@ -83,15 +80,15 @@ export class Mutex extends SharedObject<MutexDescriptor> {
    * ```
    */
   static create(options?: ObjectPlacement): Mutex {
-    const placement = placeNew(options, L.size, SYNC_ALIGNMENT);
-    return construct(() => new Mutex(placement, true), placement);
+    return placeObject({ size: L.size, alignment: SYNC_ALIGNMENT, options }, (placement) => new Mutex(placement, true));
   }
 
   /** The mutex another process described (its `descriptor`, that as JSON, or a segment name: offset 0). */
   static attach(descriptor: MutexDescriptor | string, options: { shm?: SharedMemory } = {}): Mutex {
-    const d = parseDescriptor<MutexDescriptor>(descriptor, "mutex");
-    const placement = attachPlacement(d, L.size, SYNC_ALIGNMENT, options.shm);
-    return construct(() => new Mutex(placement, false), placement);
+    return placeObject(
+      { kind: "mutex", size: L.size, alignment: SYNC_ALIGNMENT, descriptor, shm: options.shm },
+      (placement) => new Mutex(placement, false),
+    );
   }
 
   /** Whether the previous owner died holding the mutex, as of this handle's last successful lock. */

@@ -4,12 +4,9 @@
  * (`layout.ts`); acquirers that find it 0 sleep on its `seq` word, which `release` bumps.
  */
 import {
-  attachPlacement,
-  construct,
   type ObjectPlacement,
-  parseDescriptor,
   type Placement,
-  placeNew,
+  placeObject,
   SharedObject,
   type SharedObjectDescriptor,
 } from "../shared_object.ts";
@@ -94,15 +91,18 @@ export class Semaphore extends SharedObject<SemaphoreDescriptor> {
     const value = checkCount(options.value ?? 1, "value", 0);
     const max = options.max === undefined ? 0 : checkCount(options.max, "max", 1);
     if (max && value > max) throw new RangeError(`value ${value} is above max ${max}`);
-    const placement = placeNew(options, L.size, SYNC_ALIGNMENT, ["value", "max"]);
-    return construct(() => new Semaphore(placement, { value, max }), placement);
+    return placeObject(
+      { size: L.size, alignment: SYNC_ALIGNMENT, options, extra: ["value", "max"] },
+      (placement) => new Semaphore(placement, { value, max }),
+    );
   }
 
   /** The semaphore another process described (its `descriptor`, that as JSON, or a segment name). */
   static attach(descriptor: SemaphoreDescriptor | string, options: { shm?: SharedMemory } = {}): Semaphore {
-    const d = parseDescriptor<SemaphoreDescriptor>(descriptor, "semaphore");
-    const placement = attachPlacement(d, L.size, SYNC_ALIGNMENT, options.shm);
-    return construct(() => new Semaphore(placement), placement);
+    return placeObject(
+      { kind: "semaphore", size: L.size, alignment: SYNC_ALIGNMENT, descriptor, shm: options.shm },
+      (placement) => new Semaphore(placement),
+    );
   }
 
   /** The count now (another process may change it the next moment). */
