@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import fc from "fast-check";
 import { DTYPES, MalformedArrayError, SharedArray, SharedMemory } from "../mod.ts";
 import { encodeHeader, MAX_HEADER, readHeader } from "../src/npy.ts";
-import { removeIfPresent, segmentExists, uniqueName } from "./helpers/segments.ts";
+import { withName } from "./helpers/segments.ts";
 import { SHAPES } from "./fixtures/array_patterns.ts";
 
 const int32 = DTYPES.get("int32")!;
@@ -36,18 +36,6 @@ function header(text: string, version = [1, 0]): Uint8Array {
 function padded(dict: string): Uint8Array {
   const length = Math.ceil((10 + dict.length + 1) / 64) * 64 - 10;
   return header(dict.padEnd(length - 1) + "\n");
-}
-
-/** Runs `body` with a fresh segment name, then proves the name is gone. */
-function withName(body: (name: string) => void): void {
-  const name = uniqueName("npy");
-  try {
-    body(name);
-  } finally {
-    const left = segmentExists(name);
-    removeIfPresent(name);
-    assert.equal(left, false, `segment ${name} was left behind`);
-  }
 }
 
 test("the header of a (2, 3) int32 array is the 128 bytes numpy writes: magic, 1.0, length 118, the dict, spaces, \\n", () => {
@@ -89,7 +77,7 @@ test("a header longer than 65,535 bytes is written as version 2.0 with a 4-byte 
 });
 
 test("an array made in a segment of its own starts with its header, and attaches by its name alone", () => {
-  withName((name) => {
+  withName("npy", (name) => {
     using made = SharedArray.from([[1, 2, 3], [4, 5, 6]], { name, dtype: "int32" });
     assert.deepEqual(made.shm.view(0, 128), encodeHeader(int32, [2, 3]));
     assert.equal(made.offset, 128);
@@ -111,7 +99,7 @@ test("an array made in a segment of its own starts with its header, and attaches
 test("0-d and empty arrays of every dtype attach by name with their shape", () => {
   for (const dtype of DTYPES.keys()) {
     for (const shape of [[], [0], [2, 0, 3]]) {
-      withName((name) => {
+      withName("npy", (name) => {
         using made = SharedArray.zeros(shape, dtype, { name });
         assert.equal(made.shm.size, made.offset + made.nbytes);
         using attached = SharedArray.attach(name);
@@ -122,7 +110,7 @@ test("0-d and empty arrays of every dtype attach by name with their shape", () =
 });
 
 test("attach by name uses options.shm when given, and leaves it open", () => {
-  withName((name) => {
+  withName("npy", (name) => {
     using made = SharedArray.from([1.5, 2.5], { name });
     const shm = new SharedMemory(name);
     const attached = SharedArray.attach(name, { shm });
@@ -139,7 +127,7 @@ test("attach by name uses options.shm when given, and leaves it open", () => {
 });
 
 test("attach accepts descriptors with and without kind, and refuses another kind", () => {
-  withName((name) => {
+  withName("npy", (name) => {
     using made = SharedArray.from([7, 8], { name, dtype: "uint8" });
     const { kind: _, ...bare } = made.descriptor;
     using withoutKind = SharedArray.attach(bare);
@@ -153,7 +141,7 @@ test("attach accepts descriptors with and without kind, and refuses another kind
 });
 
 test("a segment made without a header (a caller's segment, CPython's SharedMemory) is refused by name, and closed again", () => {
-  withName((name) => {
+  withName("npy", (name) => {
     using shm = new SharedMemory({ create: true, size: 64, name });
     SharedArray.from([1, 2], { shm, dtype: "int32" });
     assert.throws(() => SharedArray.attach(name), (error: unknown) => {
@@ -281,7 +269,7 @@ test("a Python writer's other spellings are read: no spaces, double quotes, keys
 });
 
 test("a malformed header in a real segment is refused by attach, which leaves no mapping of its own behind", () => {
-  withName((name) => {
+  withName("npy", (name) => {
     using made = SharedArray.from([1, 2, 3], { name, dtype: "int16" });
     const mappings = () =>
       readFileSync("/proc/self/maps", "utf8").split("\n").filter((line) => line.endsWith(`/${name}`));

@@ -8,7 +8,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { SharedArray, SharedMemory } from "../mod.ts";
 import { PYTHON, ROOT, run } from "./helpers/processes.ts";
-import { removeIfPresent, segmentExists, uniqueName } from "./helpers/segments.ts";
+import { assertGone, segmentExists, uniqueName } from "./helpers/segments.ts";
 import { ALL_DTYPES, mismatches, SHAPES, writePattern } from "./fixtures/array_patterns.ts";
 import { INTEROP_ENV, python, pythonFixture, SLOW } from "./fixtures/python_interop.ts";
 
@@ -20,9 +20,7 @@ function withNames(tag: string, body: (names: string[]) => void): void {
   try {
     body(names);
   } finally {
-    const left = names.filter(segmentExists);
-    for (const name of names) removeIfPresent(name);
-    assert.deepEqual(left, [], "segments left behind");
+    assertGone(names);
   }
 }
 

@@ -7,20 +7,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ShareableList, SharedArray, SharedMemory } from "../mod.ts";
-import { removeIfPresent, segmentExists, uniqueName } from "./helpers/segments.ts";
+import { segmentExists, withName } from "./helpers/segments.ts";
 import { python, SLOW } from "./fixtures/python_interop.ts";
-
-/** Runs `body` with a fresh segment name, then removes it if left and proves it is gone. */
-function withName(body: (name: string) => void): void {
-  const name = uniqueName("pyi");
-  try {
-    body(name);
-  } finally {
-    const left = segmentExists(name);
-    removeIfPresent(name);
-    assert.equal(left, false, `segment ${name} was left behind`);
-  }
-}
 
 /** A child that attaches with shm_interop, adds 1 to byte 0, then ends by `ending`. */
 const ADD_ONE = (ending: string) => `
@@ -36,7 +24,7 @@ test(
   "two Python children in turn attach with shm_interop.attach, write, and exit: the segment stays, stderr stays empty",
   SLOW,
   () => {
-    withName((name) => {
+    withName("pyi", (name) => {
       using shm = new SharedMemory({ create: true, size: 40, name });
       shm.buf[0] = 40;
       for (let i = 0; i < 2; i++) {
@@ -60,8 +48,7 @@ for (const [how, ending, status, signal] of ENDINGS) {
     `a Python child that attached and ends by ${how} leaves the segment and prints no tracker warning`,
     SLOW,
     async () => {
-      const name = uniqueName("pyiend");
-      try {
+      await withName("pyiend", async (name) => {
         using shm = new SharedMemory({ create: true, size: 8, name });
         const child = python(ADD_ONE(ending), [name]);
         assert.deepEqual([child.status, child.signal], [status, signal]);
@@ -70,17 +57,13 @@ for (const [how, ending, status, signal] of ENDINGS) {
         await new Promise((resolve) => setTimeout(resolve, 300));
         assert.equal(segmentExists(name), true);
         assert.equal(shm.buf[0], 1);
-      } finally {
-        const left = segmentExists(name);
-        removeIfPresent(name);
-        assert.equal(left, false);
-      }
+      });
     },
   );
 }
 
 test("attaching a segment, an array and a list starts no resource tracker at all", SLOW, () => {
-  withName((name) => {
+  withName("pyi", (name) => {
     using _array = SharedArray.zeros([2], "int8", { name });
     using list = new ShareableList([1, "two"], { name: `${name}_list` });
     const child = python(
@@ -99,7 +82,7 @@ test(
   "the same child with CPython's own SharedMemory(name) removes the segment at exit with a warning (what attach prevents)",
   SLOW,
   () => {
-    withName((name) => {
+    withName("pyi", (name) => {
       using _shm = new SharedMemory({ create: true, size: 8, name });
       const child = python(
         "import sys\nfrom multiprocessing import shared_memory\nshared_memory.SharedMemory(sys.argv[1]).close()",
@@ -115,7 +98,7 @@ test(
 );
 
 test("a ShareableList made in TypeScript is read and changed through attach_list, and outlives the child", SLOW, () => {
-  withName((name) => {
+  withName("pyi", (name) => {
     using list = new ShareableList([1, 2.5, true, null, "héllo", new Uint8Array([97, 98]), -7], { name });
     const child = python(
       `import sys, shm_interop
@@ -139,7 +122,7 @@ print(items.shm.closed)`,
 });
 
 test("an untracked handle's unlink() removes the segment with no tracker traceback", SLOW, () => {
-  withName((name) => {
+  withName("pyi", (name) => {
     const shm = new SharedMemory({ create: true, size: 8, name, track: false });
     shm.close();
     const child = python("import sys, shm_interop\nshm_interop.attach(sys.argv[1]).unlink()", [name]);
@@ -152,7 +135,7 @@ test(
   "in one Python process, a creator, an attacher of the same segment, and the creator's unlink print nothing",
   SLOW,
   () => {
-    withName((name) => {
+    withName("pyi", (name) => {
       const child = python(
         `import sys, shm_interop
 with shm_interop.create(16, sys.argv[1]) as made:
@@ -170,7 +153,7 @@ test(
   "who unlinks: the creator's with block; a tracked creation left behind by the tracker at exit; an untracked one by its receiver",
   SLOW,
   () => {
-    withName((name) => {
+    withName("pyi", (name) => {
       // the end of the creator's with block unlinks
       const block = python(
         `import sys, shm_interop, os
@@ -198,7 +181,7 @@ test(
   "close() is safe to call twice and leaves buf None, as CPython's; a pickled handle attaches untracked",
   SLOW,
   () => {
-    withName((name) => {
+    withName("pyi", (name) => {
       using _shm = new SharedMemory({ create: true, size: 8, name });
       const child = python(
         `import pickle, sys, shm_interop
@@ -224,7 +207,7 @@ test(
   "bad input is refused with Python's own error types: a missing segment, a descriptor of another kind, an unknown dtype",
   SLOW,
   () => {
-    withName((name) => {
+    withName("pyi", (name) => {
       using _array = SharedArray.zeros([2], "int8", { name });
       const child = python(
         `import sys, shm_interop
@@ -259,7 +242,7 @@ test(
   "attach_array of a segment with no .npy header is a MalformedArrayError naming the segment, and closes what it opened",
   SLOW,
   () => {
-    withName((name) => {
+    withName("pyi", (name) => {
       using _shm = new SharedMemory({ create: true, size: 64, name });
       const child = python(
         `import sys, shm_interop

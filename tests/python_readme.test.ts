@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { Channel, Event, Mutex, ShareableList, SharedArray, SharedMemory } from "../mod.ts";
 import { ROOT } from "./helpers/processes.ts";
-import { removeIfPresent, segmentExists, uniqueName } from "./helpers/segments.ts";
+import { assertGone, removeIfPresent, segmentExists, uniqueName } from "./helpers/segments.ts";
 import { python, SLOW } from "./fixtures/python_interop.ts";
 
 /** One README block: its id, the comment's words, and its code. */
@@ -178,9 +178,7 @@ for (const { id, says, code } of snippets().found) {
       check(child.stdout);
     } finally {
       dispose?.();
-      const left = names.filter(segmentExists);
-      for (const name of names) removeIfPresent(name);
-      assert.deepEqual(left, [], "segments left behind");
+      assertGone(names);
     }
   });
 }

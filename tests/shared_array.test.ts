@@ -2,19 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { type DType, DTYPES, SharedArray, SharedMemory } from "../mod.ts";
-import { removeIfPresent, segmentExists, uniqueName } from "./helpers/segments.ts";
-
-/** Runs `body` with a fresh segment name, then removes it if left and proves it is gone. */
-function withName(body: (name: string) => void): void {
-  const name = uniqueName("arr");
-  try {
-    body(name);
-  } finally {
-    const left = segmentExists(name);
-    removeIfPresent(name);
-    assert.equal(left, false, `segment ${name} was left behind`);
-  }
-}
+import { segmentExists, uniqueName, withName } from "./helpers/segments.ts";
 
 /** numpy's typestr and itemsize for every dtype (from `np.dtype(name).str` and `.itemsize`). */
 const NUMPY: Record<DType, [string, number, string]> = {
@@ -43,7 +31,7 @@ test("the dtype table has numpy's names, type strings and sizes, and float16 exa
 
 test("zeros makes a zero-filled array of every dtype with numpy's shape, strides, size and nbytes", () => {
   for (const dtype of DTYPES.keys()) {
-    withName((name) => {
+    withName("arr", (name) => {
       using array = SharedArray.zeros([2, 3, 4], dtype, { name });
       const itemsize = NUMPY[dtype][1];
       assert.equal(array.dtype, dtype);
@@ -65,7 +53,7 @@ test("zeros makes a zero-filled array of every dtype with numpy's shape, strides
 });
 
 test("zeros defaults to float64 and takes a number as a 1-d shape", () => {
-  withName((name) => {
+  withName("arr", (name) => {
     using array = SharedArray.zeros(5, undefined, { name });
     assert.equal(array.dtype, "float64");
     assert.deepEqual(array.shape, [5]);
@@ -73,7 +61,7 @@ test("zeros defaults to float64 and takes a number as a 1-d shape", () => {
 });
 
 test("data is a view of the segment, not a copy: writes through either show in the other", () => {
-  withName((name) => {
+  withName("arr", (name) => {
     using array = SharedArray.zeros([4], "int32", { name });
     array.data[1] = -2;
     assert.deepEqual([...array.shm.buf.subarray(array.offset + 4, array.offset + 8)], [0xfe, 0xff, 0xff, 0xff]);
@@ -110,7 +98,7 @@ test("from infers the dtype from a typed array and copies it in once", () => {
     "float64",
   ];
   sources.forEach((source, i) => {
-    withName((name) => {
+    withName("arr", (name) => {
       using array = SharedArray.from(source, { name });
       assert.equal(array.dtype, names[i]);
       assert.deepEqual(array.shape, [2]);
@@ -134,7 +122,7 @@ test("from infers float64 from numbers, int64 from bigints, bool from booleans, 
     [[[], []], "float64", [2, 0]],
   ];
   for (const [data, dtype, shape] of cases) {
-    withName((name) => {
+    withName("arr", (name) => {
       using array = SharedArray.from(data, { name });
       assert.equal(array.dtype, dtype);
       assert.deepEqual(array.shape, shape);
@@ -143,19 +131,19 @@ test("from infers float64 from numbers, int64 from bigints, bool from booleans, 
 });
 
 test("from takes a dtype (by name or numpy type string) and a shape whose product matches the values", () => {
-  withName((name) => {
+  withName("arr", (name) => {
     using array = SharedArray.from([1, 2, 3, 4, 5, 6], { name, dtype: "<i2" as "int16", shape: [3, 2] });
     assert.equal(array.dtype, "int16");
     assert.deepEqual(array.toList(), [[1, 2], [3, 4], [5, 6]]);
   });
-  withName((name) => {
+  withName("arr", (name) => {
     using array = SharedArray.from(new Int32Array([7, 8]), { name, dtype: "float64" });
     assert.deepEqual([...array.data], [7, 8]);
   });
 });
 
 test("get and set take one index per axis in C order, negative indices counting from the end", () => {
-  withName((name) => {
+  withName("arr", (name) => {
     using array = SharedArray.from([[0, 1, 2], [3, 4, 5]], { name, dtype: "int32" });
     assert.equal(array.get(1, 0), 3);
     assert.equal(array.get(-1, -1), 5);
@@ -167,7 +155,7 @@ test("get and set take one index per axis in C order, negative indices counting 
 });
 
 test("int64 and uint64 read as bigints and take bigints or safe integers; bool reads booleans", () => {
-  withName((name) => {
+  withName("arr", (name) => {
     using array = SharedArray.zeros([3], "int64", { name });
     array.set(0, -(2n ** 63n));
     array.set(1, Number.MAX_SAFE_INTEGER);
@@ -175,12 +163,12 @@ test("int64 and uint64 read as bigints and take bigints or safe integers; bool r
     assert.deepEqual([...array.data], [-(2n ** 63n), 2n ** 53n - 1n, -5n]);
     assert.equal(array.get(2), -5n);
   });
-  withName((name) => {
+  withName("arr", (name) => {
     using array = SharedArray.zeros([1], "uint64", { name });
     array.set(0, 2n ** 64n - 1n);
     assert.equal(array.get(0), 2n ** 64n - 1n);
   });
-  withName((name) => {
+  withName("arr", (name) => {
     using array = SharedArray.from([true, false, 1, 0], { name, dtype: "bool" });
     assert.deepEqual([...array.data], [1, 0, 1, 0]);
     assert.deepEqual(array.toList(), [true, false, true, false]);
@@ -190,19 +178,19 @@ test("int64 and uint64 read as bigints and take bigints or safe integers; bool r
 });
 
 test("float32 and float16 round values as their typed arrays do", () => {
-  withName((name) => {
+  withName("arr", (name) => {
     using array = SharedArray.from([0.1], { name, dtype: "float32" });
     assert.equal(array.get(0), Math.fround(0.1));
   });
   if (!DTYPES.has("float16")) return;
-  withName((name) => {
+  withName("arr", (name) => {
     using array = SharedArray.from([0.1, 70000], { name, dtype: "float16" });
     assert.deepEqual(array.toList(), [0.0999755859375, Infinity]);
   });
 });
 
 test("a 0-d array (shape []) holds one element, indexed with no indices", () => {
-  withName((name) => {
+  withName("arr", (name) => {
     using array = SharedArray.zeros([], "int16", { name });
     assert.equal(array.size, 1);
     assert.equal(array.ndim, 0);
@@ -213,7 +201,7 @@ test("a 0-d array (shape []) holds one element, indexed with no indices", () => 
     assert.equal(array.toList(), -3);
     assert.equal(String(array), "-3");
   });
-  withName((name) => {
+  withName("arr", (name) => {
     using array = SharedArray.from([7n], { name, shape: [] });
     assert.equal(array.get(), 7n);
   });
@@ -222,7 +210,7 @@ test("a 0-d array (shape []) holds one element, indexed with no indices", () => 
 test("an empty array has no elements, an empty typed array, and a segment of its .npy header alone", () => {
   const numpyStrides = [[8], [24, 24, 8], [8, 8]]; // np.ndarray(shape, dtype=np.float64, buffer=...).strides
   for (const [i, shape] of [[0], [2, 0, 3], [0, 0]].entries()) {
-    withName((name) => {
+    withName("arr", (name) => {
       using array = SharedArray.zeros(shape, "float64", { name });
       assert.equal(array.size, 0);
       assert.equal(array.nbytes, 0);
@@ -232,7 +220,7 @@ test("an empty array has no elements, an empty typed array, and a segment of its
       assert.throws(() => array.get(...shape.map(() => 0)), RangeError);
     });
   }
-  withName((name) => {
+  withName("arr", (name) => {
     using array = SharedArray.from([], { name, dtype: "int8" });
     assert.equal(String(array), "[]");
     assert.deepEqual(array.toList(), []);
@@ -240,7 +228,7 @@ test("an empty array has no elements, an empty typed array, and a segment of its
 });
 
 test("an empty array can sit at the very end of a caller's segment", () => {
-  withName((name) => {
+  withName("arr", (name) => {
     using shm = new SharedMemory({ create: true, size: 16, name });
     using array = SharedArray.zeros([0], "float64", { shm, offset: 16 });
     assert.equal(array.data.length, 0);
@@ -258,7 +246,7 @@ test("toString prints a nested list: bigints without n, bools as true/false, -0 
     [[[], []], "[[], []]"],
   ];
   for (const [data, text, dtype] of cases) {
-    withName((name) => {
+    withName("arr", (name) => {
       using array = SharedArray.from(data, { name, dtype });
       assert.equal(array.toString(), text);
       assert.equal(`${array}`, text);
@@ -267,11 +255,11 @@ test("toString prints a nested list: bigints without n, bools as true/false, -0 
 });
 
 test("an array of more than 1000 elements prints summarized with ... on each long axis, as numpy does", () => {
-  withName((name) => {
+  withName("arr", (name) => {
     using array = SharedArray.from(Float64Array.from({ length: 1001 }, (_, i) => i), { name });
     assert.equal(String(array), "[0, 1, 2, ..., 998, 999, 1000]");
   });
-  withName((name) => {
+  withName("arr", (name) => {
     using array = SharedArray.from(Int32Array.from({ length: 2000 }, (_, i) => i), { name, shape: [40, 50] });
     assert.equal(
       String(array),
@@ -280,14 +268,14 @@ test("an array of more than 1000 elements prints summarized with ... on each lon
         "[1950, 1951, 1952, ..., 1997, 1998, 1999]]",
     );
   });
-  withName((name) => {
+  withName("arr", (name) => {
     using array = SharedArray.zeros([1000], "uint8", { name });
     assert.equal(String(array).includes("..."), false);
   });
 });
 
 test("the console shows an array as toString does, in Deno and in Bun", () => {
-  withName((name) => {
+  withName("arr", (name) => {
     using array = SharedArray.from([1, 2], { name, dtype: "uint8" });
     const inspect = array as unknown as Record<symbol, () => string>;
     assert.equal(inspect[Symbol.for("Deno.customInspect")](), "[1, 2]");
@@ -296,7 +284,7 @@ test("the console shows an array as toString does, in Deno and in Bun", () => {
 });
 
 test("the descriptor is plain JSON that attaches to the same memory, as an object or as its JSON string", () => {
-  withName((name) => {
+  withName("arr", (name) => {
     using array = SharedArray.from([[1, 2], [3, 4]], { name, dtype: "uint16" });
     const descriptor = array.descriptor;
     assert.deepEqual(descriptor, { kind: "array", name, dtype: "uint16", shape: [2, 2], offset: 128 });
@@ -315,7 +303,7 @@ test("the descriptor is plain JSON that attaches to the same memory, as an objec
 });
 
 test("attach takes a numpy type string as dtype, and an offset defaulting to 0", () => {
-  withName((name) => {
+  withName("arr", (name) => {
     using shm = new SharedMemory({ create: true, size: 16, name });
     using array = SharedArray.from([1.5, 2.5], { shm });
     using attached = SharedArray.attach({ name, dtype: "<f8", shape: [2] } as never);
@@ -326,7 +314,7 @@ test("attach takes a numpy type string as dtype, and an offset defaulting to 0",
 });
 
 test("attach can reuse an open segment: several arrays of one segment with a single mapping", () => {
-  withName((name) => {
+  withName("arr", (name) => {
     const { offsets, size } = SharedArray.layout([{ shape: [2], dtype: "int8" }, { shape: [2], dtype: "float64" }]);
     using shm = new SharedMemory({ create: true, size, name });
     SharedArray.from([1.5, 2.5], { shm, offset: offsets[1] });
@@ -350,7 +338,7 @@ test("layout aligns each array to its element size, and arrays placed there do n
   const { offsets, size } = SharedArray.layout(specs);
   assert.deepEqual(offsets, [0, 8, 24, 32, 32, 44]);
   assert.equal(size, 45);
-  withName((name) => {
+  withName("arr", (name) => {
     using shm = new SharedMemory({ create: true, size, name });
     const arrays = specs.map(({ shape, dtype }, i) =>
       SharedArray.zeros(shape, dtype as DType, { shm, offset: offsets[i] })
@@ -362,7 +350,7 @@ test("layout aligns each array to its element size, and arrays placed there do n
 });
 
 test("zeros in a caller's segment sets only its own window to zero", () => {
-  withName((name) => {
+  withName("arr", (name) => {
     using shm = new SharedMemory({ create: true, size: 32, name });
     shm.buf.fill(0xab);
     using array = SharedArray.zeros([2], "int32", { shm, offset: 8 });
@@ -389,7 +377,7 @@ test("zeros in a caller's segment sets only its own window to zero", () => {
 });
 
 test("disposing an array that created its segment unlinks it; close alone does not", () => {
-  withName((name) => {
+  withName("arr", (name) => {
     const array = SharedArray.zeros([2], "int8", { name });
     array.close();
     assert.equal(array.shm.closed, true);
@@ -397,7 +385,7 @@ test("disposing an array that created its segment unlinks it; close alone does n
     array[Symbol.dispose]();
     assert.equal(segmentExists(name), false);
   });
-  withName((name) => {
+  withName("arr", (name) => {
     {
       using _array = SharedArray.from([1, 2], { name });
       assert.equal(segmentExists(name), true);
@@ -407,7 +395,7 @@ test("disposing an array that created its segment unlinks it; close alone does n
 });
 
 test("an array in a caller's segment never closes or unlinks it", () => {
-  withName((name) => {
+  withName("arr", (name) => {
     using shm = new SharedMemory({ create: true, size: 8, name });
     {
       using array = SharedArray.from([5, 6], { shm, dtype: "int32" });
@@ -420,7 +408,7 @@ test("an array in a caller's segment never closes or unlinks it", () => {
 });
 
 test("disposing an attached array closes its own mapping and leaves the segment linked", () => {
-  withName((name) => {
+  withName("arr", (name) => {
     using owner = SharedArray.from([1, 2], { name });
     {
       using attached = SharedArray.attach(owner.descriptor);
@@ -432,7 +420,7 @@ test("disposing an attached array closes its own mapping and leaves the segment 
 });
 
 test("a closed array has empty data, refuses get and set with a TypeError naming it, and says so when printed", () => {
-  withName((name) => {
+  withName("arr", (name) => {
     using shm = new SharedMemory({ create: true, size: 16, name });
     const own = uniqueName("arr");
     for (const options of [{ name: own }, { shm }]) {
@@ -455,7 +443,7 @@ test("a closed array has empty data, refuses get and set with a TypeError naming
 });
 
 test("an array whose caller's segment was closed reads as closed", () => {
-  withName((name) => {
+  withName("arr", (name) => {
     const shm = new SharedMemory({ create: true, size: 8, name });
     using array = SharedArray.zeros([2], "float32", { shm });
     shm[Symbol.dispose]();

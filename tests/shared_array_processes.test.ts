@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { type ArrayDescriptor, SharedArray, SharedMemory } from "../mod.ts";
 import { PYTHON, ROOT, run, runOk, RUNTIMES, scriptCommand, start } from "./helpers/processes.ts";
 import { startWorker } from "./helpers/worker.ts";
-import { removeIfPresent, segmentExists, uniqueName } from "./helpers/segments.ts";
+import { assertGone, segmentExists, uniqueName, withName } from "./helpers/segments.ts";
 import { ALL_DTYPES, type Job, mismatches, SHAPES, writePattern } from "./fixtures/array_patterns.ts";
 
 const CHILD = "tests/fixtures/array_child.ts";
@@ -63,9 +63,7 @@ async function withArrays(tag: string, body: (set: ArraySet) => void | Promise<v
     await body(set);
   } finally {
     set?.[Symbol.dispose]();
-    const left = set?.names.filter(segmentExists) ?? [];
-    for (const name of set?.names ?? []) removeIfPresent(name);
-    assert.deepEqual(left, [], "segments left behind");
+    assertGone(set?.names ?? []);
   }
 }
 
@@ -135,9 +133,8 @@ test("a child that does not find the expected values reports them and fails (the
 });
 
 test("Atomics.add from a Deno, a Bun and a Node process at once on an int32 array reaches the exact total", async () => {
-  const name = uniqueName("arratomics");
   const increments = 500_000;
-  try {
+  await withName("arratomics", async (name) => {
     // element 0: the counter; 1: children ready; 2: children expected
     using counter = SharedArray.zeros([3], "int32", { name });
     counter.set(2, RUNTIMES.length);
@@ -156,8 +153,5 @@ test("Atomics.add from a Deno, a Bun and a Node process at once on an int32 arra
     assert.deepEqual(results, RUNTIMES.map(() => ({ code: 0, stderr: "" })));
     assert.equal(counter.get(1), RUNTIMES.length);
     assert.equal(counter.get(0), RUNTIMES.length * increments);
-  } finally {
-    removeIfPresent(name);
-  }
-  assert.equal(segmentExists(name), false);
+  });
 });

@@ -4,23 +4,11 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { DTYPES, SharedArray } from "../mod.ts";
 import { elementStrides, flatIndex, sizeOf } from "../src/shared_array.ts";
-import { removeIfPresent, segmentExists, uniqueName } from "./helpers/segments.ts";
+import { withName } from "./helpers/segments.ts";
 import { unravel } from "./fixtures/array_patterns.ts";
 
 const shapes = fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 0, maxLength: 4 });
 const dtypes = fc.constantFrom(...DTYPES.keys());
-
-/** Runs `body` with a fresh segment name, then proves the segment is gone. */
-function withName<T>(body: (name: string) => T): T {
-  const name = uniqueName("arrprop");
-  try {
-    return body(name);
-  } finally {
-    const left = segmentExists(name);
-    removeIfPresent(name);
-    assert.equal(left, false, `segment ${name} was left behind`);
-  }
-}
 
 test("every index of a shape maps to a distinct flat position, in C order, covering 0 .. size-1", () => {
   fc.assert(fc.property(shapes, (shape) => {
@@ -58,7 +46,7 @@ test("an index outside -length .. length-1 on any axis is a RangeError", () => {
 test("strides are numpy's C-order strides in bytes: the last is the item size, each the next times its length", () => {
   fc.assert(
     fc.property(shapes, dtypes, (shape, dtype) => {
-      withName((name) => {
+      withName("arrprop", (name) => {
         using array = SharedArray.zeros(shape, dtype, { name });
         const itemsize = DTYPES.get(dtype)!.itemsize;
         shape.forEach((_, axis) => {
@@ -102,7 +90,7 @@ test("int32 values copied in read back unchanged, and print as the JSON of toLis
   );
   fc.assert(
     fc.property(cases, ([shape, values]) => {
-      withName((name) => {
+      withName("arrprop", (name) => {
         using array = SharedArray.from(values, { name, dtype: "int32", shape });
         assert.deepEqual([...array.data], values);
         assert.equal(String(array), JSON.stringify(array.toList()).replaceAll(",", ", "));
@@ -119,11 +107,11 @@ test("float64 values (NaN, -0 and infinities included) and int64 bigints round-t
       fc.array(fc.double()),
       fc.array(fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n })),
       (floats, ints) => {
-        withName((name) => {
+        withName("arrprop", (name) => {
           using array = SharedArray.from(floats, { name });
           assert.ok(floats.every((value, i) => Object.is(array.get(i), value)));
         });
-        withName((name) => {
+        withName("arrprop", (name) => {
           using array = SharedArray.from(ints, { name, dtype: "int64" });
           assert.deepEqual(array.toList(), ints);
         });

@@ -20,7 +20,7 @@ import {
   SharedMemory,
   SharedMemoryManager,
 } from "../mod.ts";
-import { removeIfPresent, segmentExists, uniqueName } from "./helpers/segments.ts";
+import { removeIfPresent, segmentExists, uniqueName, withName } from "./helpers/segments.ts";
 import { runOk, RUNTIMES, scriptCommand, THIS_RUNTIME } from "./helpers/processes.ts";
 import { startWorker } from "./helpers/worker.ts";
 import { CREATOR_MARK, MARKS, PEER_MARK } from "./fixtures/idiom_peer.ts";
@@ -54,14 +54,6 @@ const KINDS: readonly Kind[] = [
     attach: (x) => SharedArray.attach(x as never),
   },
 ];
-
-/** Runs `body` with a fresh name, and removes whatever a failure left under it. */
-function withName(tag: string, body: (name: string) => void | Promise<void>): Promise<void> {
-  const name = uniqueName(tag);
-  return Promise.resolve()
-    .then(() => body(name))
-    .finally(() => removeIfPresent(name));
-}
 
 /** The three hand-over forms `attach` takes: the name, the descriptor, its JSON. */
 function handOverForms(object: SharedHandle): [string, unknown][] {
