@@ -45,6 +45,7 @@ import {
   construct,
   type ObjectPlacement,
   type Placement,
+  PLACEMENT_OPTION_TABLE,
   placeNew,
   SharedObject,
 } from "./shared_object.ts";
@@ -157,17 +158,8 @@ export type DTypeOfData<T> = T extends Int8Array ? "int8"
       : DType)
   : DType;
 
-/** Every option of `SharedArray.zeros` (and `create`), once: an option added to the interface without its row is a type error. */
-const ZEROS_OPTION_TABLE = {
-  shm: true,
-  offset: true,
-  name: true,
-  mode: true,
-  track: true,
-  reserve: true,
-} as const satisfies Record<keyof PlacementOptions, true>;
-/** Every option of `SharedArray.from`, once. */
-const FROM_OPTION_TABLE = { ...ZEROS_OPTION_TABLE, dtype: true, shape: true } as const satisfies Record<
+/** Every option of `SharedArray.from`, once: the placement's (`zeros` and `create` take those alone), dtype and shape. */
+const FROM_OPTION_TABLE = { ...PLACEMENT_OPTION_TABLE, dtype: true, shape: true } as const satisfies Record<
   keyof FromOptions,
   true
 >;
@@ -177,7 +169,7 @@ const ATTACH_OPTION_TABLE = { shm: true, dtype: true } as const satisfies Record
 /** The options of `SharedArray.from`. */
 export const FROM_OPTIONS: ReadonlySet<string> = optionKeys(FROM_OPTION_TABLE);
 /** The options of `SharedArray.zeros`. */
-export const ZEROS_OPTIONS: ReadonlySet<string> = optionKeys(ZEROS_OPTION_TABLE);
+export const ZEROS_OPTIONS: ReadonlySet<string> = optionKeys(PLACEMENT_OPTION_TABLE);
 const ATTACH_OPTIONS = optionKeys(ATTACH_OPTION_TABLE);
 
 /** The most empty lists `toList()` builds for an array with no elements (it holds nothing, so a bound is no loss). */

@@ -56,7 +56,7 @@ export interface ObjectPlacement {
 }
 
 /** Every option of `ObjectPlacement`, once: an option added to the interface without its row is a type error. */
-const PLACEMENT_OPTION_TABLE = {
+export const PLACEMENT_OPTION_TABLE = {
   shm: true,
   offset: true,
   name: true,
