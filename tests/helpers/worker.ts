@@ -67,3 +67,15 @@ export function parentScope(): {
   const port = threads().parentPort;
   return { onMessage: (listener) => port.on("message", listener), postMessage: (message) => port.postMessage(message) };
 }
+
+/** Inside a Worker: answers each message with what `reply` returns, or with `{ error }` (its stack) if it throws. */
+export function answerEach(reply: (data: unknown) => unknown): void {
+  const parent = parentScope();
+  parent.onMessage((data) => {
+    try {
+      parent.postMessage(reply(data));
+    } catch (error) {
+      parent.postMessage({ error: String((error as Error)?.stack ?? error) });
+    }
+  });
+}
