@@ -20,7 +20,7 @@ import {
   SharedMemory,
   SharedMemoryManager,
 } from "../mod.ts";
-import { removeIfPresent, segmentExists, uniqueName, withName } from "./helpers/segments.ts";
+import { assertGone, removeIfPresent, segmentExists, uniqueName, withName } from "./helpers/segments.ts";
 import { runOk, RUNTIMES, scriptCommand, THIS_RUNTIME } from "./helpers/processes.ts";
 import { startWorker } from "./helpers/worker.ts";
 import { CREATOR_MARK, MARKS, PEER_MARK } from "./fixtures/idiom_peer.ts";
@@ -313,5 +313,27 @@ test("the generic attach gives the sync objects and channels their own class, by
     assert.deepEqual(names.filter(segmentExists), []);
   } finally {
     names.forEach(removeIfPresent);
+  }
+});
+
+test("the sync objects' and a channel's create take every option of a new segment, reserve: false included", () => {
+  const names = Array.from({ length: 6 }, () => uniqueName("idiomplace"));
+  const where = (i: number) => ({ name: names[i], mode: 0o600, track: true, reserve: false });
+  const makers = [
+    () => Mutex.create(where(0)),
+    () => Semaphore.create({ ...where(1), value: 2 }),
+    () => Event.create(where(2)),
+    () => Condition.create(where(3)),
+    () => Barrier.create({ ...where(4), parties: 2 }),
+    () => Channel.create({ ...where(5), capacity: 4096 }),
+  ];
+  const made: SharedHandle[] = [];
+  try {
+    for (const create of makers) made.push(create());
+    assert.deepEqual(made.map((object) => object.descriptor.name), names);
+    assert.deepEqual(names.filter(segmentExists), names);
+  } finally {
+    made.forEach((object) => object[Symbol.dispose]());
+    assertGone(names);
   }
 });

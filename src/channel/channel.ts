@@ -26,6 +26,7 @@ import {
   markReady,
   type ObjectPlacement,
   type Placement,
+  PLACEMENT_OPTIONS,
   placeObject,
   SharedObject,
   type SharedObjectDescriptor,
@@ -215,7 +216,7 @@ export class Channel extends SharedObject<ChannelDescriptor> implements AsyncIte
   static create(options: ChannelOptions): Channel {
     checkOptionsObject(
       options,
-      new Set([...CHANNEL_OPTIONS, "shm", "offset", "name", "mode", "track"]),
+      new Set([...CHANNEL_OPTIONS, ...PLACEMENT_OPTIONS]),
       "options",
       "{ capacity: 65536 }",
     );
