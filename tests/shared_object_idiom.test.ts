@@ -21,7 +21,7 @@ import {
   SharedMemoryManager,
 } from "../mod.ts";
 import { assertGone, removeIfPresent, segmentExists, uniqueName, withName } from "./helpers/segments.ts";
-import { runOk, RUNTIMES, scriptCommand, THIS_RUNTIME } from "./helpers/processes.ts";
+import { runOk, RUNTIMES, scriptCommand } from "./helpers/processes.ts";
 import { startWorker } from "./helpers/worker.ts";
 import { CREATOR_MARK, MARKS, PEER_MARK } from "./fixtures/idiom_peer.ts";
 
@@ -285,10 +285,7 @@ test("every kind's descriptor crosses postMessage to a Worker, which attaches th
   });
 });
 
-test("the generic attach gives the sync objects and channels their own class, by descriptor and by JSON", {
-  // ffi/runtime.ts binds the wait calls (futex, pthread mutexes) for Deno and Bun only so far
-  skip: THIS_RUNTIME === "node" ? "the sync objects' wait calls are not bound for node:ffi yet" : false,
-}, () => {
+test("the generic attach gives the sync objects and channels their own class, by descriptor and by JSON", () => {
   const names = Array.from({ length: 6 }, () => uniqueName("idiomsync"));
   try {
     const made = [
