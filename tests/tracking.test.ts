@@ -7,9 +7,9 @@ import assert from "node:assert/strict";
 import process from "node:process";
 import { SharedMemory } from "../mod.ts";
 import { trackedNames } from "../src/cleanup/tracking.ts";
-import { ROOT, type Runtime, runtimePath, scriptCommand, THIS_RUNTIME } from "./helpers/processes.ts";
+import { type ChildResult, ROOT, type Runtime, runtimePath, scriptCommand, THIS_RUNTIME } from "./helpers/processes.ts";
 import { removeIfPresent, segmentExists } from "./helpers/segments.ts";
-import { type Ended, launch, waitUntilGone } from "./helpers/children.ts";
+import { launch, waitUntilGone } from "./helpers/children.ts";
 
 const FIXTURE = "tests/fixtures/exit_paths.ts";
 
@@ -39,7 +39,7 @@ interface ExitPathOptions {
 }
 
 /** Runs exit_paths.ts with `args`, lets `drive` act on it, and checks what is left; returns how it ended. */
-async function exitPath(args: string[], options: ExitPathOptions = {}): Promise<Ended> {
+async function exitPath(args: string[], options: ExitPathOptions = {}): Promise<ChildResult> {
   const { drive = () => {}, runtime = THIS_RUNTIME, command = scriptCommand(runtime, FIXTURE, args) } = options;
   const child = launch(command);
   let made: Made | undefined;

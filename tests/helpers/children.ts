@@ -5,16 +5,8 @@
 import process from "node:process";
 import { readdirSync, readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
-import { start } from "./processes.ts";
+import { type ChildResult, start } from "./processes.ts";
 import { segmentExists } from "./segments.ts";
-
-/** How a child ended, with everything it printed. */
-export interface Ended {
-  status: number | null;
-  signal: string | null;
-  stdout: string;
-  stderr: string;
-}
 
 /** A running child. */
 export type Launched = ReturnType<typeof launch>;
@@ -30,7 +22,7 @@ export function launch(command: readonly string[]) {
   const exited = new Promise<{ status: number | null; signal: string | null; at: number }>((resolve) =>
     child.on("exit", (status, signal) => resolve({ status, signal, at: performance.now() }))
   );
-  const ended = new Promise<Ended>((resolve) =>
+  const ended = new Promise<ChildResult>((resolve) =>
     child.on("close", (status, signal) => resolve({ status, signal, stdout, stderr }))
   );
   return {
