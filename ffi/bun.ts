@@ -204,7 +204,8 @@ export function bindBunWait(platform: Platform, sync: LinuxSync): RawWait {
     const { SYS_futex, SYS_futex_waitv } = sync;
     return {
       futex: (address, op, value, timeout) => s.syscall(SYS_futex, address, op, value, timeout, null, 0),
-      waitv: (waiters, count) => waitv(SYS_futex_waitv, waiters, count, 0, null, 0),
+      waitv: (waiters, count, deadline = null) =>
+        waitv(SYS_futex_waitv, waiters, count, 0, deadline, sync.CLOCK_MONOTONIC),
       waitvNonblocking: undefined,
       mutexattr_init: (attr) => s.pthread_mutexattr_init(attr),
       mutexattr_settype: (attr, type) => s.pthread_mutexattr_settype(attr, type),

@@ -215,7 +215,8 @@ const waitSymbols: Record<string, NodeSymbol> = {
 
 /** long syscall(SYS_futex_waitv, struct futex_waitv *waiters, unsigned int nr_futexes, unsigned int flags, struct timespec *timeout, clockid_t clockid) */
 const waitvSymbol: Record<string, NodeSymbol> = {
-  syscall: { arguments: ["int64", "buffer", "uint32", "uint32", "uint64", "int32"], return: "int64" },
+  // timeout: an absolute CLOCK_MONOTONIC timespec (a BigInt64Array), or null
+  syscall: { arguments: ["int64", "buffer", "uint32", "uint32", "buffer", "int32"], return: "int64" },
 };
 
 /** Opens the wait calls from the first of `platform.libraries` that has them all (Linux only for now).
@@ -257,7 +258,8 @@ export function bindNodeWait(platform: Platform, sync: LinuxSync): RawWait {
     const SYS_futex_waitv = BigInt(sync.SYS_futex_waitv);
     return {
       futex: (address, op, value, timeout) => Number(syscall(SYS_futex, BigInt(address), op, value, timeout, 0n, 0)),
-      waitv: (waiters, count) => Number(waitv(SYS_futex_waitv, waiters, count, 0, 0n, 0)),
+      waitv: (waiters, count, deadline = null) =>
+        Number(waitv(SYS_futex_waitv, waiters, count, 0, deadline, sync.CLOCK_MONOTONIC)),
       waitvNonblocking: undefined,
       mutexattr_init: (attr) => pthread_mutexattr_init(attr) as number,
       mutexattr_settype: (attr, type) => pthread_mutexattr_settype(attr, type) as number,

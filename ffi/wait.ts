@@ -22,10 +22,11 @@ export interface RawWait {
   /** `long syscall(SYS_futex, uint32_t *uaddr, int op, uint32_t val, const struct timespec *timeout, 0, 0)` */
   futex(address: Address, op: number, value: number, timeout: BigInt64Array | null): number;
   /**
-   * `long syscall(SYS_futex_waitv, struct futex_waitv *waiters, unsigned nr, 0, NULL, 0)`, blocking the
-   * calling thread: the index of the word woken, or -1 (errno: EAGAIN a value differed, EINTR).
+   * `long syscall(SYS_futex_waitv, struct futex_waitv *waiters, unsigned nr, 0, deadline, CLOCK_MONOTONIC)`,
+   * blocking the calling thread until `deadline` (absolute, CLOCK_MONOTONIC; none when omitted): the index
+   * of the word woken, or -1 (errno: EAGAIN a value differed, ETIMEDOUT, EINTR).
    */
-  waitv(waiters: Uint8Array, count: number): number;
+  waitv(waiters: Uint8Array, count: number, deadline?: BigInt64Array | null): number;
   /** The same on another thread, the event loop running meanwhile (Deno); undefined where the runtime cannot. */
   readonly waitvNonblocking: ((waiters: Uint8Array, count: number) => Promise<number>) | undefined;
   /** `int pthread_mutexattr_init(pthread_mutexattr_t *attr)`, and the setters: each 0 or an error number. */

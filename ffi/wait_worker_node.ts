@@ -2,8 +2,10 @@
  * Node's wait thread (a `node:worker_threads` Worker started by `nodeWorkerThread` in `node.ts`): the loop
  * of `wait_thread.ts` with this thread's own binding. Its one difference from the web Worker
  * (`wait_worker.ts`): Node joins worker threads when the process exits, so this one must end then rather
- * than block again. Before each `futex_waitv` and after it returns, it reads the stop word that the main
- * thread sets on `exit` (before bumping the generation it wakes this thread with).
+ * than block again. Before each `futex_waitv` it reads the stop word that the main thread sets on `exit`
+ * (before bumping the generation it wakes this thread with). A terminated owner (a Worker whose wait thread
+ * this is) runs no `exit` listener: then Node ends this thread itself, once its bounded `futex_waitv`
+ * returns to JS (`WAIT_THREAD_CHECK_SECONDS`).
  */
 import type { NodeWaitThreadStart } from "./node.ts";
 import { rawWaitBinding } from "./runtime.ts";
@@ -23,19 +25,7 @@ const process = (globalThis as unknown as {
 const { parentPort } = process.getBuiltinModule("node:worker_threads") as NodeThread;
 
 parentPort.once("message", (start) => {
-  const raw = rawWaitBinding();
   const stop = new Int32Array(start.stop);
-  // In a worker thread, process.exit() ends this thread only.
-  const stopNow = () => Atomics.load(stop, 0) !== 0 && process.exit(0);
-  const waitv = raw.waitv;
-  const stoppable = {
-    ...raw,
-    waitv(waiters: Uint8Array, count: number) {
-      stopNow();
-      const index = waitv(waiters, count);
-      stopNow();
-      return index;
-    },
-  };
-  serveWaits(stoppable, start, (answer) => parentPort.postMessage(answer));
+  serveWaits(rawWaitBinding(), start, (answer) => parentPort.postMessage(answer), () => Atomics.load(stop, 0) === 0);
+  process.exit(0); // in a worker thread, ends this thread only
 });

@@ -11,6 +11,14 @@
  * calling thread, and in between sleeps asynchronously on the lock word itself, with the kernel's
  * FUTEX_WAITERS bit set in it as glibc's own sleepers do, so that `unlock` (glibc's, in any process)
  * and a dying owner both wake it.
+ *
+ * A held mutex stays reachable (`heldHere`) until it is unlocked: glibc links a held robust mutex into
+ * the thread's robust list THROUGH the mutex's own bytes, and the kernel walks that list when the thread
+ * dies. A handle dropped while held would otherwise be collected, and its mapping replaced by zero pages
+ * (`src/mapping.ts`): the kernel would then read a list of zeros, mark nothing OWNER_DIED, and the next
+ * locker would wait forever; glibc would write into those pages (or, once unmapped, fault) at this
+ * thread's next robust lock. Seen in Node.js, whose GC collected a holder's dropped handle within
+ * 30 ms of the lock.
  */
 import { waitCalls } from "../../ffi/runtime.ts";
 import type { MutexCalls } from "../../ffi/wait.ts";
@@ -39,6 +47,13 @@ export interface MutexGuard extends Disposable, AsyncDisposable {
 }
 
 const L = LAYOUTS.mutex;
+
+/**
+ * The mutexes this thread holds, most recent last: strong references, so that a held mutex (and the
+ * mapping under it) outlives its hold however its handle is dropped (see the top of this file). Module
+ * state is per thread: each Worker has its own, as it has its own robust list.
+ */
+const heldHere: Mutex[] = [];
 
 /** A mutex in shared memory, robust against its holder dying. */
 export class Mutex extends SharedObject<MutexDescriptor> {
@@ -115,6 +130,7 @@ export class Mutex extends SharedObject<MutexDescriptor> {
     const result = calls.tryLock(this.#lock);
     if (result === 0) { // the fast path: no option is read, nothing is allocated
       this.#ownerDied = false;
+      heldHere.push(this);
       return true;
     }
     return this.#lockSlowly(result, options);
@@ -197,6 +213,19 @@ export class Mutex extends SharedObject<MutexDescriptor> {
     this.checkOpen();
     const result = this.#calls.unlock(this.#lock);
     if (result !== 0) throw lockFailure(this.#calls, result, "unlock");
+    if (heldHere[heldHere.length - 1] === this) heldHere.pop(); // locks are mostly released last first
+    else this.#forgetHold();
+  }
+
+  /** Takes this mutex off `heldHere`: this handle's entry, or else another handle's on the same mutex
+   * (pthread lets any handle of the holding thread unlock it). */
+  #forgetHold(): void {
+    let at = heldHere.lastIndexOf(this);
+    if (at < 0) {
+      const { name, offset } = this.descriptor;
+      at = heldHere.findLastIndex((m) => m.descriptor.name === name && m.descriptor.offset === offset);
+    }
+    if (at >= 0) heldHere.splice(at, 1);
   }
 
   /** `lock()` that returns a guard: `using held = mutex.hold()`. Throws a DOMException "TimeoutError" on timeout. */
@@ -217,7 +246,10 @@ export class Mutex extends SharedObject<MutexDescriptor> {
    * could not hand the lock on when this thread dies, and glibc itself would touch unmapped memory.
    */
   protected override onClose(): void {
-    if (this.heldByThisThread()) this.#calls.unlock(this.#lock);
+    if (this.heldByThisThread()) {
+      this.#calls.unlock(this.#lock);
+      this.#forgetHold();
+    }
   }
 
   /** `Mutex(psm_1a2b3c4d@0)`. */
@@ -245,9 +277,11 @@ export class Mutex extends SharedObject<MutexDescriptor> {
     const calls = this.#calls;
     if (result === 0) {
       this.#ownerDied = false;
+      heldHere.push(this);
       return true;
     }
     if (result === -calls.errors.EOWNERDEAD) {
+      heldHere.push(this); // held from here on, consistent or not
       const consistent = calls.consistent(this.#lock);
       if (consistent !== 0) throw lockFailure(calls, consistent, "pthread_mutex_consistent");
       this.#ownerDied = true;
