@@ -22,6 +22,17 @@ export type { SharedMemoryCreateOptions, SharedMemoryOptions };
 /** Draws this many automatic names before giving up on collisions (each is 1 in 2^32). */
 const AUTO_NAME_TRIES = 100;
 
+/**
+ * What must run before any segment is unmapped, registered by the kinds whose state outlives a call
+ * (a held Mutex: glibc and the kernel keep pointers into its bytes). Each hook gets the closing handle.
+ */
+const beforeClose: ((shm: SharedMemory) => void)[] = [];
+
+/** Registers `hook` to run at the start of every `SharedMemory.close()` that unmaps (not for the library's users). */
+export function beforeSegmentCloses(hook: (shm: SharedMemory) => void): void {
+  beforeClose.push(hook);
+}
+
 /** EINVAL is 22 on Linux and macOS alike. */
 const EINVAL = 22;
 
@@ -100,8 +111,12 @@ export class SharedMemory implements Disposable {
     return this.#mapping.bytes(window.offset, window.length);
   }
 
-  /** Unmaps the segment from this process; every view reads as empty from now on. Safe to call twice. */
+  /**
+   * Unmaps the segment from this process; every view reads as empty from now on. Safe to call twice.
+   * A `Mutex` in this segment that this thread holds through this handle is released and closed first.
+   */
   close(): void {
+    if (!this.#mapping.released) { for (const hook of beforeClose) hook(this); }
     const result = this.#mapping.release();
     if (result < 0) throw errorFromErrno(result, "munmap", this.#name);
   }

@@ -235,3 +235,26 @@ test("a holder that dropped its handle and collected garbage is still recovered 
     await holder.done.catch(() => {});
   }
 });
+
+test("closing a segment under a mutex this thread holds in it releases the mutex first", LONG, () => {
+  const name = uniqueName("mutex-close-held");
+  const shm = new SharedMemory({ name, create: true, size: 4096 });
+  try {
+    const mutex = Mutex.create({ shm, offset: 0 });
+    const descriptor = mutex.descriptor;
+    assert.equal(mutex.tryLock(), true);
+    shm.close();
+    assert.equal(mutex.closed, true, "the held mutex's handle closed with its segment");
+    // the lock was released, not left pointing into unmapped memory: a new handle takes it at once
+    using again = Mutex.attach(descriptor);
+    assert.equal(again.tryLock(), true);
+    assert.equal(again.ownerDied, false);
+    again.unlock();
+    // and this thread's next robust lock (glibc walks its robust list) is fine
+    using other = Mutex.create();
+    assert.equal(other.lock({ timeout: 1000 }), true);
+    other.unlock();
+  } finally {
+    shm.unlink();
+  }
+});

@@ -26,10 +26,11 @@ import {
   type ObjectPlacement,
   type Placement,
   placeObject,
+  segmentOf,
   SharedObject,
   type SharedObjectDescriptor,
 } from "../shared_object.ts";
-import type { SharedMemory } from "../shared_memory.ts";
+import { beforeSegmentCloses, type SharedMemory } from "../shared_memory.ts";
 import { checkWaitOptions, futex, type WaitOptions } from "./futex.ts";
 import { checkObject, Deadline, lockFailure, makeObject, type ObjectBytes, objectBytes, Spinner } from "./internal.ts";
 import { LAYOUTS, LOCK, SYNC_ALIGNMENT } from "./layout.ts";
@@ -54,6 +55,14 @@ const L = LAYOUTS.mutex;
  * state is per thread: each Worker has its own, as it has its own robust list.
  */
 const heldHere: Mutex[] = [];
+
+/**
+ * A segment closed under a mutex this thread holds in it closes that mutex's handle first, which
+ * releases it (as `Mutex.close()` does): the robust list must never point into unmapped memory.
+ */
+beforeSegmentCloses((shm) => {
+  for (const mutex of heldHere.filter((held) => segmentOf(held) === shm)) mutex.close();
+});
 
 /** A mutex in shared memory, robust against its holder dying. */
 export class Mutex extends SharedObject<MutexDescriptor> {
