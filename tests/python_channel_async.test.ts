@@ -41,7 +41,7 @@ async function finished(command: readonly string[]): Promise<string> {
 }
 
 /** Runs `body` with a new channel, disposed (and its segment gone) after. */
-async function withChannel(capacity: number, body: (channel: Channel, json: string) => Promise<void>) {
+async function withChannel(capacity: number, body: (channel: Channel, json: string) => Promise<void> | void) {
   const channel = Channel.create({ capacity });
   const name = channel.descriptor.name;
   try {
@@ -94,7 +94,7 @@ test(
   "receive_async raises TimeoutError after its timeout; a cancelled receive_async leaves no waiter counted and loses no message",
   SLOW,
   async () => {
-    await withChannel(1024, async (channel, json) => {
+    await withChannel(1024, (channel, json) => {
       const child = python(
         `import asyncio, sys, time
 from shm_interop import _wait_thread
@@ -169,7 +169,7 @@ test(
   "off x86-64, shm_interop still imports, a Channel refuses to attach (its ring needs x86-64's memory order), and futex calls say which machine they lack",
   SLOW,
   async () => {
-    await withChannel(1024, async (_channel, json) => {
+    await withChannel(1024, (_channel, json) => {
       const out = pythonFixture("python_machine.py", [json]);
       assert.deepEqual(out.split("\n"), [
         "aarch64 imported",
