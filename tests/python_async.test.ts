@@ -88,6 +88,23 @@ test(
   },
 );
 
+test(
+  "300 futex_wait_async calls on 300 words in python3 take three futex_waitv threads (127 words each), and all wake",
+  SLOW,
+  async () => {
+    using shm = new SharedMemory({ create: true, size: 4 * 300, name: uniqueName("pyaw_words") });
+    const words = new Int32Array(shm.buf.buffer);
+    const python = pythonAsync(["futex-words", shm.name, "300"]);
+    assert.equal(await python.nextLine(), "waiting 3");
+    for (let i = 0; i < 300; i++) {
+      Atomics.store(words, i, 1);
+      futex.notify(words, i);
+    }
+    assert.equal((await python.done).split("\n").at(-1), "300");
+    shm.unlink();
+  },
+);
+
 const WAKERS: Record<string, Runtime> = { event: "bun", semaphore: "node", condition: "deno", barrier: "bun" };
 
 test(

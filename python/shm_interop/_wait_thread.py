@@ -85,8 +85,12 @@ class _Thread:
                         fired.append((entry, "ok"))
                     else:
                         passed_on.append(waited[index].address)  # a wake-up for no one here: someone else's
-                elif index == -_errno.EAGAIN:
-                    fired = [(e, "ok") for e in waited if e in self.entries and _load(e.address) != e.expected]
+                if index >= 0 or index == -_errno.EAGAIN:
+                    # a word that differs now: its wake-up may have come at once with the one that woke us
+                    # (the kernel reports one index), or it changed before the wait began (EAGAIN)
+                    woken = {id(entry) for entry, _ in fired}
+                    fired += [(e, "ok") for e in waited
+                              if id(e) not in woken and e in self.entries and _load(e.address) != e.expected]
                 elif index < 0 and index != -_errno.EINTR:
                     error = OSError(-index, f"futex_waitv failed: {os.strerror(-index)}")
                     fired = [(e, error) for e in waited if e in self.entries]

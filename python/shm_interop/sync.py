@@ -426,7 +426,8 @@ class Mutex(_Object):
         as glibc's own sleepers mark it (by glibc: a timed lock with a time long past marks a busy mutex
         with its own compare-and-swap and returns at once), so that an unlock in any process, and the
         kernel when the owner dies, wake it. A wake-up it takes and does not use is passed on. Another
-        task of this loop holding it is waited for as any holder; the same task twice is a LockStateError.
+        task of this loop holding it is waited for as any holder; acquire_async twice in one task without
+        release() is a LockStateError.
         """
         self._check_open()
         deadline = _deadline(timeout)
