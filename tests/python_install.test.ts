@@ -117,6 +117,9 @@ print(wheel.read("shm_interop-0.1.0.dist-info/METADATA").decode())`,
       assert.equal(file, "shm_interop-0.1.0-py3-none-any.whl");
       assert.deepEqual(names.split(" "), [
         "shm_interop/__init__.py",
+        "shm_interop/_descriptor.py",
+        "shm_interop/_futex.py",
+        "shm_interop/_wait_thread.py",
         "shm_interop/channel.py",
         "shm_interop/npy.py",
         "shm_interop/shareable_list.py",

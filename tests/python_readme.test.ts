@@ -8,7 +8,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { Channel, Event, Mutex, ShareableList, SharedArray, SharedMemory } from "../mod.ts";
-import { ROOT } from "./helpers/processes.ts";
+import { ROOT, THIS_RUNTIME } from "./helpers/processes.ts";
+import { startPeer } from "./helpers/sync.ts";
 import { assertGone, removeIfPresent, segmentExists, uniqueName } from "./helpers/segments.ts";
 import { python, SLOW } from "./fixtures/python_interop.ts";
 
@@ -30,7 +31,7 @@ function snippets(): { found: Snippet[]; blocks: number } {
 /** What a snippet's test does: make what the snippet expects, give the arguments, check what it did. */
 interface Setup {
   /** Returns the snippet's arguments and the check to run once it exited with status 0 and no stderr. */
-  prepare(names: string[]): { args: string[]; check(stdout: string): void; dispose?(): void };
+  prepare(names: string[]): { args: string[]; check(stdout: string): void; dispose?(): void | Promise<void> };
 }
 
 const SNIPPETS: Record<string, Setup> = {
@@ -44,6 +45,44 @@ const SNIPPETS: Record<string, Setup> = {
           assert.deepEqual(received, [new TextEncoder().encode("bytes"), "text", { a: [1, null] }]);
           assert.equal(channel.tryReceive(), undefined);
           assert.equal(channel.done, true, "the end came after the three");
+        },
+        dispose: () => channel[Symbol.dispose](),
+      };
+    },
+  },
+  "sync-async": {
+    prepare() {
+      const mutex = Mutex.create();
+      const ready = Event.create();
+      // another process sets the event while python3 runs (this one is blocked until it exits)
+      const setter = startPeer(THIS_RUNTIME, ["event-set", JSON.stringify(ready)]);
+      return {
+        args: [JSON.stringify(mutex), JSON.stringify(ready)],
+        check(stdout) {
+          assert.equal(stdout, "held\nTrue\n");
+          assert.equal(mutex.tryLock(), true, "the mutex is free again");
+          mutex.unlock();
+        },
+        async dispose() {
+          await setter.done;
+          mutex[Symbol.dispose]();
+          ready[Symbol.dispose]();
+        },
+      };
+    },
+  },
+  "channel-async": {
+    prepare() {
+      const channel = Channel.create({ capacity: 4096 });
+      channel.send("one");
+      channel.send({ two: 2 });
+      channel.send(new Uint8Array([3]));
+      channel.end();
+      return {
+        args: [JSON.stringify(channel)],
+        check(stdout) {
+          assert.equal(stdout, "one\n{'two': 2}\nb'\\x03'\n");
+          assert.equal(channel.done, true);
         },
         dispose: () => channel[Symbol.dispose](),
       };
@@ -149,7 +188,7 @@ const SNIPPETS: Record<string, Setup> = {
     prepare([name]) {
       const list = new ShareableList([1, "two", null], { name });
       return {
-        args: [list.shm.name],
+        args: [JSON.stringify(list)],
         check(stdout) {
           assert.equal(stdout, "[42, 'two', None]\n");
           assert.deepEqual(list.toArray(), [42, "two", null]);
@@ -167,7 +206,7 @@ test("every python block of the README says how it runs, and this test knows eve
 });
 
 for (const { id, says, code } of snippets().found) {
-  test(`the README's python snippet '${id}' runs as written: ${says}`, SLOW, () => {
+  test(`the README's python snippet '${id}' runs as written: ${says}`, SLOW, async () => {
     const names = [uniqueName(`readme_${id}`)];
     const setup = SNIPPETS[id];
     assert.ok(setup, `no setup for snippet '${id}'`);
@@ -177,7 +216,7 @@ for (const { id, says, code } of snippets().found) {
       assert.deepEqual([child.status, child.stderr], [0, ""], child.stdout);
       check(child.stdout);
     } finally {
-      dispose?.();
+      await dispose?.();
       assertGone(names);
     }
   });

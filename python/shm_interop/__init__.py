@@ -1,17 +1,19 @@
 """shm_interop: Python's side of @shm/shared-memory, standard library only (numpy for .array).
 
-    attach(name)                     a SharedMemory never registered with Python's resource tracker
+    attach(name | descriptor)        a SharedMemory never registered with Python's resource tracker
     create(size, name=None)          a new segment, unlinked at the end of its `with` block
     attach_array(name | descriptor)  a numpy array over a segment, by its .npy header or a descriptor
     create_array(shape, dtype)       a new array behind an .npy header, as TypeScript's SharedArray makes
     layout(specs)                    offsets of several arrays in one segment, as SharedArray.layout
-    attach_list(name)                a ShareableList, untracked
+    attach_list(name | descriptor)   a ShareableList, untracked
+
+Every attach takes TypeScript's descriptor of its kind: the dict, its JSON text, or the segment name.
+shm_interop.sync (waits, blocking or asyncio) and shm_interop.channel are modules of their own.
 
 Every object is a context manager: the end of its `with` block closes it, and the one that created its
 segment also unlinks it. A process that attaches never unlinks (see shared_memory.py).
 
-Each module names its public objects in __all__, and one line below re-exports it (the coming
-sync.py and channel.py: `from .sync import *`, `from .channel import *`).
+Each module names its public objects in __all__, and one line below re-exports it.
 """
 from types import ModuleType as _ModuleType
 

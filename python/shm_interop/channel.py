@@ -1,21 +1,36 @@
-"""The TypeScript Channel from Python: attach by its descriptor, send and receive bytes, str and JSON values.
+"""The TypeScript Channel from Python: attach by its descriptor, send and receive bytes, str and JSON values,
+blocking or in asyncio (``await receive_async()``, ``await send_async(m)``, ``async for m in channel``).
 
 The bytes are described once, in src/channel/layout.ts (drawn there); these are the same offsets. Python has
-no atomic instructions, so it only ever does single aligned 4-byte loads and stores of the shared words
-(one instruction each on x86-64; x86's store order keeps "payload, then tail" and "read, then head" in
-order), and on a side of many processes it takes that side's Mutex (a process-shared robust
-pthread_mutex_t, shm_interop.sync) around each ring operation, as TypeScript does. Sleeping is the futex on
-the tail (a receiver) or the head (a sender), in slices of 100 ms, after each of which the other side's
-processes are checked to be alive. Linux x86-64 (arm64 would need fences around the plain loads and stores).
+no atomic instructions, so it only ever does single aligned 4-byte loads and stores of the shared words,
+and on a side of many processes it takes that side's Mutex (a process-shared robust pthread_mutex_t,
+shm_interop.sync) around each ring operation, as TypeScript does. Sleeping is the futex on the tail (a
+receiver) or the head (a sender), in slices of 100 ms, after each of which the other side's processes are
+checked to be alive; the async calls sleep the same way through shm_interop's one futex_waitv thread
+(sync.py, _wait_thread.py), so the event loop runs meanwhile and cancelling the task cancels the wait.
+
+Memory order, and why this is x86-64 only. A record is published by the plain store of the tail AFTER the
+plain stores of its payload, and taken back by the plain store of the head AFTER the payload's loads.
+x86-64 (TSO) keeps stores in program order and never moves a load after a later store, so a receiver that
+sees the new tail sees the whole payload, and a sender never overwrites bytes still being read. arm64 (and
+every weaker machine) may reorder both: a receiver could read a torn or stale message with no error.
+ctypes has no fences, so on any machine but x86-64 attaching a Channel raises NotImplementedError rather
+than risk that (ORDERED_PLAIN_ACCESSES says which case this is).
 """
-import asyncio
+import ctypes
 import json
 import os
 import queue
 import struct
 import time
 
+from shm_interop import _wait_thread
 from shm_interop import sync as _sync
+from shm_interop._descriptor import read_descriptor as _read_descriptor
+from shm_interop._futex import MACHINE as _MACHINE
+
+# Whether plain loads and stores are seen in program order (TSO), as the ring needs (see above).
+ORDERED_PLAIN_ACCESSES = _MACHINE in ("x86_64", "AMD64", "amd64")
 
 RING_OFFSET = 1024
 VERSION = 1
@@ -35,6 +50,7 @@ WRAP = 0x57524150
 MIN_CAPACITY = 64
 MAX_CAPACITY = 2 ** 29
 SLICE = 0.1
+LOCK_SLICE = 0.02  # one async wait for a side's lock, at most, before it tries again (see _Side.__enter__)
 
 
 class MalformedChannelError(Exception):
@@ -89,6 +105,22 @@ class _Side:
         if self.lock is not None:
             self.lock.release()
 
+    async def acquire_async(self, deadline):
+        """Takes the side (its lock, for a side of many) without blocking the event loop, a slice at a
+        time as __enter__ does; TimeoutError past ``deadline``. Release with ``release()``."""
+        if self.lock is None:
+            return
+        while True:
+            left = SLICE if deadline is None else deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("the channel wait timed out")
+            if await self.lock.acquire_async(timeout=min(LOCK_SLICE, left)):
+                return
+
+    def release(self):
+        if self.lock is not None:
+            self.lock.release()
+
     def pids(self):
         return [p for p in (self.channel._get(self.pids_word + i) for i in range(self.slots)) if p]
 
@@ -117,12 +149,12 @@ class Channel:
     """A channel another process made, attached by its descriptor (a dict, its JSON, or a segment name)."""
 
     def __init__(self, descriptor):
-        if isinstance(descriptor, str):
-            descriptor = json.loads(descriptor) if descriptor.lstrip().startswith("{") else {
-                "kind": "channel", "name": descriptor, "offset": 0}
-        if not isinstance(descriptor, dict) or descriptor.get("kind") != "channel":
-            raise TypeError("a channel descriptor is {'kind': 'channel', 'name': ..., 'offset': ...}")
-        self._offset = descriptor.get("offset", 0)
+        descriptor = _read_descriptor(descriptor, "channel")
+        if not ORDERED_PLAIN_ACCESSES:
+            raise NotImplementedError(
+                f"shm_interop.channel needs x86-64, not {_MACHINE!r}: its plain loads and stores of the ring "
+                "are ordered only by x86-64's memory model, and ctypes has no fences (see channel.py)")
+        self._offset = descriptor["offset"]
         self._shm = _sync._attach_segment(descriptor["name"])
         try:
             self._check()
@@ -349,14 +381,79 @@ class Channel:
                 return
             yield message
 
-    # ---- asyncio: the blocking calls on a thread, so the event loop runs on
+    # ---- asyncio: the same steps, sleeping through the futex_waitv thread, so the event loop runs on
     async def receive_async(self, timeout=None):
-        return await asyncio.to_thread(self.receive, timeout)
+        """``receive`` for asyncio: the next message, waiting without blocking the event loop; ``EOFError``
+        once done, ``TimeoutError`` after ``timeout`` seconds. Cancelling the task cancels the wait (no
+        message is lost: one is taken only when it is returned)."""
+        self._prepare_receive()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        gone = False
+        while True:
+            await self._receive.acquire_async(deadline)
+            try:
+                message = self._read()
+            finally:
+                self._receive.release()
+            if message is self._DONE:
+                raise EOFError("the channel has ended")
+            if message is not self._NOTHING:
+                return message
+            if gone:
+                raise EOFError("every sender of this channel has died")
+            await self._sleep_async(self._receive, WORD["tail"], deadline)
+            gone = self._send.all_dead()
 
     async def send_async(self, message, timeout=None):
-        return await asyncio.to_thread(self.send, message, timeout)
+        """``send`` for asyncio: waits without blocking the event loop while the ring is full."""
+        kind, payload = self._prepare_send(message)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            await self._send.acquire_async(deadline)
+            try:
+                written = self._write(kind, payload)
+            finally:
+                self._send.release()
+            if written:
+                return
+            await self._sleep_async(self._send, WORD["head"], deadline)
+            if self._receive.all_dead():
+                raise ChannelError("no-receivers", "every process that received from this channel has died "
+                                   f"({', '.join(map(str, self._receive.pids()))})")
 
-    async def __aiter__(self):
+    async def _sleep_async(self, side, word, deadline):
+        """``_sleep`` for asyncio. The waiting count goes back down however the wait ends (a cancel too):
+        that step takes the side's lock blocking, as it is held only for a few loads and stores, and no
+        task of this thread holds it across an await."""
+        left = SLICE if deadline is None else min(SLICE, deadline - time.monotonic())
+        if left <= 0:
+            raise TimeoutError("the channel wait timed out")
+        await side.acquire_async(deadline)
+        try:
+            side.channel._set(side.waiting_word, side.channel._get(side.waiting_word) + 1)
+            observed = self._get(word)
+            tail, head = self._tail(), self._get(WORD["head"])
+            changed = ((tail & POSITION_MASK) != head or tail != (observed & 0xFFFFFFFF) or tail & ENDED) \
+                if word == WORD["tail"] else (head != observed or tail & ENDED)
+        finally:
+            side.release()
+        pin = ctypes.c_int32.from_buffer(self._shm.buf, self._offset + word * 4)
+        try:
+            if not changed:
+                await _wait_thread.wait_at(ctypes.addressof(pin), observed, left, pin)
+        finally:
+            del pin
+            if self._shm is not None:
+                with side:
+                    side.channel._set(side.waiting_word, side.channel._get(side.waiting_word) - 1)
+        if self._shm is None:
+            raise ValueError("the channel was closed while waiting")
+
+    def __aiter__(self):
+        """``async for message in channel``: every message until the channel is done."""
+        return self._messages()
+
+    async def _messages(self):
         while True:
             try:
                 message = await self.receive_async()

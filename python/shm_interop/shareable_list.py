@@ -7,6 +7,7 @@ TypeScript side checks the segment's layout on attach; CPython does not).
 import struct
 from multiprocessing import shared_memory as _mp
 
+from ._descriptor import read_segment_descriptor
 from .shared_memory import SharedMemory, attach
 
 __all__ = ["ShareableList", "attach_list"]
@@ -32,6 +33,11 @@ class ShareableList(_mp.ShareableList):
         self._list_len = len(self)
         self._allocated_offsets = list(struct.unpack_from(self._format_size_metainfo, self.shm.buf, 1 * 8))
 
+    @property
+    def descriptor(self):
+        """What TypeScript's ShareableList.attach (and attach_list) take: ``{"kind": "list", "name", "offset": 0}``."""
+        return {"kind": "list", "name": self.shm.name, "offset": 0}
+
     def close(self):
         """Closes the list's segment in this process (as ``shm.close()``)."""
         self.shm.close()
@@ -43,6 +49,10 @@ class ShareableList(_mp.ShareableList):
         self.shm.__exit__(*exc)
 
 
-def attach_list(name):
-    """The ShareableList in segment `name`, untracked: ``with attach_list(name) as items:`` closes it."""
-    return ShareableList(name=name)
+def attach_list(name_or_descriptor):
+    """The ShareableList in a segment, untracked: ``with attach_list(...) as items:`` closes it.
+
+    By the segment's name, or by TypeScript's descriptor of the list (``list.descriptor``, a dict
+    ``{"kind": "list", "name": ..., "offset": 0}``, or its JSON: ``JSON.stringify(list)``).
+    """
+    return ShareableList(name=read_segment_descriptor(name_or_descriptor, "list")["name"])

@@ -9,9 +9,9 @@
 
 The standard library does everything but ``.array``, which needs numpy.
 """
-import json
 import operator
 
+from ._descriptor import read_descriptor
 from .npy import MAX_BYTES, dtype_row, encode_header, read_header
 from .shared_memory import attach, create
 
@@ -139,21 +139,15 @@ def attach_array(name_or_descriptor):
     "offset"}``, ``kind`` optional. Never registers the segment with Python's resource tracker.
     Raises MalformedArrayError (a ValueError) for a segment whose header is malformed or does not fit it.
     """
-    descriptor = name_or_descriptor
-    if isinstance(descriptor, str) and descriptor.lstrip().startswith("{"):
-        try:
-            descriptor = json.loads(descriptor)
-        except ValueError as error:
-            raise ValueError(f"descriptor is not valid JSON: {error}") from error
-    if isinstance(descriptor, str):
-        shm = attach(descriptor)
+    if isinstance(name_or_descriptor, str) and not name_or_descriptor.lstrip().startswith("{"):
+        shm = attach(name_or_descriptor)
         try:
             row, shape, offset = read_header(shm.buf, shm.size, shm.name)
         except BaseException:
             shm.close()
             raise
         return SharedArray(shm, row, shape, offset)
-    row, shape, offset, name = _check_descriptor(descriptor)
+    row, shape, offset, name = _check_descriptor(read_descriptor(name_or_descriptor, "array", kind_optional=True))
     shm = attach(name)
     try:
         _check_offset(offset, _count(shape) * row[2], row, shm.size, "descriptor['offset']")
@@ -223,22 +217,12 @@ def _check_shape(shape, argument, itemsize):
 
 
 def _check_descriptor(descriptor):
-    if not isinstance(descriptor, dict):
-        raise TypeError(f"descriptor must be a dict {{name, dtype, shape, offset}} or its JSON, got {descriptor!r}")
-    kind = descriptor.get("kind")
-    if kind is not None and not isinstance(kind, str):
-        raise TypeError(f"descriptor['kind'] must be the string 'array', got {kind!r}")
-    if kind is not None and kind != "array":
-        raise ValueError(f"descriptor['kind'] is '{kind}': attach_array takes the descriptor of an array")
-    name = descriptor.get("name")
-    if not isinstance(name, str) or not name:
-        raise TypeError(f"descriptor['name'] must be a segment's name, got {name!r}")
+    """The array's own fields of a descriptor read_descriptor has read (kind, name and offset checked)."""
     if "dtype" not in descriptor or "shape" not in descriptor:
         raise TypeError(f"descriptor must have a dtype and a shape, got {descriptor!r}")
     row = dtype_row(descriptor["dtype"])
     shape = _check_shape(descriptor["shape"], "descriptor['shape']", row[2])
-    offset = _whole(descriptor.get("offset", 0), "descriptor['offset']")
-    return row, shape, offset, name
+    return row, shape, descriptor["offset"], descriptor["name"]
 
 
 def _check_offset(offset, nbytes, row, size, argument):

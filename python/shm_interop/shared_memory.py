@@ -19,6 +19,8 @@ from multiprocessing import shared_memory as _mp
 
 import _posixshmem
 
+from ._descriptor import read_segment_descriptor
+
 __all__ = ["SharedMemory", "attach", "create"]
 
 # CPython 3.13 added SharedMemory(..., track=); before it, every handle registers with the tracker.
@@ -67,6 +69,11 @@ class SharedMemory(_mp.SharedMemory):
             raise
         self._size = size
         self._buf = memoryview(self._mmap)
+
+    @property
+    def descriptor(self):
+        """What TypeScript's SharedMemory.attach (and attach) take: ``{"kind": "shm", "name": ...}``."""
+        return {"kind": "shm", "name": self.name}
 
     @property
     def created(self):
@@ -122,12 +129,14 @@ def _untrack(shm):
     resource_tracker.unregister(shm._name, "shared_memory")
 
 
-def attach(name):
-    """Attaches to the segment `name`, never registering it with Python's resource tracker.
+def attach(name_or_descriptor):
+    """Attaches to a segment, never registering it with Python's resource tracker.
 
-    The segment outlives this process whatever it does; ``with attach(name) as shm:`` closes at the end.
+    By its name, or by TypeScript's descriptor of it (``shm.descriptor``, a dict ``{"kind": "shm",
+    "name": ...}``, or its JSON). The segment outlives this process whatever it does; ``with attach(name)
+    as shm:`` closes at the end.
     """
-    return SharedMemory(name)
+    return SharedMemory(read_segment_descriptor(name_or_descriptor, "shm")["name"])
 
 
 def create(size, name=None, *, track=True):
