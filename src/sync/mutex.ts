@@ -115,6 +115,16 @@ export class Mutex extends SharedObject<MutexDescriptor> {
     );
   }
 
+  /**
+   * Also a TypeError once the segment under this handle was closed (a borrowed one, closed by its
+   * owner): every call here hands the mutex's address to pthread, and a closed segment's bytes are a
+   * detached buffer, whose address the runtimes pass as NULL (a segfault in Deno and Bun).
+   */
+  protected override checkOpen(): void {
+    super.checkOpen();
+    if (this.#lock.length === 0) throw new TypeError(`this mutex's segment '${this.descriptor.name}' is closed`);
+  }
+
   /** Whether the previous owner died holding the mutex, as of this handle's last successful lock. */
   get ownerDied(): boolean {
     return this.#ownerDied;
@@ -176,6 +186,7 @@ export class Mutex extends SharedObject<MutexDescriptor> {
     const index = LOCK.offset / 4;
     const deadline = new Deadline(timeout);
     let slept = false;
+    let taken = false;
     try {
       for (;;) {
         const result = calls.tryLock(this.#lock);
@@ -185,7 +196,8 @@ export class Mutex extends SharedObject<MutexDescriptor> {
           // word without FUTEX_WAITERS: set it again, as glibc's own woken lockers do, or the sleepers
           // still waiting (a blocking lock() anywhere) would get no wake at our unlock and sleep forever.
           if (slept && (result === 0 || result === -calls.errors.EOWNERDEAD)) Atomics.or(word, index, waiters);
-          return this.#took(result, "lockAsync");
+          taken = this.#took(result, "lockAsync");
+          return taken;
         }
         const seen = Atomics.load(word, index);
         if ((seen & tidMask) === 0) continue; // freed meanwhile (or its owner died): try again
@@ -199,15 +211,23 @@ export class Mutex extends SharedObject<MutexDescriptor> {
         this.checkOpen();
       }
     } finally {
-      // A wake-up this task was given and did not use (it timed out or was aborted) goes on to the next
-      // sleeper: otherwise a sleeper elsewhere could sleep on while the mutex is free.
-      if (slept && !this.closed && (Atomics.load(word, index) & waiters) !== 0) futex.notify(word, index, 1);
+      // A wake-up this task was given and did not use (it timed out or was aborted) goes on: otherwise a
+      // sleeper elsewhere could sleep on while the mutex is free. To every sleeper, whatever the word
+      // holds: the unlock that woke us left it 0 (glibc clears FUTEX_WAITERS), a locker since may have
+      // taken it without the bit, and this process's wait thread may still sleep on the word for another
+      // entry and would take a wake of one. Only on a lock not taken, so never on the common path.
+      if (slept && !taken && word.length > 0) futex.notify(word, index);
     }
   }
 
   /** Whether this thread holds the mutex (in an async program: this thread's tasks, any of them). */
   heldByThisThread(): boolean {
     this.checkOpen();
+    // A word with no owner (free, or its owner died: the kernel leaves OWNER_DIED and no tid) is not this
+    // thread's: say so without trylock, which would take a dead owner's lock, and making it consistent to
+    // let it go again would keep the next real locker from hearing that the owner died.
+    const tidMask = this.#calls.lockWord?.tidMask;
+    if (tidMask !== undefined && (Atomics.load(this.#o.words, LOCK.offset / 4) & tidMask) === 0) return false;
     const result = this.#calls.tryLock(this.#lock);
     if (result === -this.#calls.errors.EDEADLK) return true;
     if (result === 0 || result === -this.#calls.errors.EOWNERDEAD) {
@@ -255,7 +275,8 @@ export class Mutex extends SharedObject<MutexDescriptor> {
    * could not hand the lock on when this thread dies, and glibc itself would touch unmapped memory.
    */
   protected override onClose(): void {
-    if (this.heldByThisThread()) {
+    // A segment closed first released a mutex held in it (beforeSegmentCloses): nothing is held here
+    if (this.#lock.length > 0 && this.heldByThisThread()) {
       this.#calls.unlock(this.#lock);
       this.#forgetHold();
     }
