@@ -463,10 +463,13 @@ class Mutex(_Object):
                 slept = True
                 await self._sleep_async("lock", seen, deadline)
         finally:
-            # a wake-up this task was given and did not use (a timeout, a cancel) goes on to the next
-            # sleeper: otherwise a sleeper elsewhere could sleep on while the mutex is free
-            if slept and not taken and self._shm is not None and _load(word) & FUTEX_WAITERS:
-                _futex_wake_at(word, 1)
+            # a wake-up this task was given and did not use (a timeout, a cancel) goes on: otherwise a
+            # sleeper elsewhere could sleep on while the mutex is free. To every sleeper, whatever the word
+            # holds: the unlock that woke us left it 0 (glibc clears FUTEX_WAITERS), a locker since may
+            # have taken it without the bit, and this process's wait thread may still sleep on the word
+            # for another waiter and would take a wake of one
+            if slept and not taken and self._shm is not None:
+                _futex_wake_at(word)
 
     def release(self):
         self._task = None
@@ -479,6 +482,11 @@ class Mutex(_Object):
             raise OSError(err, os.strerror(err))
 
     def held_by_this_thread(self):
+        # a word with no owner (free, or its owner died: the kernel leaves OWNER_DIED and no tid) is not
+        # this thread's: said without trylock, which would take a dead owner's lock, and making it
+        # consistent to let it go again would keep the next locker from hearing that the owner died
+        if _load(self._lock_address()) & FUTEX_TID_MASK == 0:
+            return False
         address = ctypes.c_void_p(self._lock_address())
         err = _libc.pthread_mutex_trylock(address)
         if err == _errno.EDEADLK:

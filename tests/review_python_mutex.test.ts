@@ -1,0 +1,112 @@
+/**
+ * A reviewer's attacks on shm_interop's Mutex (python3): a wake-up its asyncio locker took and did not
+ * use, and held_by_this_thread on a mutex whose holder died. Real python3 processes, bounded waits.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { Mutex } from "../mod.ts";
+import { startPeer } from "./helpers/sync.ts";
+
+/** Bun's test runner stops a node:test test after 5 s whatever bunfig.toml says: these start processes. */
+const LONG = { timeout: 120_000 };
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+const PRELUDE = `
+import asyncio, os, sys
+sys.path.insert(0, os.path.join(os.getcwd(), "python"))
+from shm_interop import sync
+`;
+
+/** Attaches the mutex, says "ready", and at a line on stdin blocks in pthread's lock for argv[2] s. */
+const BLOCKED_LOCKER = PRELUDE + `
+mutex = sync.Mutex(sys.argv[1])
+print("ready", flush=True)
+sys.stdin.readline()
+locked = mutex.acquire(timeout=float(sys.argv[2]))
+print("true" if locked else "false", flush=True)
+if locked:
+    mutex.release()
+mutex.close()
+`;
+
+/**
+ * Holds the mutex on its loop's thread while a task of that loop waits in acquire_async; at a line on
+ * stdin releases it (the unlock wakes one sleeper: this process's wait thread) and cancels that task at once.
+ */
+const CANCELLED_LOCKER = PRELUDE + `
+async def main():
+    mutex = sync.Mutex(sys.argv[1])
+    mutex.acquire()
+    task = asyncio.ensure_future(mutex.acquire_async())
+    await asyncio.sleep(0.05)
+    print("waiting", flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+    mutex.release()
+    task.cancel()
+    try:
+        await task
+        print("not cancelled", flush=True)
+    except asyncio.CancelledError:
+        print("cancelled", flush=True)
+    mutex.close()
+asyncio.run(main())
+`;
+
+/** Waits (at most `ms`) until process `pid`'s main thread sleeps in the futex system call (202 on x86-64). */
+async function untilInFutex(pid: number, ms: number): Promise<void> {
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    try {
+      if (readFileSync(`/proc/${pid}/syscall`, "utf8").startsWith("202 ")) return;
+    } catch { /* not readable here: the time bound below is all we have */ }
+    await sleep(5);
+  }
+}
+
+test("python3: an acquire_async cancelled right after an unlock woke it passes the wake on", LONG, async () => {
+  using mutex = Mutex.create();
+  const descriptor = JSON.stringify(mutex.descriptor);
+  const blocked = startPeer("python3", ["-c", BLOCKED_LOCKER, descriptor, "8"]);
+  const cancelled = startPeer("python3", ["-c", CANCELLED_LOCKER, descriptor]);
+  try {
+    await blocked.line("ready");
+    await cancelled.line("waiting");
+    blocked.child.stdin!.write("go\n");
+    await untilInFutex(blocked.child.pid!, 500);
+    await sleep(20);
+    cancelled.child.stdin!.write("go\n");
+    assert.equal(await cancelled.done, "waiting\ncancelled");
+    const started = performance.now();
+    assert.equal(await blocked.done, "ready\ntrue", "the blocked locker got the free mutex");
+    assert.ok(performance.now() - started < 6000, "and well before its 8 s timeout");
+  } finally {
+    for (const peer of [blocked, cancelled]) {
+      peer.child.kill("SIGKILL");
+      await peer.done.catch(() => {});
+    }
+  }
+});
+
+test("python3: held_by_this_thread and close() leave a dead holder's ownerDied for the next locker", LONG, async () => {
+  using mutex = Mutex.create();
+  const descriptor = JSON.stringify(mutex.descriptor);
+  const holder = startPeer("python3", ["mutex-hold", descriptor]);
+  await holder.line("locked false");
+  holder.child.kill("SIGKILL");
+  await holder.done.catch(() => {});
+  const bystander = startPeer("python3", [
+    "-c",
+    PRELUDE + `
+mutex = sync.Mutex(sys.argv[1])
+print(mutex.held_by_this_thread())
+mutex.close()
+`,
+    descriptor,
+  ]);
+  assert.equal(await bystander.done, "False");
+  assert.equal(mutex.lock({ timeout: 5000 }), true);
+  assert.equal(mutex.ownerDied, true, "the first locker after the death is told");
+  mutex.unlock();
+});
