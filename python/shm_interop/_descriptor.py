@@ -22,7 +22,7 @@ def read_descriptor(value, kind, kind_optional=False):
             return {"kind": kind, "name": value, "offset": 0}
         try:
             value = json.loads(value)
-        except ValueError as error:
+        except (ValueError, RecursionError) as error:  # RecursionError: nested deeper than json can read
             raise ValueError(f"{_a(kind)} {kind} descriptor is not valid JSON: {error}") from None
     if not isinstance(value, dict):
         raise TypeError(f"{_a(kind)} {kind} descriptor must be a dict {{'kind', 'name', 'offset'}}, its JSON or "

@@ -169,9 +169,10 @@ class _Object:
             self._shm, self._owned, self._offset = _shm, False, _offset
             self._descriptor = {"kind": self.kind, "name": _shm.name, "offset": _offset}
         if self._offset % SYNC_ALIGNMENT or self._offset + layout["size"] > self._shm.size:
+            # the message first: close() forgets the segment
+            problem = f"segment {self._shm.name!r} ({self._shm.size} bytes) cannot hold a {self.kind} at {self._offset}"
             self.close()
-            raise MalformedObjectError(
-                f"segment {self._shm.name!r} ({self._shm.size} bytes) cannot hold a {self.kind} at {self._offset}")
+            raise MalformedObjectError(problem)
         self._base = _address(self._shm.buf, self._offset)
         self._layout = layout
         self._valid = False  # until the header is checked: close() must not touch a foreign object's lock
