@@ -180,6 +180,20 @@ def _remove(entry, waiter):
             _drop(entry)
 
 
+def wake_range(start, end):
+    """Tells every wait of this process on a word in [start, end) "ok" now: the object there is being
+    closed, and its waiters, once woken, find it closed (a wait of another handle at those addresses
+    wakes for nothing and waits again). Without this a close() left them asleep until the word changed."""
+    with _state.lock:
+        fired = [entry for entry in _state.entries.values() if start <= entry.address < end]
+        told = [list(entry.waiters) for entry in fired]
+        for entry in fired:
+            _drop(entry)
+    for waiters in told:
+        for loop, future in waiters:
+            _tell(loop, future, "ok")
+
+
 def pending_entries():
     """How many words this process waits on asynchronously now (for tests)."""
     with _state.lock:

@@ -262,6 +262,9 @@ class _Object:
         return dict(self._descriptor)
 
     def close(self):
+        if self._shm is not None and getattr(self, "_layout", None) is not None:
+            # this process's async waits on the object end now, with "the ... is closed"
+            _wait_thread.wake_range(self._base, self._base + self._layout["size"])
         if self._shm is not None and self._owned:
             self._shm.close()
         self._shm = None
