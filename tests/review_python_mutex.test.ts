@@ -5,7 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { Mutex } from "../mod.ts";
+import { futex, Mutex, SharedMemory } from "../mod.ts";
 import { startPeer } from "./helpers/sync.ts";
 
 /** Bun's test runner stops a node:test test after 5 s whatever bunfig.toml says: these start processes. */
@@ -109,4 +109,60 @@ mutex.close()
   assert.equal(mutex.lock({ timeout: 5000 }), true);
   assert.equal(mutex.ownerDied, true, "the first locker after the death is told");
   mutex.unlock();
+});
+
+/** Waits asynchronously on word 0 of the segment; at a line on stdin blocks its loop 0.5 s (the test
+ * notifies meanwhile) and cancels that wait before the loop hears of the wake-up. */
+const CANCELLED_FUTEX_WAITER = PRELUDE + `
+from shm_interop import SharedMemory
+async def main():
+    shm = SharedMemory(sys.argv[1])
+    task = asyncio.ensure_future(sync.futex_wait_async(shm.buf, 0, 0))
+    await asyncio.sleep(0.05)
+    print("waiting", flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+    import time
+    time.sleep(0.5)
+    task.cancel()
+    results = await asyncio.gather(task, return_exceptions=True)
+    print(type(results[0]).__name__, flush=True)
+    shm.close()
+asyncio.run(main())
+`;
+
+/** Blocks in futex_wait on word 0 of the segment for argv[2] s, at a line on stdin. */
+const BLOCKED_FUTEX_WAITER = PRELUDE + `
+from shm_interop import SharedMemory
+shm = SharedMemory(sys.argv[1])
+print("ready", flush=True)
+sys.stdin.readline()
+print(sync.futex_wait(shm.buf, 0, 0, float(sys.argv[2])), flush=True)
+shm.close()
+`;
+
+// A notify of ONE wakes this process's wait thread (queued first); the wait it was for was cancelled
+// before the loop heard of it: the wake must go on to the other sleeper, not be dropped with the future.
+test("python3: a futex_wait_async cancelled before its wake-up arrived passes that wake-up on", LONG, async () => {
+  using shm = new SharedMemory({ create: true, size: 64 });
+  const blocked = startPeer("python3", ["-c", BLOCKED_FUTEX_WAITER, shm.name, "8"]);
+  const cancelled = startPeer("python3", ["-c", CANCELLED_FUTEX_WAITER, shm.name]);
+  try {
+    await blocked.line("ready");
+    await cancelled.line("waiting");
+    blocked.child.stdin!.write("go\n");
+    await untilInFutex(blocked.child.pid!, 500);
+    await sleep(20);
+    cancelled.child.stdin!.write("go\n");
+    await sleep(150); // its loop is blocked now
+    assert.equal(futex.notify(new Int32Array(shm.buf.buffer, 0, 1), 0, 1), 1, "one sleeper woken");
+    assert.equal(await cancelled.done, "waiting\nCancelledError");
+    const started = performance.now();
+    assert.equal(await blocked.done, "ready\nok", "the other sleeper got the wake-up");
+    assert.ok(performance.now() - started < 6000, "well before its 8 s timeout");
+  } finally {
+    for (const peer of [blocked, cancelled]) {
+      peer.child.kill("SIGKILL");
+      await peer.done.catch(() => {});
+    }
+  }
 });

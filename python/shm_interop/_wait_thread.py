@@ -94,12 +94,12 @@ class _Thread:
                 elif index < 0 and index != -_errno.EINTR:
                     error = OSError(-index, f"futex_waitv failed: {os.strerror(-index)}")
                     fired = [(e, error) for e in waited if e in self.entries]
-                told = [(list(entry.waiters), result) for entry, result in fired]
+                told = [(list(entry.waiters), result, entry.address) for entry, result in fired]
                 for entry, _ in fired:
                     _drop(entry)
-            for waiters, result in told:
+            for waiters, result, address in told:
                 for loop, future in waiters:
-                    _tell(loop, future, result)
+                    _tell(loop, future, result, address)
             for address in passed_on:
                 try:
                     _futex_wake_at(address, 1)  # still mapped: `waited` holds the entries' pins
@@ -135,8 +135,12 @@ def _drop(entry):
         entry.thread.changed()
 
 
-def _settle(future, result):
+def _settle(future, result, address=None):
     if future.done():
+        # the wait ended first (cancelled, timed out): a wake-up it was given goes on to the word's next
+        # sleeper, or a notify of one would be lost with it (a spurious wake for the next is harmless)
+        if result == "ok" and address is not None:
+            _pass_on(address)
         return
     if isinstance(result, BaseException):
         future.set_exception(result)
@@ -144,9 +148,16 @@ def _settle(future, result):
         future.set_result(result)
 
 
-def _tell(loop, future, result):
+def _pass_on(address):
     try:
-        loop.call_soon_threadsafe(_settle, future, result)
+        _futex_wake_at(address, 1)
+    except OSError:
+        pass  # unmapped since: no one can sleep there
+
+
+def _tell(loop, future, result, address=None):
+    try:
+        loop.call_soon_threadsafe(_settle, future, result, address)
     except RuntimeError:
         pass  # that loop is closed: no one waits there any more
 
@@ -222,6 +233,11 @@ async def wait_at(address, expected, timeout=None, pin=None):
     timer = None if timeout is None else loop.call_later(timeout, _settle, future, "timed-out")
     try:
         return await future
+    except asyncio.CancelledError:
+        # cancelled after the wake-up came but before this task ran on: that wake-up goes on
+        if future.done() and not future.cancelled() and future.result() == "ok":
+            _pass_on(address)
+        raise
     finally:
         if timer is not None:
             timer.cancel()
