@@ -4,8 +4,11 @@
  * - `lock`: an uncontended Mutex lock + unlock (a process-shared robust pthread mutex in a segment).
  * - `pingpong/<placement>`: a round trip between two processes through one futex word: ping moves the
  *   word on and wakes pong, pong moves it on and wakes ping. Both processes on one CPU (`taskset -c 0`),
- *   on two CPUs (`-c 0` and `-c 1`), or placed freely by the kernel. Variants: `async` (waitAsync, the
- *   event loop free), `spin` (the library's adaptive spin before sleeping, skipped on one CPU).
+ *   on two CPUs (`-c 0` and `-c 1`), or placed freely by the kernel. The plain row sleeps with no time
+ *   limit (`futex.wait(word, 0, turn)`), as C's row does; variants: `timed` (a 10 s limit on every
+ *   sleep, in C too: one clock read and a relative timespec each), `async` (waitAsync on both sides,
+ *   the event loop free; no C row), `spin` (the library's adaptive spin before sleeping, skipped on one
+ *   CPU; C spins 2000 PAUSEs). Each child warms up for 500 ms before it times (bench/sync_child.ts).
  */
 import { spawn } from "node:child_process";
 import process from "node:process";
@@ -84,7 +87,7 @@ export async function run(config: Config): Promise<void> {
     mutex[Symbol.dispose]();
   }
   for (const placement of Object.keys(PLACEMENTS)) {
-    for (const mode of ["sync", "async", "spin"]) {
+    for (const mode of ["sync", "timed", "async", "spin"]) {
       log(`ping-pong ${placement} ${mode}`);
       await pingPong(config, placement, mode);
     }

@@ -144,18 +144,41 @@ export function encodeWaitv(
   return bytes;
 }
 
+/**
+ * A `struct timespec` (two int64: seconds, nanoseconds) kept in a BigInt64Array for the FFI, written and
+ * read through its 32-bit halves (little-endian, as Linux on x86-64 and arm64 is): numbers, no BigInt on
+ * a timed wait.
+ */
+class Timespec {
+  readonly bytes = new BigInt64Array(2);
+  readonly #halves = new Uint32Array(this.bytes.buffer);
+
+  /** Sets it to `us` microseconds (>= 0). */
+  set(us: number): void {
+    const seconds = Math.floor(us / 1e6);
+    const h = this.#halves;
+    h[0] = seconds % 0x1_0000_0000;
+    h[1] = Math.floor(seconds / 0x1_0000_0000);
+    h[2] = Math.floor((us - seconds * 1e6) * 1000);
+    h[3] = 0;
+  }
+
+  /** Its value in microseconds. */
+  get us(): number {
+    const h = this.#halves;
+    return (h[0] + h[1] * 0x1_0000_0000) * 1e6 + h[2] / 1000;
+  }
+}
+
 /** Applies `sync` to `raw`. */
 export function linuxWaitCalls(raw: RawWait, sync: LinuxSync, offLoop: () => OffLoopWaiter): WaitCalls {
-  const timeout = new BigInt64Array(2);
-  const now = new BigInt64Array(2);
-  const monotonicNs = (): bigint => {
-    raw.clock_gettime(sync.CLOCK_MONOTONIC, now);
-    return now[0] * 1_000_000_000n + now[1];
+  const timeout = new Timespec();
+  const now = new Timespec();
+  const monotonicUs = (): number => {
+    raw.clock_gettime(sync.CLOCK_MONOTONIC, now.bytes);
+    return now.us;
   };
-  const setTimespec = (ns: bigint) => {
-    timeout[0] = ns / 1_000_000_000n;
-    timeout[1] = ns % 1_000_000_000n;
-  };
+  const { FUTEX_WAIT, EAGAIN, EINTR, ETIMEDOUT } = sync;
   const mask = new Uint8Array(128);
   const attr = new Uint8Array(Math.max(sync.mutexAttrSize, 16));
   const errno = () => -raw.errno();
@@ -170,20 +193,28 @@ export function linuxWaitCalls(raw: RawWait, sync: LinuxSync, offLoop: () => Off
     alive: (pid) => raw.kill(pid, 0) === 0 || raw.errno() === sync.EPERM,
     addressOf: (buffer) => raw.addressOf(buffer),
     wait(address, expected, timeoutMs) {
-      const forever = timeoutMs === Infinity;
-      const deadline = forever ? 0n : monotonicNs() + BigInt(Math.ceil(timeoutMs * 1000)) * 1000n;
-      for (;;) {
-        if (!forever) {
-          const left = deadline - monotonicNs();
-          if (left <= 0n) return "timed-out";
-          setTimespec(left);
+      if (timeoutMs === Infinity) {
+        for (;;) {
+          if (raw.futex(address, FUTEX_WAIT, expected, null) === 0) return "ok";
+          const error = raw.errno();
+          if (error === EAGAIN) return "not-equal";
+          if (error !== EINTR) throw new Error(`futex wait failed: errno ${error}`);
         }
-        const result = raw.futex(address, sync.FUTEX_WAIT, expected, forever ? null : timeout);
-        if (result === 0) return "ok";
+      }
+      // The limit is relative, so the first try needs no arithmetic; the clock is read once, for a retry
+      // after a signal (EINTR), which waits only for what is left.
+      const limitUs = Math.ceil(timeoutMs * 1000);
+      const deadline = monotonicUs() + limitUs;
+      timeout.set(limitUs);
+      for (;;) {
+        if (raw.futex(address, FUTEX_WAIT, expected, timeout.bytes) === 0) return "ok";
         const error = raw.errno();
-        if (error === sync.EAGAIN) return "not-equal";
-        if (error === sync.ETIMEDOUT) return "timed-out";
-        if (error !== sync.EINTR) throw new Error(`futex wait failed: errno ${error}`);
+        if (error === EAGAIN) return "not-equal";
+        if (error === ETIMEDOUT) return "timed-out";
+        if (error !== EINTR) throw new Error(`futex wait failed: errno ${error}`);
+        const left = deadline - monotonicUs();
+        if (left <= 0) return "timed-out";
+        timeout.set(left);
       }
     },
     wake: (address, count) => {
@@ -212,9 +243,8 @@ export function linuxWaitCalls(raw: RawWait, sync: LinuxSync, offLoop: () => Off
       },
       lock(mutex, timeoutMs) {
         if (timeoutMs === Infinity) return -raw.mutex_lock(mutex);
-        const deadline = monotonicNs() + BigInt(Math.max(0, Math.ceil(timeoutMs * 1000))) * 1000n;
-        setTimespec(deadline);
-        return -raw.mutex_clocklock(mutex, sync.CLOCK_MONOTONIC, timeout);
+        timeout.set(monotonicUs() + Math.max(0, Math.ceil(timeoutMs * 1000)));
+        return -raw.mutex_clocklock(mutex, sync.CLOCK_MONOTONIC, timeout.bytes);
       },
       tryLock: (mutex) => -raw.mutex_trylock(mutex),
       unlock: (mutex) => -raw.mutex_unlock(mutex),
