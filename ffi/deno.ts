@@ -131,12 +131,13 @@ function waitSymbols() {
     // of woken waiters: x86-64 and arm64 return the long in a register whose low half is that int), no BigInt
     futex: { name: "syscall", parameters: ["i64", "pointer", "i32", "i32", "buffer", "pointer", "i32"], result: "i32" },
     // long syscall(SYS_futex_waitv, struct futex_waitv *waiters, unsigned int nr_futexes, unsigned int flags, struct timespec *timeout, clockid_t clockid)
-    waitv: { name: "syscall", parameters: ["i64", "buffer", "u32", "u32", "usize", "i32"], result: "i64" },
+    // (the result read as its low 32 bits, an index or -1, as futex's is: no BigInt)
+    waitv: { name: "syscall", parameters: ["i64", "buffer", "u32", "u32", "pointer", "i32"], result: "i32" },
     // the same on a pool thread: a Promise, the event loop running meanwhile (errno is lost there)
     waitv_nb: {
       name: "syscall",
-      parameters: ["i64", "buffer", "u32", "u32", "usize", "i32"],
-      result: "i64",
+      parameters: ["i64", "buffer", "u32", "u32", "pointer", "i32"],
+      result: "i32",
       nonblocking: true,
     },
     // int pthread_mutexattr_init(pthread_mutexattr_t *attr)
@@ -203,8 +204,8 @@ export function bindDenoWait(platform: Platform, sync: LinuxSync): RawWait {
     };
     return {
       futex: (address, op, value, timeout) => s.futex(SYS_futex, pointerOf(address), op, value, timeout, null, 0),
-      waitv: (waiters, count) => Number(s.waitv(SYS_waitv, waiters, count, 0, 0n, 0)),
-      waitvNonblocking: async (waiters, count) => Number(await s.waitv_nb(SYS_waitv, waiters, count, 0, 0n, 0)),
+      waitv: (waiters, count) => s.waitv(SYS_waitv, waiters, count, 0, null, 0),
+      waitvNonblocking: (waiters, count) => s.waitv_nb(SYS_waitv, waiters, count, 0, null, 0),
       mutexattr_init: (attr) => s.pthread_mutexattr_init(attr),
       mutexattr_settype: (attr, type) => s.pthread_mutexattr_settype(attr, type),
       mutexattr_setpshared: (attr, shared) => s.pthread_mutexattr_setpshared(attr, shared),

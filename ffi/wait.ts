@@ -121,32 +121,39 @@ export interface MutexCalls {
  */
 const WAITV_BYTES = 24;
 
-/**
- * Encodes the words to wait on, the control word last, into `into` when it is large enough (a wait
- * thread reuses one buffer: a new Uint8Array costs 330 ns in Deno), else into a new buffer.
- */
+/** One `struct futex_waitv` into `words` (32-bit slots of the array) at entry `i`. */
+function putWaitv(words: Uint32Array, i: number, address: Address, value: number, flags: number): void {
+  const at = i * (WAITV_BYTES / 4);
+  words[at] = value >>> 0; // val: the expected value, zero-extended
+  words[at + 1] = 0;
+  words[at + 2] = address % 0x1_0000_0000; // uaddr, little-endian
+  words[at + 3] = Math.floor(address / 0x1_0000_0000);
+  words[at + 4] = flags;
+  words[at + 5] = 0; // __reserved
+}
+
+/** Writes the words to wait on into `words`, the control word last (32-bit halves, not BigInt: this runs
+ * for every async wait). `words` must hold `addresses.length + 1` entries. */
+export function writeWaitv(
+  words: Uint32Array,
+  sync: LinuxSync,
+  addresses: readonly Address[],
+  expected: readonly number[],
+  control: { address: Address; expected: number },
+): void {
+  for (let i = 0; i < addresses.length; i++) putWaitv(words, i, addresses[i], expected[i], sync.FUTEX2_SIZE_U32);
+  putWaitv(words, addresses.length, control.address, control.expected, sync.FUTEX2_SIZE_U32 | sync.FUTEX2_PRIVATE);
+}
+
+/** The same into a new buffer. */
 export function encodeWaitv(
   sync: LinuxSync,
   addresses: readonly Address[],
   expected: readonly number[],
   control: { address: Address; expected: number },
-  into?: Uint8Array,
 ): Uint8Array {
-  const count = addresses.length + 1;
-  const bytes = into && into.byteLength >= count * WAITV_BYTES ? into : new Uint8Array(count * WAITV_BYTES);
-  // 32-bit halves, not BigInt: this runs for every async wait
-  const words = new Uint32Array(bytes.buffer, bytes.byteOffset, count * (WAITV_BYTES / 4));
-  const put = (i: number, address: Address, value: number, flags: number) => {
-    const at = i * (WAITV_BYTES / 4);
-    words[at] = value >>> 0; // val: the expected value, zero-extended
-    words[at + 1] = 0;
-    words[at + 2] = address % 0x1_0000_0000; // uaddr, little-endian
-    words[at + 3] = Math.floor(address / 0x1_0000_0000);
-    words[at + 4] = flags;
-    words[at + 5] = 0; // __reserved
-  };
-  for (let i = 0; i < addresses.length; i++) put(i, addresses[i], expected[i], sync.FUTEX2_SIZE_U32);
-  put(addresses.length, control.address, control.expected, sync.FUTEX2_SIZE_U32 | sync.FUTEX2_PRIVATE);
+  const bytes = new Uint8Array((addresses.length + 1) * WAITV_BYTES);
+  writeWaitv(new Uint32Array(bytes.buffer), sync, addresses, expected, control);
   return bytes;
 }
 
@@ -272,23 +279,29 @@ export function poolOffLoop(raw: RawWait, sync: LinuxSync): OffLoopWaiter {
   const blocking = raw.waitvNonblocking!;
   const control = controlWord(raw);
   const capacity = sync.FUTEX_WAITV_MAX - 1;
-  // One buffer for the pending call's waiters, written again only once that call has returned.
-  const buffer = new Uint8Array((capacity + 1) * WAITV_BYTES);
+  // One buffer (and its 32-bit view: a new typed array costs 330 ns in Deno) for the pending call's
+  // waiters, written again only once that call has returned; a second call meanwhile gets its own.
+  const bytes = new Uint8Array((capacity + 1) * WAITV_BYTES);
+  const words = new Uint32Array(bytes.buffer);
   let calls = 0;
+  const ended = (index: number, count: number) => {
+    calls--;
+    return index >= 0 && index < count ? index : -1;
+  };
+  const failed = (error: unknown) => {
+    calls--;
+    throw error;
+  };
   return {
     capacity,
-    async wait(addresses, expected) {
-      const waiters = encodeWaitv(sync, addresses, expected, {
-        address: control.address,
-        expected: Atomics.load(control.word, 0),
-      }, calls === 0 ? buffer : undefined);
+    wait(addresses, expected) {
+      const word = { address: control.address, expected: Atomics.load(control.word, 0) };
+      let waiters: Uint8Array = bytes;
+      if (calls === 0) writeWaitv(words, sync, addresses, expected, word);
+      else waiters = encodeWaitv(sync, addresses, expected, word);
       calls++;
-      try {
-        const index = await blocking(waiters, addresses.length + 1);
-        return index >= 0 && index < addresses.length ? index : -1;
-      } finally {
-        calls--;
-      }
+      const count = addresses.length;
+      return blocking(waiters, count + 1).then((index) => ended(index, count), failed);
     },
     interrupt() {
       // No call pending: nothing to end (and no system call spent on it).

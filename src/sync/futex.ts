@@ -256,7 +256,13 @@ function forget(entry: Entry): void {
 function entryFor(view: Int32Array, index: number, address: number, expected: number): Entry {
   const first = entries.get(address);
   for (let entry = first; entry; entry = entry.next) if (entry.expected === expected) return entry;
-  let group = groups.find((g) => !g.full);
+  let group: Group | undefined;
+  for (const g of groups) {
+    if (!g.full) {
+      group = g;
+      break;
+    }
+  }
   if (!group) groups.push(group = new Group(waitCalls().offLoop()));
   const entry = new Entry(view, index, address, expected, group);
   entry.next = first;
