@@ -7,8 +7,11 @@
  *   on two CPUs (`-c 0` and `-c 1`), or placed freely by the kernel. The plain row sleeps with no time
  *   limit (`futex.wait(word, 0, turn)`), as C's row does; variants: `timed` (a 10 s limit on every
  *   sleep, in C too: one clock read and a relative timespec each), `async` (waitAsync on both sides,
- *   the event loop free; no C row), `spin` (the library's adaptive spin before sleeping, skipped on one
- *   CPU; C spins 2000 PAUSEs). Each child warms up for 500 ms before it times (bench/sync_child.ts).
+ *   the event loop free; no C row), `async-one` (waitAsync on ping's side, pong sleeping as in the
+ *   plain row), `spin` (the library's adaptive spin before sleeping, skipped where a process may run on
+ *   one CPU only, so in `two-cpus` too, each process being pinned to one; C spins 2000 PAUSEs anyway).
+ *   Each child warms up for 500 ms before it times (bench/sync_child.ts): without it the rows measured
+ *   the JIT's warm-up (the first 15,000 round trips or so run 1.5-4x slower on one CPU).
  */
 import { spawn } from "node:child_process";
 import process from "node:process";
@@ -87,7 +90,7 @@ export async function run(config: Config): Promise<void> {
     mutex[Symbol.dispose]();
   }
   for (const placement of Object.keys(PLACEMENTS)) {
-    for (const mode of ["sync", "timed", "async", "spin"]) {
+    for (const mode of ["sync", "timed", "async", "async-one", "spin"]) {
       log(`ping-pong ${placement} ${mode}`);
       await pingPong(config, placement, mode);
     }

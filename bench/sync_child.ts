@@ -1,7 +1,7 @@
 /**
  * One side of the ping-pong benchmark (bench/sync.ts starts two, each under `taskset`):
  *
- *   sync_child.ts ping|pong NAME SAMPLES BATCH sync|timed|async|spin
+ *   sync_child.ts ping|pong NAME SAMPLES BATCH sync|timed|async|async-one|spin
  *
  * Word 0 of segment NAME counts turns: ping moves on even, pong on odd; each moves it on by one and
  * notifies. `ping` warms up for WARMUP_MS (at least one batch), writes the turn timing starts at into
@@ -11,8 +11,9 @@
  * measured instead of the steady state.
  *
  * Modes, each as bench/baseline.c's `play` does: `sync` sleeps with no time limit (`futex.wait(word, 0,
- * turn)`), `timed` with a 10 s limit, `async` awaits `futex.waitAsync`, `spin` runs the library's
- * adaptive spin before each sleep (skipped with one usable CPU).
+ * turn)`), `timed` with a 10 s limit, `async` awaits `futex.waitAsync` on both sides, `async-one` on
+ * ping's side only (pong sleeps as in `sync`: an event loop waiting for a blocking worker process),
+ * `spin` runs the library's adaptive spin before each sleep (skipped with one usable CPU).
  */
 import process from "node:process";
 import { futex, SharedMemory } from "../mod.ts";
@@ -44,7 +45,7 @@ async function myTurn(): Promise<number> {
       turn = Atomics.load(word, TURN);
       continue;
     }
-    if (mode === "async") await futex.waitAsync(word, TURN, turn);
+    if (mode === "async" || (mode === "async-one" && role === "ping")) await futex.waitAsync(word, TURN, turn);
     else if (mode === "timed") futex.wait(word, TURN, turn, 10_000);
     else futex.wait(word, TURN, turn);
     turn = Atomics.load(word, TURN);
