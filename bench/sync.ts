@@ -10,8 +10,8 @@
  *   the event loop free; no C row), `async-one` (waitAsync on ping's side, pong sleeping as in the
  *   plain row), `spin` (the library's adaptive spin before sleeping, skipped where a process may run on
  *   one CPU only, so in `two-cpus` too, each process being pinned to one; C spins 2000 PAUSEs anyway).
- *   Each child warms up for 500 ms before it times (bench/sync_child.ts): without it the rows measured
- *   the JIT's warm-up (the first 15,000 round trips or so run 1.5-4x slower on one CPU).
+ *   Each child warms up for 1 s (not with --quick) before it times (bench/sync_child.ts): without it
+ *   the rows measured the JIT's warm-up (the first 15,000 round trips or so run 1.5-4x slower on one CPU).
  */
 import { spawn } from "node:child_process";
 import process from "node:process";
@@ -53,7 +53,8 @@ async function pingPong(config: Config, placement: string, mode: string): Promis
     const samples = config.quick ? 3 : 15;
     const batch = config.quick ? 200 : 2000;
     const [pingCpus, pongCpus] = PLACEMENTS[placement];
-    const args = (role: string) => [role, shm.name, String(samples), String(batch), mode];
+    const warmupMs = config.quick ? 0 : 1000;
+    const args = (role: string) => [role, shm.name, String(samples), String(batch), mode, String(warmupMs)];
     const [out] = await Promise.all([
       runChild(childCommand(pingCpus, args("ping"))),
       runChild(childCommand(pongCpus, args("pong"))),

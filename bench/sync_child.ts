@@ -1,12 +1,12 @@
 /**
  * One side of the ping-pong benchmark (bench/sync.ts starts two, each under `taskset`):
  *
- *   sync_child.ts ping|pong NAME SAMPLES BATCH sync|timed|async|async-one|spin
+ *   sync_child.ts ping|pong NAME SAMPLES BATCH sync|timed|async|async-one|spin WARMUP_MS
  *
  * Word 0 of segment NAME counts turns: ping moves on even, pong on odd; each moves it on by one and
- * notifies. `ping` warms up for WARMUP_MS (at least one batch), writes the turn timing starts at into
- * word 1 (pong reads the end from it), then times SAMPLES batches of BATCH round trips and prints their
- * durations (ns) as JSON. The warm-up is for the JIT: on one CPU the first 15,000 round trips or so run
+ * notifies. `ping` warms up for WARMUP_MS (at least one batch; bench/sync.ts gives 1000, 0 with
+ * --quick), writes the turn timing starts at into word 1 (pong reads the end from it), then times
+ * SAMPLES batches of BATCH round trips and prints their durations (ns) as JSON. The warm-up is for the JIT: on one CPU the first 15,000 round trips or so run
  * 1.5-4x slower than the rest (the compiler's threads share that CPU), which a fixed short warm-up
  * measured instead of the steady state.
  *
@@ -20,8 +20,8 @@ import { futex, SharedMemory } from "../mod.ts";
 import { Spinner } from "../src/sync/internal.ts";
 import { now } from "./harness.ts";
 
-const WARMUP_MS = 500;
-const [role, name, samplesArg, batchArg, mode] = process.argv.slice(2);
+const [role, name, samplesArg, batchArg, mode, warmupArg] = process.argv.slice(2);
+const WARMUP_MS = Number(warmupArg ?? 1000);
 const samples = Number(samplesArg);
 const batch = Number(batchArg);
 const shm = new SharedMemory({ name });
@@ -31,10 +31,14 @@ const START = 1;
 const mine = role === "ping" ? 0 : 1;
 const spinner = new Spinner();
 
-/** The turn that ends the run: unknown (Infinity) while warming up. */
+/** No turn reaches it: the end while warming up (a small integer, as the real end is). */
+const NEVER = 2 ** 30;
+
+/** The turn that ends the run (the sum made while warming up too, for the same reason as below). */
 function endTurn(): number {
   const start = Atomics.load(word, START);
-  return start === 0 ? Infinity : start + 2 * batch * samples;
+  const end = start + 2 * batch * samples;
+  return start === 0 ? NEVER : end;
 }
 
 /** Waits until it is this side's turn (or the end), blocking: the turn. No `await` (a microtask per turn
@@ -64,20 +68,25 @@ async function myTurnAsync(): Promise<number> {
 }
 
 const waitsAsync = mode === "async" || (mode === "async-one" && role === "ping");
+// Every batch's duration, the warm-up's too: each call of the loop runs before timing starts (a first call
+// from optimized code sends V8 back to its interpreter for a while: 4 slow batches, in Deno).
 const durations: number[] = [];
+let warmBatches = 0;
 const begin = now();
-let t0 = 0;
+let t0 = begin;
 for (;;) {
   const turn = waitsAsync ? await myTurnAsync() : myTurn();
   if (role === "ping" && turn % (2 * batch) === 0 && turn > 0) {
     const t = now();
-    if (Atomics.load(word, START) !== 0) durations.push(t - t0);
-    else if (t - begin >= WARMUP_MS * 1e6) Atomics.store(word, START, turn);
+    durations.push(t - t0);
     t0 = t;
+    const start = Atomics.load(word, START);
+    if (start === 0) warmBatches = durations.length;
+    Atomics.store(word, START, start !== 0 || t - begin < WARMUP_MS * 1e6 ? start : turn);
   }
   if (turn >= endTurn()) break;
   Atomics.store(word, TURN, turn + 1);
   futex.notify(word, TURN);
 }
-if (role === "ping") process.stdout.write(JSON.stringify(durations) + "\n");
+if (role === "ping") process.stdout.write(JSON.stringify(durations.slice(warmBatches)) + "\n");
 shm.close();
