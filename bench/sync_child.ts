@@ -6,9 +6,9 @@
  * Word 0 of segment NAME counts turns: ping moves on even, pong on odd; each moves it on by one and
  * notifies. `ping` warms up for WARMUP_MS (at least one batch; bench/sync.ts gives 1000, 0 with
  * --quick), writes the turn timing starts at into word 1 (pong reads the end from it), then times
- * SAMPLES batches of BATCH round trips and prints their durations (ns) as JSON. The warm-up is for the JIT: on one CPU the first 15,000 round trips or so run
- * 1.5-4x slower than the rest (the compiler's threads share that CPU), which a fixed short warm-up
- * measured instead of the steady state.
+ * SAMPLES batches of BATCH round trips and prints their durations (ns) as JSON. The warm-up is for the
+ * JIT: on one CPU the first 15,000 round trips or so run 1.5-4x slower than the rest (the compiler's
+ * threads share that CPU), which a fixed short warm-up measured instead of the steady state.
  *
  * Modes, each as bench/baseline.c's `play` does: `sync` sleeps with no time limit (`futex.wait(word, 0,
  * turn)`), `timed` with a 10 s limit, `async` awaits `futex.waitAsync` on both sides, `async-one` on
