@@ -147,8 +147,11 @@ static stats_t sample_handoff(const char *op, double size, fn_t fn, void *ctx) {
     return st;
 }
 
+/* Without key=value arguments (`baseline sync` run by hand) the full table of bench/config.ts, as suite.ts
+ * defaults to it: zero samples and zero time would stop before the first sample. */
 static stats_t micro(fn_t fn, void *ctx) {
-    return measure(fn, ctx, cfg.min_samples, cfg.min_time_ms, cfg.batch, 1);
+    return measure(fn, ctx, cfg.min_samples ? cfg.min_samples : 12, cfg.min_time_ms ? cfg.min_time_ms : 642,
+                   cfg.batch ? cfg.batch : 1024, 1);
 }
 
 static void emit_variant(const char *bench, const char *op, const char *variant, long size, const char *unit,
@@ -566,23 +569,37 @@ static long futex_op(volatile int *word, int op, int value) {
     return syscall(SYS_futex, word, op, value, NULL, NULL, 0);
 }
 
-/* Waits until *word leaves `turn` (optionally spinning first), as bench/sync_child.ts. */
-static void wait_leaves(volatile int *word, int turn, int spin) {
-    for (int i = 0; spin && i < 2000; i++) {
+/* How a side waits for its turn, as bench/sync_child.ts's modes: `sync` sleeps with no time limit, `timed`
+ * with a 10 s limit (the clock read once and a relative timespec, as futex.wait(word, 0, turn, 10_000) does),
+ * `spin` spins 2000 PAUSEs first. */
+enum { SYNC, SPIN, TIMED, MODES };
+static const char *MODE_NAMES[] = {NULL, "spin", "timed"};
+
+/* Waits until *word leaves `turn`. */
+static void wait_leaves(volatile int *word, int turn, int mode) {
+    for (int i = 0; mode == SPIN && i < 2000; i++) {
         if (__atomic_load_n(word, __ATOMIC_SEQ_CST) != turn) return;
         __builtin_ia32_pause();
     }
-    while (__atomic_load_n(word, __ATOMIC_SEQ_CST) == turn) futex_op(word, FUTEX_WAIT, turn);
+    while (__atomic_load_n(word, __ATOMIC_SEQ_CST) == turn) {
+        if (mode == TIMED) {
+            struct timespec start, limit = {10, 0};
+            clock_gettime(CLOCK_MONOTONIC, &start);
+            syscall(SYS_futex, word, FUTEX_WAIT, turn, &limit, NULL, 0);
+        } else {
+            futex_op(word, FUTEX_WAIT, turn);
+        }
+    }
 }
 
 /* Plays one side for `rounds` round trips; ping (mine 0) returns the durations of each batch. */
-static void play(volatile int *word, int mine, long samples_n, long batch, int spin, double *out) {
+static void play(volatile int *word, int mine, long samples_n, long batch, int mode, double *out) {
     long end = 2 * batch * (samples_n + 1);
     double t0 = now_ns();
     for (;;) {
         int turn = __atomic_load_n(word, __ATOMIC_SEQ_CST);
         while (turn < end && (turn & 1) != mine) {
-            wait_leaves(word, turn, spin);
+            wait_leaves(word, turn, mode);
             turn = __atomic_load_n(word, __ATOMIC_SEQ_CST);
         }
         if (turn >= end) break;
@@ -622,21 +639,21 @@ static void bench_sync(void) {
         {"pingpong/one-cpu", 0, 0}, {"pingpong/two-cpus", 0, 1}, {"pingpong/free", -1, -1}};
     long samples_n = cfg.quick ? 3 : 15, batch = cfg.quick ? 200 : 2000;
     for (int p = 0; p < 3; p++) {
-        for (int spin = 0; spin < 2; spin++) {
+        for (int mode = 0; mode < MODES; mode++) {
             progress(PLACES[p].op);
             volatile int *word = (volatile int *)create_segment(name, sizeof name, "pingpong", 4096);
             pid_t child = fork();
             if (child < 0) die("fork");
             if (child == 0) {
                 pin(PLACES[p].pong);
-                play(word, 1, samples_n, batch, spin, samples);
+                play(word, 1, samples_n, batch, mode, samples);
                 _exit(0);
             }
             long cpus = 0;
             cpu_set_t set;
             if (sched_getaffinity(0, sizeof set, &set) == 0) cpus = CPU_COUNT(&set);
             pin(PLACES[p].ping);
-            play(word, 0, samples_n, batch, spin, samples);
+            play(word, 0, samples_n, batch, mode, samples);
             waitpid(child, NULL, 0);
             if (PLACES[p].ping >= 0 && cpus > 0) {
                 cpu_set_t all;
@@ -644,7 +661,7 @@ static void bench_sync(void) {
                 for (int c = 0; c < 64; c++) CPU_SET(c, &all);
                 sched_setaffinity(0, sizeof all, &all);
             }
-            emit_variant("sync", PLACES[p].op, spin ? "spin" : NULL, 0, "round trip", 0,
+            emit_variant("sync", PLACES[p].op, MODE_NAMES[mode], 0, "round trip", 0,
                          stats_of(samples, (int)samples_n, (double)batch));
             release_segment(name, (void *)word, 4096);
         }

@@ -4,8 +4,14 @@
  * - `lock`: an uncontended Mutex lock + unlock (a process-shared robust pthread mutex in a segment).
  * - `pingpong/<placement>`: a round trip between two processes through one futex word: ping moves the
  *   word on and wakes pong, pong moves it on and wakes ping. Both processes on one CPU (`taskset -c 0`),
- *   on two CPUs (`-c 0` and `-c 1`), or placed freely by the kernel. Variants: `async` (waitAsync, the
- *   event loop free), `spin` (the library's adaptive spin before sleeping, skipped on one CPU).
+ *   on two CPUs (`-c 0` and `-c 1`), or placed freely by the kernel. The plain row sleeps with no time
+ *   limit (`futex.wait(word, 0, turn)`), as C's row does; variants: `timed` (a 10 s limit on every
+ *   sleep, in C too: one clock read and a relative timespec each), `async` (waitAsync on both sides,
+ *   the event loop free; no C row), `async-one` (waitAsync on ping's side, pong sleeping as in the
+ *   plain row), `spin` (the library's adaptive spin before sleeping, skipped where a process may run on
+ *   one CPU only, so in `two-cpus` too, each process being pinned to one; C spins 2000 PAUSEs anyway).
+ *   Each child warms up for 1 s (not with --quick) before it times (bench/sync_child.ts): without it
+ *   the rows measured the JIT's warm-up (the first 15,000 round trips or so run 1.5-4x slower on one CPU).
  */
 import { spawn } from "node:child_process";
 import process from "node:process";
@@ -47,7 +53,8 @@ async function pingPong(config: Config, placement: string, mode: string): Promis
     const samples = config.quick ? 3 : 15;
     const batch = config.quick ? 200 : 2000;
     const [pingCpus, pongCpus] = PLACEMENTS[placement];
-    const args = (role: string) => [role, shm.name, String(samples), String(batch), mode];
+    const warmupMs = config.quick ? 0 : 1000;
+    const args = (role: string) => [role, shm.name, String(samples), String(batch), mode, String(warmupMs)];
     const [out] = await Promise.all([
       runChild(childCommand(pingCpus, args("ping"))),
       runChild(childCommand(pongCpus, args("pong"))),
@@ -84,7 +91,7 @@ export async function run(config: Config): Promise<void> {
     mutex[Symbol.dispose]();
   }
   for (const placement of Object.keys(PLACEMENTS)) {
-    for (const mode of ["sync", "async", "spin"]) {
+    for (const mode of ["sync", "timed", "async", "async-one", "spin"]) {
       log(`ping-pong ${placement} ${mode}`);
       await pingPong(config, placement, mode);
     }

@@ -127,14 +127,17 @@ export function bindDeno(platform: Platform): RawLibc {
 function waitSymbols() {
   return {
     // long syscall(SYS_futex, uint32_t *uaddr, int futex_op, uint32_t val, const struct timespec *timeout, uint32_t *uaddr2, uint32_t val3)
-    futex: { name: "syscall", parameters: ["i64", "usize", "i32", "i32", "buffer", "usize", "i32"], result: "i64" },
+    // uaddr a pointer object (no BigInt made per call); the result read as its low 32 bits (0, -1 or a count
+    // of woken waiters: x86-64 and arm64 return the long in a register whose low half is that int), no BigInt
+    futex: { name: "syscall", parameters: ["i64", "pointer", "i32", "i32", "buffer", "pointer", "i32"], result: "i32" },
     // long syscall(SYS_futex_waitv, struct futex_waitv *waiters, unsigned int nr_futexes, unsigned int flags, struct timespec *timeout, clockid_t clockid)
-    waitv: { name: "syscall", parameters: ["i64", "buffer", "u32", "u32", "usize", "i32"], result: "i64" },
+    // (the result read as its low 32 bits, an index or -1, as futex's is: no BigInt)
+    waitv: { name: "syscall", parameters: ["i64", "buffer", "u32", "u32", "pointer", "i32"], result: "i32" },
     // the same on a pool thread: a Promise, the event loop running meanwhile (errno is lost there)
     waitv_nb: {
       name: "syscall",
-      parameters: ["i64", "buffer", "u32", "u32", "usize", "i32"],
-      result: "i64",
+      parameters: ["i64", "buffer", "u32", "u32", "pointer", "i32"],
+      result: "i32",
       nonblocking: true,
     },
     // int pthread_mutexattr_init(pthread_mutexattr_t *attr)
@@ -184,10 +187,25 @@ export function bindDenoWait(platform: Platform, sync: LinuxSync): RawWait {
     const errnoView = new Deno.UnsafePointerView(s.errno_location()!);
     const SYS_futex = BigInt(sync.SYS_futex);
     const SYS_waitv = BigInt(sync.SYS_futex_waitv);
+    // The pointer of each address waited on or woken, made once: one for the address used last (a loop on one
+    // word), the others in a map, emptied when it grows past a few hundred (segments come and go).
+    const pointers = new Map<number, Deno.PointerValue>();
+    let lastAddress = -1;
+    let lastPointer: Deno.PointerValue = null;
+    const pointerOf = (address: number): Deno.PointerValue => {
+      if (address === lastAddress) return lastPointer;
+      let pointer = pointers.get(address);
+      if (pointer === undefined) {
+        if (pointers.size >= 256) pointers.clear();
+        pointers.set(address, pointer = Deno.UnsafePointer.create(BigInt(address)));
+      }
+      lastAddress = address;
+      return lastPointer = pointer;
+    };
     return {
-      futex: (address, op, value, timeout) => Number(s.futex(SYS_futex, BigInt(address), op, value, timeout, 0n, 0)),
-      waitv: (waiters, count) => Number(s.waitv(SYS_waitv, waiters, count, 0, 0n, 0)),
-      waitvNonblocking: async (waiters, count) => Number(await s.waitv_nb(SYS_waitv, waiters, count, 0, 0n, 0)),
+      futex: (address, op, value, timeout) => s.futex(SYS_futex, pointerOf(address), op, value, timeout, null, 0),
+      waitv: (waiters, count) => s.waitv(SYS_waitv, waiters, count, 0, null, 0),
+      waitvNonblocking: (waiters, count) => s.waitv_nb(SYS_waitv, waiters, count, 0, null, 0),
       mutexattr_init: (attr) => s.pthread_mutexattr_init(attr),
       mutexattr_settype: (attr, type) => s.pthread_mutexattr_settype(attr, type),
       mutexattr_setpshared: (attr, shared) => s.pthread_mutexattr_setpshared(attr, shared),

@@ -179,8 +179,10 @@ export function bindNode(platform: Platform): RawLibc {
  */
 const waitSymbols: Record<string, NodeSymbol> = {
   // long syscall(SYS_futex, uint32_t *uaddr, int futex_op, uint32_t val, const struct timespec *timeout, uint32_t *uaddr2, uint32_t val3);
-  // uaddr as an address (a word of a mapping or of a SharedArrayBuffer), timeout a BigInt64Array or null
-  syscall: { arguments: ["int64", "uint64", "int32", "int32", "buffer", "uint64", "int32"], return: "int64" },
+  // uaddr as an address (a word of a mapping or of a SharedArrayBuffer), timeout a BigInt64Array or null; the
+  // result read as its low 32 bits (0, -1 or a count of woken waiters: x86-64 and arm64 return the long in a
+  // register whose low half is that int), so that no BigInt is made for it
+  syscall: { arguments: ["int64", "uint64", "int32", "int32", "buffer", "uint64", "int32"], return: "int32" },
   // int pthread_mutexattr_init(pthread_mutexattr_t *attr)
   pthread_mutexattr_init: { arguments: ["buffer"], return: "int32" },
   // int pthread_mutexattr_settype(pthread_mutexattr_t *attr, int type)
@@ -256,8 +258,12 @@ export function bindNodeWait(platform: Platform, sync: LinuxSync): RawWait {
     const { getInt32, getRawPointer } = ffi;
     const SYS_futex = BigInt(sync.SYS_futex);
     const SYS_futex_waitv = BigInt(sync.SYS_futex_waitv);
+    // The BigInt of the address used last, kept: a loop on one word makes none.
+    let lastAddress = -1;
+    let lastBig = 0n;
+    const bigOf = (address: number) => address === lastAddress ? lastBig : (lastBig = BigInt(lastAddress = address));
     return {
-      futex: (address, op, value, timeout) => Number(syscall(SYS_futex, BigInt(address), op, value, timeout, 0n, 0)),
+      futex: (address, op, value, timeout) => syscall(SYS_futex, bigOf(address), op, value, timeout, 0n, 0) as number,
       waitv: (waiters, count, deadline = null) =>
         Number(waitv(SYS_futex_waitv, waiters, count, 0, deadline, sync.CLOCK_MONOTONIC)),
       waitvNonblocking: undefined,

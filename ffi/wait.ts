@@ -122,41 +122,77 @@ export interface MutexCalls {
  */
 const WAITV_BYTES = 24;
 
-/** Encodes the words to wait on, the control word last. */
+/** One `struct futex_waitv` into `words` (32-bit slots of the array) at entry `i`. */
+function putWaitv(words: Uint32Array, i: number, address: Address, value: number, flags: number): void {
+  const at = i * (WAITV_BYTES / 4);
+  words[at] = value >>> 0; // val: the expected value, zero-extended
+  words[at + 1] = 0;
+  words[at + 2] = address % 0x1_0000_0000; // uaddr, little-endian
+  words[at + 3] = Math.floor(address / 0x1_0000_0000);
+  words[at + 4] = flags;
+  words[at + 5] = 0; // __reserved
+}
+
+/** Writes the words to wait on into `words`, the control word last (32-bit halves, not BigInt: this runs
+ * for every async wait). `words` must hold `addresses.length + 1` entries. */
+export function writeWaitv(
+  words: Uint32Array,
+  sync: LinuxSync,
+  addresses: readonly Address[],
+  expected: readonly number[],
+  control: { address: Address; expected: number },
+): void {
+  for (let i = 0; i < addresses.length; i++) putWaitv(words, i, addresses[i], expected[i], sync.FUTEX2_SIZE_U32);
+  putWaitv(words, addresses.length, control.address, control.expected, sync.FUTEX2_SIZE_U32 | sync.FUTEX2_PRIVATE);
+}
+
+/** The same into a new buffer. */
 export function encodeWaitv(
   sync: LinuxSync,
   addresses: readonly Address[],
   expected: readonly number[],
   control: { address: Address; expected: number },
 ): Uint8Array {
-  const count = addresses.length + 1;
-  const bytes = new Uint8Array(count * WAITV_BYTES);
-  // 32-bit halves, not BigInt: this runs for every async wait
-  const words = new Uint32Array(bytes.buffer);
-  const put = (i: number, address: Address, value: number, flags: number) => {
-    const at = i * (WAITV_BYTES / 4);
-    words[at] = value >>> 0; // val: the expected value, zero-extended
-    words[at + 2] = address % 0x1_0000_0000; // uaddr, little-endian
-    words[at + 3] = Math.floor(address / 0x1_0000_0000);
-    words[at + 4] = flags;
-  };
-  for (let i = 0; i < addresses.length; i++) put(i, addresses[i], expected[i], sync.FUTEX2_SIZE_U32);
-  put(addresses.length, control.address, control.expected, sync.FUTEX2_SIZE_U32 | sync.FUTEX2_PRIVATE);
+  const bytes = new Uint8Array((addresses.length + 1) * WAITV_BYTES);
+  writeWaitv(new Uint32Array(bytes.buffer), sync, addresses, expected, control);
   return bytes;
+}
+
+/**
+ * A `struct timespec` (two int64: seconds, nanoseconds) kept in a BigInt64Array for the FFI, written and
+ * read through its 32-bit halves (little-endian, as Linux on x86-64 and arm64 is): numbers, no BigInt on
+ * a timed wait.
+ */
+class Timespec {
+  readonly bytes = new BigInt64Array(2);
+  readonly #halves = new Uint32Array(this.bytes.buffer);
+
+  /** Sets it to `us` microseconds (>= 0). */
+  set(us: number): void {
+    const seconds = Math.floor(us / 1e6);
+    const h = this.#halves;
+    h[0] = seconds % 0x1_0000_0000;
+    h[1] = Math.floor(seconds / 0x1_0000_0000);
+    h[2] = Math.floor((us - seconds * 1e6) * 1000);
+    h[3] = 0;
+  }
+
+  /** Its value in microseconds. */
+  get us(): number {
+    const h = this.#halves;
+    return (h[0] + h[1] * 0x1_0000_0000) * 1e6 + h[2] / 1000;
+  }
 }
 
 /** Applies `sync` to `raw`. */
 export function linuxWaitCalls(raw: RawWait, sync: LinuxSync, offLoop: () => OffLoopWaiter): WaitCalls {
-  const timeout = new BigInt64Array(2);
-  const now = new BigInt64Array(2);
-  const monotonicNs = (): bigint => {
-    raw.clock_gettime(sync.CLOCK_MONOTONIC, now);
-    return now[0] * 1_000_000_000n + now[1];
+  const timeout = new Timespec();
+  const now = new Timespec();
+  const monotonicUs = (): number => {
+    raw.clock_gettime(sync.CLOCK_MONOTONIC, now.bytes);
+    return now.us;
   };
-  const setTimespec = (ns: bigint) => {
-    timeout[0] = ns / 1_000_000_000n;
-    timeout[1] = ns % 1_000_000_000n;
-  };
+  const { FUTEX_WAIT, EAGAIN, EINTR, ETIMEDOUT } = sync;
   const mask = new Uint8Array(128);
   const attr = new Uint8Array(Math.max(sync.mutexAttrSize, 16));
   const errno = () => -raw.errno();
@@ -171,20 +207,28 @@ export function linuxWaitCalls(raw: RawWait, sync: LinuxSync, offLoop: () => Off
     alive: (pid) => raw.kill(pid, 0) === 0 || raw.errno() === sync.EPERM,
     addressOf: (buffer) => raw.addressOf(buffer),
     wait(address, expected, timeoutMs) {
-      const forever = timeoutMs === Infinity;
-      const deadline = forever ? 0n : monotonicNs() + BigInt(Math.ceil(timeoutMs * 1000)) * 1000n;
-      for (;;) {
-        if (!forever) {
-          const left = deadline - monotonicNs();
-          if (left <= 0n) return "timed-out";
-          setTimespec(left);
+      if (timeoutMs === Infinity) {
+        for (;;) {
+          if (raw.futex(address, FUTEX_WAIT, expected, null) === 0) return "ok";
+          const error = raw.errno();
+          if (error === EAGAIN) return "not-equal";
+          if (error !== EINTR) throw new Error(`futex wait failed: errno ${error}`);
         }
-        const result = raw.futex(address, sync.FUTEX_WAIT, expected, forever ? null : timeout);
-        if (result === 0) return "ok";
+      }
+      // The limit is relative, so the first try needs no arithmetic; the clock is read once, for a retry
+      // after a signal (EINTR), which waits only for what is left.
+      const limitUs = Math.ceil(timeoutMs * 1000);
+      const deadline = monotonicUs() + limitUs;
+      timeout.set(limitUs);
+      for (;;) {
+        if (raw.futex(address, FUTEX_WAIT, expected, timeout.bytes) === 0) return "ok";
         const error = raw.errno();
-        if (error === sync.EAGAIN) return "not-equal";
-        if (error === sync.ETIMEDOUT) return "timed-out";
-        if (error !== sync.EINTR) throw new Error(`futex wait failed: errno ${error}`);
+        if (error === EAGAIN) return "not-equal";
+        if (error === ETIMEDOUT) return "timed-out";
+        if (error !== EINTR) throw new Error(`futex wait failed: errno ${error}`);
+        const left = deadline - monotonicUs();
+        if (left <= 0) return "timed-out";
+        timeout.set(left);
       }
     },
     wake: (address, count) => {
@@ -213,9 +257,8 @@ export function linuxWaitCalls(raw: RawWait, sync: LinuxSync, offLoop: () => Off
       },
       lock(mutex, timeoutMs) {
         if (timeoutMs === Infinity) return -raw.mutex_lock(mutex);
-        const deadline = monotonicNs() + BigInt(Math.max(0, Math.ceil(timeoutMs * 1000))) * 1000n;
-        setTimespec(deadline);
-        return -raw.mutex_clocklock(mutex, sync.CLOCK_MONOTONIC, timeout);
+        timeout.set(monotonicUs() + Math.max(0, Math.ceil(timeoutMs * 1000)));
+        return -raw.mutex_clocklock(mutex, sync.CLOCK_MONOTONIC, timeout.bytes);
       },
       tryLock: (mutex) => -raw.mutex_trylock(mutex),
       unlock: (mutex) => -raw.mutex_unlock(mutex),
@@ -236,17 +279,34 @@ function controlWord(raw: RawWait): { word: Int32Array; address: Address } {
 export function poolOffLoop(raw: RawWait, sync: LinuxSync): OffLoopWaiter {
   const blocking = raw.waitvNonblocking!;
   const control = controlWord(raw);
+  const capacity = sync.FUTEX_WAITV_MAX - 1;
+  // One buffer (and its 32-bit view: a new typed array costs 330 ns in Deno) for the pending call's
+  // waiters, written again only once that call has returned; a second call meanwhile gets its own.
+  const bytes = new Uint8Array((capacity + 1) * WAITV_BYTES);
+  const words = new Uint32Array(bytes.buffer);
+  let calls = 0;
+  const ended = (index: number, count: number) => {
+    calls--;
+    return index >= 0 && index < count ? index : -1;
+  };
+  const failed = (error: unknown) => {
+    calls--;
+    throw error;
+  };
   return {
-    capacity: sync.FUTEX_WAITV_MAX - 1,
-    async wait(addresses, expected) {
-      const waiters = encodeWaitv(sync, addresses, expected, {
-        address: control.address,
-        expected: Atomics.load(control.word, 0),
-      });
-      const index = await blocking(waiters, addresses.length + 1);
-      return index >= 0 && index < addresses.length ? index : -1;
+    capacity,
+    wait(addresses, expected) {
+      const word = { address: control.address, expected: Atomics.load(control.word, 0) };
+      let waiters: Uint8Array = bytes;
+      if (calls === 0) writeWaitv(words, sync, addresses, expected, word);
+      else waiters = encodeWaitv(sync, addresses, expected, word);
+      calls++;
+      const count = addresses.length;
+      return blocking(waiters, count + 1).then((index) => ended(index, count), failed);
     },
     interrupt() {
+      // No call pending: nothing to end (and no system call spent on it).
+      if (calls === 0) return;
       Atomics.add(control.word, 0, 1);
       raw.futex(control.address, sync.FUTEX_WAKE | sync.FUTEX_PRIVATE_FLAG, 0x7fffffff, null);
     },
@@ -355,7 +415,9 @@ export function workerOffLoop(
       return new Promise((resolve, reject) => pending = { generation, resolve, reject });
     },
     interrupt() {
-      if (!thread) return;
+      // No wait pending: the thread, having answered, blocks on the control word alone (waking it would
+      // cost it a round of its loop and this process two context switches).
+      if (!thread || !pending) return;
       Atomics.store(slots, THREAD_SLOTS.count, 0);
       Atomics.add(slots, THREAD_SLOTS.generation, 1);
       wake();

@@ -22,6 +22,14 @@ test("futex.wait answers not-equal and timed-out as Atomics.wait does", LONG, ()
   assert.equal(futex.notify(s.words, 0), 0);
 });
 
+test("a timed futex.wait lasts its limit, whole seconds and the fraction", LONG, () => {
+  using s = segment("fx_limit");
+  const start = performance.now();
+  assert.equal(futex.wait(s.words, 0, 0, 1250), "timed-out");
+  const took = performance.now() - start;
+  assert.ok(took >= 1245 && took < 4000, `waited ${took} ms`);
+});
+
 test("futex refuses what is not an Int32Array over shared memory, and indexes out of range", LONG, () => {
   using s = segment("fx_refuse");
   assert.throws(() => futex.wait(new Int32Array(4), 0, 0, 0), TypeError);

@@ -39,8 +39,16 @@ const ALL = 0x7fffffff;
 /** Each buffer's address, read once (a mapping's buffer never moves). */
 const bases = new WeakMap<ArrayBufferLike, number>();
 
+/** The view last seen and the address of its element 0: a loop waiting on one word skips the checks and
+ * the WeakMap (that one view is kept alive until another is used). */
+let lastView: Int32Array | undefined;
+let lastBase = 0;
+
 /** The address of `int32[index]`, after checking both. */
 function addressOf(int32: Int32Array, index: number, what: string): number {
+  // The same view as last time: it is an Int32Array over shared memory; only the index needs checking
+  // (a closed segment's view has length 0 and fails here).
+  if (int32 === lastView && (index >>> 0) === index && index < int32.length) return lastBase + index * 4;
   if (!(int32 instanceof Int32Array)) throw new TypeError(`${what} needs an Int32Array, got ${describe(int32)}`);
   if (!Number.isInteger(index)) throw new TypeError(`index must be an integer, got ${describe(index)}`);
   if (index < 0 || index >= int32.length) {
@@ -60,7 +68,9 @@ function addressOf(int32: Int32Array, index: number, what: string): number {
     base = waitCalls().addressOf(buffer);
     bases.set(buffer, base);
   }
-  return base + int32.byteOffset + index * 4;
+  lastView = int32;
+  lastBase = base + int32.byteOffset;
+  return lastBase + index * 4;
 }
 
 /** A timeout as `Atomics.wait` reads one: missing or NaN is no limit, below 0 is 0. */
@@ -78,11 +88,13 @@ function expectedOf(expected: unknown): number {
   return expected | 0;
 }
 
+const NO_OPTIONS = Object.freeze({ timeout: Infinity, signal: undefined, spin: false });
+
 /** Checks `options` of a wait: `{ timeout?, signal? }`. Exported for the sync objects. */
 export function checkWaitOptions(
   options: unknown,
 ): { timeout: number; signal: AbortSignal | undefined; spin: boolean } {
-  if (options === undefined) return { timeout: Infinity, signal: undefined, spin: false };
+  if (options === undefined) return NO_OPTIONS;
   if (options === null || typeof options !== "object") {
     throw new TypeError(`options must be an object such as { timeout: 100 }, got ${describe(options)}`);
   }
@@ -94,22 +106,43 @@ export function checkWaitOptions(
   return { timeout: timeoutOf(timeout), signal, spin };
 }
 
-/** One JS waiter. */
-interface Waiter {
-  settle(result: WaitResult | Error): void;
+/** One pending `waitAsync`: its promise's two ends, and what may cancel it. */
+class Waiter {
+  readonly entry: Entry;
+  readonly resolve: (result: WaitResult) => void;
+  readonly reject: (error: unknown) => void;
+  timer: ReturnType<typeof setTimeout> | undefined = undefined;
+  signal: AbortSignal | undefined = undefined;
+  onAbort: (() => void) | undefined = undefined;
+  constructor(entry: Entry, resolve: (result: WaitResult) => void, reject: (error: unknown) => void) {
+    this.entry = entry;
+    this.resolve = resolve;
+    this.reject = reject;
+  }
+
+  /** Ends this wait (a timeout, an abort, or its entry woken); `fromEntry`: the entry has let go of it already. */
+  settle(result: WaitResult | Error, fromEntry = false): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    if (this.onAbort) this.signal!.removeEventListener("abort", this.onAbort);
+    if (!fromEntry) this.entry.leave(this);
+    if (typeof result === "string") this.resolve(result);
+    else this.reject(result);
+  }
 }
 
-/** The JS waiters of one word and one expected value. */
+/**
+ * The JS waiters of one word and one expected value. Entries are found by address (`entries`); the
+ * few of one address with other expected values are chained by `next`.
+ */
 class Entry {
-  readonly waiters = new Set<Waiter>();
-  readonly key: string;
+  readonly waiters: Waiter[] = [];
   readonly view: Int32Array;
   readonly index: number;
   readonly address: number;
   readonly expected: number;
   readonly group: Group;
-  constructor(key: string, view: Int32Array, index: number, address: number, expected: number, group: Group) {
-    this.key = key;
+  next: Entry | undefined = undefined;
+  constructor(view: Int32Array, index: number, address: number, expected: number, group: Group) {
     this.view = view;
     this.index = index;
     this.address = address;
@@ -117,14 +150,23 @@ class Entry {
     this.group = group;
   }
 
+  /** Takes `waiter` off; the last one to leave takes the entry away (and the thread off its word). */
+  leave(waiter: Waiter): void {
+    const at = this.waiters.indexOf(waiter);
+    if (at < 0) return;
+    this.waiters.splice(at, 1);
+    if (this.waiters.length > 0) return;
+    forget(this);
+    this.group.remove(this);
+  }
+
   /** Wakes every waiter with `result` and forgets the entry. */
   wake(result: WaitResult | Error): void {
-    entries.delete(this.key);
+    forget(this);
     this.group.entries.delete(this);
     // Taken off first: a waiter settled here must not go on to interrupt the thread (it has returned)
-    const waiters = [...this.waiters];
-    this.waiters.clear();
-    for (const waiter of waiters) waiter.settle(result);
+    const waiters = this.waiters.splice(0);
+    for (const waiter of waiters) waiter.settle(result, true);
   }
 
   /** After a wait that ended without naming this entry: wakes it if its word changed. */
@@ -139,6 +181,10 @@ class Group {
   readonly entries = new Set<Entry>();
   #running = false;
   readonly thread: OffLoopWaiter;
+  // The set waited on, made again for each wait of the thread without new arrays
+  readonly #waited: Entry[] = [];
+  readonly #addresses: number[] = [];
+  readonly #expected: number[] = [];
   constructor(thread: OffLoopWaiter) {
     this.thread = thread;
   }
@@ -161,33 +207,66 @@ class Group {
 
   async #run(): Promise<void> {
     this.#running = true;
+    const waited = this.#waited;
+    const addresses = this.#addresses;
+    const expected = this.#expected;
     try {
       while (this.entries.size > 0) {
-        const waited = [...this.entries];
-        const index = await this.thread.wait(waited.map((e) => e.address), waited.map((e) => e.expected));
+        waited.length = addresses.length = expected.length = 0;
+        for (const entry of this.entries) {
+          waited.push(entry);
+          addresses.push(entry.address);
+          expected.push(entry.expected);
+        }
+        const index = await this.thread.wait(addresses, expected);
         if (index >= 0 && this.entries.has(waited[index])) waited[index].wake("ok");
-        for (const entry of [...this.entries]) entry.recheck();
+        // Entries added meanwhile are waited on next time round; the others may have changed unseen.
+        for (const entry of waited) if (this.entries.has(entry)) entry.recheck();
       }
     } catch (error) {
       // The waiting thread failed (a Worker that could not start): every waiter hears it, none hangs.
       for (const entry of [...this.entries]) entry.wake(error instanceof Error ? error : new Error(String(error)));
     } finally {
+      waited.length = 0;
       this.#running = false;
     }
   }
 }
 
-const entries = new Map<string, Entry>();
+/** Every entry, by address (then by `next`). */
+const entries = new Map<number, Entry>();
 const groups: Group[] = [];
 
+/** Takes `entry` out of `entries`. */
+function forget(entry: Entry): void {
+  let first = entries.get(entry.address);
+  if (first === entry) {
+    if (entry.next) entries.set(entry.address, entry.next);
+    else entries.delete(entry.address);
+    return;
+  }
+  for (; first; first = first.next) {
+    if (first.next === entry) {
+      first.next = entry.next;
+      return;
+    }
+  }
+}
+
 function entryFor(view: Int32Array, index: number, address: number, expected: number): Entry {
-  const key = `${address}:${expected}`;
-  let entry = entries.get(key);
-  if (entry) return entry;
-  let group = groups.find((g) => !g.full);
+  const first = entries.get(address);
+  for (let entry = first; entry; entry = entry.next) if (entry.expected === expected) return entry;
+  let group: Group | undefined;
+  for (const g of groups) {
+    if (!g.full) {
+      group = g;
+      break;
+    }
+  }
   if (!group) groups.push(group = new Group(waitCalls().offLoop()));
-  entry = new Entry(key, view, index, address, expected, group);
-  entries.set(key, entry);
+  const entry = new Entry(view, index, address, expected, group);
+  entry.next = first;
+  entries.set(address, entry);
   group.add(entry);
   return entry;
 }
@@ -199,26 +278,17 @@ function waitAsync(int32: Int32Array, index: number, expected: number, options?:
   if (signal?.aborted) return Promise.reject(signal.reason);
   if (Atomics.load(int32, index) !== value) return Promise.resolve("not-equal");
   if (timeout === 0) return Promise.resolve("timed-out");
-  return new Promise<WaitResult>((resolve, reject) => {
-    const entry = entryFor(int32, index, address, value);
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const onAbort = () => waiter.settle(signal!.reason);
-    const waiter: Waiter = {
-      settle(result) {
-        if (timer !== undefined) clearTimeout(timer);
-        signal?.removeEventListener("abort", onAbort);
-        if (entry.waiters.delete(waiter) && entry.waiters.size === 0) {
-          entries.delete(entry.key);
-          entry.group.remove(entry);
-        }
-        if (typeof result === "string") resolve(result);
-        else reject(result);
-      },
-    };
-    entry.waiters.add(waiter);
-    if (timeout !== Infinity) timer = setTimeout(() => waiter.settle("timed-out"), timeout);
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
+  const { promise, resolve, reject } = Promise.withResolvers<WaitResult>();
+  const entry = entryFor(int32, index, address, value);
+  const waiter = new Waiter(entry, resolve, reject);
+  entry.waiters.push(waiter);
+  if (timeout !== Infinity) waiter.timer = setTimeout(() => waiter.settle("timed-out"), timeout);
+  if (signal) {
+    waiter.signal = signal;
+    waiter.onAbort = () => waiter.settle(signal.reason);
+    signal.addEventListener("abort", waiter.onAbort, { once: true });
+  }
+  return promise;
 }
 
 /** The three calls of `futex`. */
