@@ -15,6 +15,7 @@ import { waitCalls } from "../../ffi/runtime.ts";
 import type { OffLoopWaiter, WaitResult } from "../../ffi/wait.ts";
 import { describe } from "../arguments.ts";
 import { isMappedBuffer } from "../mapping.ts";
+import { beforeSegmentCloses } from "../shared_memory.ts";
 
 export type { WaitResult };
 
@@ -201,7 +202,8 @@ class Group {
 
   remove(entry: Entry): void {
     this.entries.delete(entry);
-    // The thread may go on waiting on a word no one waits for: harmless, until no entry is left.
+    // The thread may go on waiting on a word no one here waits for: a wake-up it takes there is passed on
+    // (#run), so it costs a wake-up, never one lost; with no entry left, the thread stops waiting.
     if (this.entries.size === 0) this.thread.interrupt();
   }
 
@@ -219,7 +221,12 @@ class Group {
           expected.push(entry.expected);
         }
         const index = await this.thread.wait(addresses, expected);
-        if (index >= 0 && this.entries.has(waited[index])) waited[index].wake("ok");
+        if (index >= 0) {
+          if (this.entries.has(waited[index])) waited[index].wake("ok");
+          // Its waiters all left (aborted, timed out) while the thread slept on it: the wake-up it took was
+          // meant for some sleeper, maybe in another process, so it goes on to the word's next one.
+          else waitCalls().wake(addresses[index], 1);
+        }
         // Entries added meanwhile are waited on next time round; the others may have changed unseen.
         for (const entry of waited) if (this.entries.has(entry)) entry.recheck();
       }
@@ -232,6 +239,15 @@ class Group {
     }
   }
 }
+
+/**
+ * A segment closing under pending waits: each thread that waits is interrupted, so that its entries are
+ * checked again, and those on the closed segment (their views now empty) reject at once instead of
+ * sleeping on until a wake-up that may never come (Deno's pool thread waits with no time limit).
+ */
+beforeSegmentCloses(() => {
+  for (const group of groups) if (group.entries.size > 0) group.thread.interrupt();
+});
 
 /** Every entry, by address (then by `next`). */
 const entries = new Map<number, Entry>();
