@@ -57,7 +57,7 @@ import {
   VERSION,
   WORD,
 } from "./layout.ts";
-import { DRAINED, EMPTY, ENDED_RESERVE, FULL, Ring } from "./ring.ts";
+import { DRAINED, EMPTY, ENDED_RESERVE, FULL, NOT_BYTES, Ring, SENT, TOO_LONG } from "./ring.ts";
 import { ChannelError, MalformedChannelError } from "./errors.ts";
 import { decode, encode, type Encoded, type Message, writePayload } from "./messages.ts";
 import { ownPid, PeerTable, slotsFor } from "./peers.ts";
@@ -154,12 +154,13 @@ export class Channel extends SharedObject<ChannelDescriptor> implements AsyncIte
   readonly #send: Side;
   readonly #receive: Side;
   readonly #encoded: Encoded = { kind: 0, length: 0, text: "" };
-  /** The last target of receiveInto, and its 32-bit words (see #copyOut). */
-  #target: Uint8Array | undefined;
-  #targetWords: Int32Array | undefined;
-  /** The last short bytes message sent, and its 32-bit words (see #copyIn). */
-  #source: Uint8Array | undefined;
-  #sourceWords: Int32Array | undefined;
+  /**
+   * The fast paths, with every per-call check done once: this handle is open and registered on a side
+   * of one process (no lock). A bytes message of at most `#maxBytes` then goes straight to the ring.
+   */
+  #sendFast = false;
+  #receiveFast = false;
+  #maxBytes = 0;
   /** The pending async sends and receives of this handle, each after the one before (order kept). */
   #sendQueue: Promise<unknown> = Promise.resolve();
   #receiveQueue: Promise<unknown> = Promise.resolve();
@@ -208,6 +209,7 @@ export class Channel extends SharedObject<ChannelDescriptor> implements AsyncIte
       new PeerTable(this.#words, WORD.receiverPids, slotsFor(manyReceivers)),
       lock(manyReceivers, RECEIVE_LOCK_OFFSET),
     );
+    this.#maxBytes = maxMessageBytes(this.#ring.capacity);
     if (create) markReady(control);
   }
 
@@ -273,6 +275,9 @@ export class Channel extends SharedObject<ChannelDescriptor> implements AsyncIte
 
   /** Sends `message` if there is room now: true, or false when the ring is full. */
   trySend(message: Message): boolean {
+    if (this.#sendFast && message instanceof Uint8Array && message.length <= this.#maxBytes) {
+      return this.#writeBytes(message);
+    }
     const encoded = this.#prepareSend(message);
     if (!this.#send.lock) return this.#write(message, encoded); // the lock-free side: no closure either
     return this.#locked(this.#send, () => this.#write(message, encoded));
@@ -280,6 +285,10 @@ export class Channel extends SharedObject<ChannelDescriptor> implements AsyncIte
 
   /** Sends `message`, blocking this thread while the ring is full. */
   send(message: Message, options?: ChannelWaitOptions): void {
+    if (
+      this.#sendFast && options === undefined && message instanceof Uint8Array && message.length <= this.#maxBytes &&
+      this.#writeBytes(message)
+    ) return;
     const encoded = this.#prepareSend(message);
     const { deadline, signal } = waitOptions(options);
     while (!this.#locked(this.#send, () => this.#write(message, encoded))) {
@@ -372,7 +381,7 @@ export class Channel extends SharedObject<ChannelDescriptor> implements AsyncIte
   /** The next message if there is one now; undefined when the ring is empty (see `done` for the end). */
   tryReceive(): Message | undefined {
     this.#prepareReceive();
-    const message = this.#locked(this.#receive, () => this.#read());
+    const message = this.#receive.lock ? this.#locked(this.#receive, () => this.#read()) : this.#read();
     return typeof message === "symbol" ? undefined : message;
   }
 
@@ -382,7 +391,7 @@ export class Channel extends SharedObject<ChannelDescriptor> implements AsyncIte
     const { deadline, signal } = waitOptions(options);
     let gone = false;
     for (;;) {
-      const message = this.#locked(this.#receive, () => this.#read());
+      const message = this.#receive.lock ? this.#locked(this.#receive, () => this.#read()) : this.#read();
       if (message === DONE) return undefined;
       if (message !== NOTHING) return message;
       if (gone) return undefined;
@@ -412,6 +421,7 @@ export class Channel extends SharedObject<ChannelDescriptor> implements AsyncIte
    * either way it stays queued.
    */
   tryReceiveInto(target: Uint8Array): number {
+    if (this.#receiveFast && !this.#ring.holding && target instanceof Uint8Array) return this.#readInto(target);
     this.#prepareReceive();
     if (!(target instanceof Uint8Array)) throw new TypeError(`target must be a Uint8Array, got ${describe(target)}`);
     if (!this.#receive.lock) return this.#readInto(target);
@@ -420,12 +430,18 @@ export class Channel extends SharedObject<ChannelDescriptor> implements AsyncIte
 
   /** As `tryReceiveInto`, blocking while empty; -1 once the channel is done. */
   receiveInto(target: Uint8Array, options?: ChannelWaitOptions): number {
+    if (this.#receiveFast && options === undefined && !this.#ring.holding && target instanceof Uint8Array) {
+      const length = this.#readInto(target);
+      if (length !== EMPTY) return length < 0 ? -1 : length;
+    }
     this.#prepareReceive();
     if (!(target instanceof Uint8Array)) throw new TypeError(`target must be a Uint8Array, got ${describe(target)}`);
     const { deadline, signal } = waitOptions(options);
     let gone = false;
     for (;;) {
-      const length = this.#locked(this.#receive, () => this.#readInto(target));
+      const length = this.#receive.lock
+        ? this.#locked(this.#receive, () => this.#readInto(target))
+        : this.#readInto(target);
       if (length >= 0 || length === -2) return length < 0 ? -1 : length;
       if (gone) return -1;
       gone = !this.#waitSync(this.#receive, WORD.tail, deadline, signal);
@@ -494,6 +510,7 @@ export class Channel extends SharedObject<ChannelDescriptor> implements AsyncIte
 
   /** Gives back what this handle holds (a reservation, a view) and its locks' handles, before the segment closes. */
   protected override onClose(): void {
+    this.#sendFast = this.#receiveFast = false;
     this.cancelReserve();
     if (this.#ring.holding) this.release();
     this.#send.lock?.close();
@@ -553,25 +570,37 @@ export class Channel extends SharedObject<ChannelDescriptor> implements AsyncIte
       );
     }
     side.registered = true;
+    if (side === this.#send) this.#sendFast = !side.lock;
+    else this.#receiveFast = !side.lock;
   }
 
   /** Writes one message if there is room: false when full. Throws if the channel ended. */
   #write(message: Message, encoded: Encoded): boolean {
+    if (encoded.kind === RECORD_KINDS.bytes) return this.#writeBytes(message as Uint8Array);
     const at = this.#ring.reserve(encoded.length);
     if (at === FULL) return false;
-    if (at === ENDED_RESERVE) throw new ChannelError("ended", "the channel has ended: no more messages may be sent");
-    if (encoded.kind === RECORD_KINDS.bytes && encoded.length <= COPY_BY_HAND) {
-      this.#copyIn(message as Uint8Array, at);
-    } else writePayload(message, encoded, this.#ring.bytes, at);
+    if (at === ENDED_RESERVE) throw endedError();
+    writePayload(message, encoded, this.#ring.bytes, at);
     this.#ring.commit(encoded.kind, encoded.length);
     this.#wake(this.#receive, WORD.tail);
     return true;
   }
 
+  /** Writes one bytes message (checked to fit) if there is room: false when full. Throws if the channel ended. */
+  #writeBytes(message: Uint8Array): boolean {
+    const result = this.#ring.writeBytes(message);
+    if (result === SENT) {
+      this.#wake(this.#receive, WORD.tail);
+      return true;
+    }
+    if (result === FULL) return false;
+    throw endedError();
+  }
+
   #reserve(length: number): Uint8Array | undefined {
     const at = this.#ring.reserve(length);
     if (at === FULL) return undefined;
-    if (at === ENDED_RESERVE) throw new ChannelError("ended", "the channel has ended: no more messages may be sent");
+    if (at === ENDED_RESERVE) throw endedError();
     return this.#ring.bytes.subarray(at, at + length);
   }
 
@@ -589,68 +618,23 @@ export class Channel extends SharedObject<ChannelDescriptor> implements AsyncIte
     }
   }
 
-  /** Copies the bytes message at the head into `target`: its length; -1 when empty, -2 when drained. */
+  /**
+   * Copies the bytes message at the head into `target`: its length; -1 when empty, -2 when drained. A
+   * message that is not bytes, or does not fit, stays queued.
+   */
   #readInto(target: Uint8Array): number {
-    const at = this.#ring.peek();
-    if (at === EMPTY) return -1;
-    if (at === DRAINED) return -2;
-    const length = this.#ring.length;
-    if (this.#ring.kind !== RECORD_KINDS.bytes) {
+    const length = this.#ring.readInto(target);
+    if (length >= 0) {
+      this.#wake(this.#send, WORD.head);
+      return length;
+    }
+    if (length === NOT_BYTES) {
       throw new TypeError("the next message is not bytes: receive it with receive() or tryReceive()");
     }
-    if (length > target.length) {
-      throw new RangeError(`the next message is ${length} bytes; target holds ${target.length}`);
+    if (length === TOO_LONG) {
+      throw new RangeError(`the next message is ${this.#ring.length} bytes; target holds ${target.length}`);
     }
-    if (length <= COPY_BY_HAND) this.#copyOut(at, length, target);
-    else target.set(this.#ring.bytes.subarray(at, at + length));
-    this.#ring.release();
-    this.#wake(this.#send, WORD.head);
     return length;
-  }
-
-  /**
-   * Copies a short message out by 32-bit words: a subarray for set() would be a new typed array (330 ns
-   * in Deno), and a byte loop is 4 times the work. The target's word view is made once and kept while
-   * the caller reuses the same target.
-   */
-  #copyOut(at: number, length: number, target: Uint8Array): void {
-    if (target !== this.#target) {
-      this.#target = target;
-      this.#targetWords = target.byteOffset % 4 === 0
-        ? new Int32Array(target.buffer, target.byteOffset, target.length >>> 2)
-        : undefined;
-    }
-    const bytes = this.#ring.bytes;
-    let i = 0;
-    const words = this.#targetWords;
-    if (words) {
-      const ring = this.#ring.ringWords;
-      const from = at >>> 2;
-      for (const n = length >>> 2; i < n; i++) words[i] = ring[from + i];
-      i <<= 2;
-    }
-    for (; i < length; i++) target[i] = bytes[at + i];
-  }
-
-  /** The same for a short message going in: by words from a kept word view of a reused source. */
-  #copyIn(source: Uint8Array, at: number): void {
-    if (source !== this.#source) {
-      this.#source = source;
-      this.#sourceWords = source.byteOffset % 4 === 0
-        ? new Int32Array(source.buffer, source.byteOffset, source.length >>> 2)
-        : undefined;
-    }
-    const length = source.length;
-    const bytes = this.#ring.bytes;
-    let i = 0;
-    const words = this.#sourceWords;
-    if (words && words.length === length >>> 2) {
-      const ring = this.#ring.ringWords;
-      const to = at >>> 2;
-      for (const n = length >>> 2; i < n; i++) ring[to + i] = words[i];
-      i <<= 2;
-    }
-    for (; i < length; i++) bytes[at + i] = source[i];
   }
 
   #view(): Uint8Array | undefined | typeof DONE {
@@ -727,56 +711,70 @@ export class Channel extends SharedObject<ChannelDescriptor> implements AsyncIte
   /**
    * One sleep of at most SLICE_MS on `index` while the ring stays as it is, with `side`'s waiting count
    * raised. Returns false when the other side's processes have all died; throws on timeout or abort.
+   * Whether the other side lives is asked (a system call and a /proc read per peer: tens of us) only
+   * after a sleep that lasted its whole slice, since any other end of a wait means the ring moved.
    */
   #waitSync(side: Side, index: number, deadline: number, signal: AbortSignal | undefined): boolean {
     if (signal?.aborted) throw signal.reason;
     const left = remaining(deadline);
     if (left <= 0) throw timeoutError();
-    if (this.#spin(side, index)) return true;
-    const observed = this.#raise(side, index);
-    if (observed !== CHANGED) futex.wait(this.#words, index, observed, Math.min(SLICE_MS, left));
+    const before = this.#before(index);
+    if (this.#spin(side, index, before)) return true;
+    const observed = this.#raise(side, index, before);
+    let result = "not-equal";
+    if (observed !== CHANGED) result = futex.wait(this.#words, index, observed, Math.min(SLICE_MS, left));
     this.#lower(side);
-    return this.#othersAlive(side);
+    return result !== "timed-out" || this.#othersAlive(side);
   }
 
   async #waitAsync(side: Side, index: number, deadline: number, signal: AbortSignal | undefined): Promise<boolean> {
     if (signal?.aborted) throw signal.reason;
     const left = remaining(deadline);
     if (left <= 0) throw timeoutError();
-    if (this.#spin(side, index)) return true;
+    const before = this.#before(index);
+    if (this.#spin(side, index, before)) return true;
     if (side.lock && !side.lock.tryLock()) await this.#lockAsync(side, deadline, signal);
-    const observed = this.#raiseHeld(side, index);
+    const observed = this.#raiseHeld(side, index, before);
     side.lock?.unlock();
+    let result = "not-equal";
     try {
       if (observed !== CHANGED) {
-        await futex.waitAsync(this.#words, index, observed, { timeout: Math.min(SLICE_MS, left), signal });
+        result = await futex.waitAsync(this.#words, index, observed, { timeout: Math.min(SLICE_MS, left), signal });
       }
     } finally {
       if (side.lock && !side.lock.tryLock()) await this.#lockAsync(side, Infinity, undefined);
       Atomics.store(this.#words, side.waitingIndex, Atomics.load(this.#words, side.waitingIndex) - 1);
       side.lock?.unlock();
     }
-    return this.#othersAlive(side);
+    return result !== "timed-out" || this.#othersAlive(side);
   }
 
-  /** Spins a little while the word to sleep on keeps its value: whether it changed (no sleep needed). */
-  #spin(side: Side, index: number): boolean {
+  /**
+   * The word to sleep on as the failed try saw it. A sender: the head it found too close (read again
+   * when the room ran short, so a receiver that made room since, and saw no sender waiting yet, is
+   * seen). A receiver: the tail now (#raiseHeld then looks at the ring itself).
+   */
+  #before(index: number): number {
+    return index === WORD.head ? this.#ring.headSeen : Atomics.load(this.#words, index);
+  }
+
+  /** Spins a little while the word to sleep on keeps its value `before`: whether it changed (no sleep needed). */
+  #spin(side: Side, index: number, before: number): boolean {
     const words = this.#words;
-    const observed = Atomics.load(words, index);
-    return side.spinner.spin(() => Atomics.load(words, index) !== observed);
+    return side.spinner.spin(() => Atomics.load(words, index) !== before);
   }
 
   /** Raises the waiting count and reads the word to sleep on: its value, or CHANGED if there is no need to. */
-  #raise(side: Side, index: number): number {
+  #raise(side: Side, index: number, before: number): number {
     if (side.lock) lockSync(side.lock);
     try {
-      return this.#raiseHeld(side, index);
+      return this.#raiseHeld(side, index, before);
     } finally {
       side.lock?.unlock();
     }
   }
 
-  #raiseHeld(side: Side, index: number): number {
+  #raiseHeld(side: Side, index: number, before: number): number {
     Atomics.store(this.#words, side.waitingIndex, Atomics.load(this.#words, side.waitingIndex) + 1);
     const observed = Atomics.load(this.#words, index);
     // with the count raised, look again: a message (or room) that came meanwhile means no sleep
@@ -784,7 +782,7 @@ export class Channel extends SharedObject<ChannelDescriptor> implements AsyncIte
     const head = Atomics.load(this.#words, WORD.head);
     if (index === WORD.tail) {
       if ((tail & POSITION_MASK) !== head || tail !== observed || (tail & ENDED) !== 0) return CHANGED;
-    } else if (head !== observed || this.#ring.ended) return CHANGED;
+    } else if (head !== before || head !== observed || this.#ring.ended) return CHANGED;
     return observed;
   }
 
@@ -817,9 +815,6 @@ export class Channel extends SharedObject<ChannelDescriptor> implements AsyncIte
 
 printAsString(Channel.prototype);
 
-/** Messages up to this many bytes are copied out byte by byte rather than through a new subarray. */
-const COPY_BY_HAND = 512;
-
 const NOTHING = Symbol("nothing yet");
 const DONE = Symbol("done");
 /** `#raise` found the ring changed: do not sleep. */
@@ -835,8 +830,18 @@ function lockSync(lock: Mutex): void {
   while (!lock.lock({ timeout: LOCK_SLICE_MS }));
 }
 
+/** The options of a wait without any: no limit, no signal (one object, not one per call). */
+const NO_LIMIT: { deadline: number; signal: AbortSignal | undefined } = Object.freeze({
+  deadline: Infinity,
+  signal: undefined,
+});
+
+function endedError(): ChannelError {
+  return new ChannelError("ended", "the channel has ended: no more messages may be sent");
+}
+
 function waitOptions(options: ChannelWaitOptions | undefined): { deadline: number; signal: AbortSignal | undefined } {
-  if (options === undefined) return { deadline: Infinity, signal: undefined };
+  if (options === undefined) return NO_LIMIT;
   checkOptionsObject(options, WAIT_OPTIONS, "options", "{ timeout: 100 }");
   const { timeout, signal } = options;
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
