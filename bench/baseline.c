@@ -869,7 +869,7 @@ static void bench_channel(void) {
     one_way("oneway1M", 4 << 20, 1 << 20, cfg.quick ? 3 : 10, cfg.quick ? 2 : 200);
     static const struct { const char *op; int ping, pong; } PLACES[] = {
         {"roundtrip/one-cpu", 0, 0}, {"roundtrip/two-cpus", 0, 1}, {"roundtrip/free", -1, -1}};
-    for (int p = 0; p < 3; p++) round_trips(PLACES[p].op, PLACES[p].ping, PLACES[p].pong, batches, cfg.quick ? 312 : 20000);
+    for (int p = 0; p < 3; p++) round_trips(PLACES[p].op, PLACES[p].ping, PLACES[p].pong, batches, cfg.quick ? 200 : 2000);
 }
 
 /* ---- main ---- */

@@ -5,6 +5,7 @@
  *
  * - `oneway64`: 64-byte messages through a channel of one sender and one receiver (the lock-free path):
  *   the child `trySend`s one reused buffer, this side `tryReceiveInto`s one reused buffer (variant
+ *   `batch`: the sender `trySendMany`s 16 reused buffers at a time, one store of the tail per batch;
  *   `plain`: `send(new Uint8Array(64))` and `receive()`, a new Uint8Array per message each side;
  *   variant `many`: the same as the default through a channel of many senders and receivers, locked);
  * - `oneway64/pipe`: the same bytes as 64-byte `write(2)`s to a pipe (the child's stdout) in this runtime;
@@ -61,12 +62,12 @@ function timeBatches({ batches, batch }: Sizes, receiveOne: () => void): ReturnT
   return statsOf(durations);
 }
 
-async function oneWay64(config: Config, variant: "reused" | "plain" | "many"): Promise<void> {
+async function oneWay64(config: Config, variant: "reused" | "batch" | "plain" | "many"): Promise<void> {
   const s = sizes(config, 200_000);
   const one = variant === "many" ? {} : { senders: "one", receivers: "one" } as const;
   using channel = Channel.create({ capacity: 1 << 16, name: benchName("chan64"), ...one });
   const run = startChild([
-    variant === "plain" ? "sendplain" : "send64",
+    variant === "plain" ? "sendplain" : variant === "batch" ? "send64many" : "send64",
     JSON.stringify(channel),
     String(s.batches * s.batch),
   ]);
@@ -146,7 +147,7 @@ async function oneWay1M(config: Config): Promise<void> {
  * sends a 64-byte request and waits for the reply, timing batches; `echo` sends each request back.
  */
 async function roundTrip(config: Config, placement: string): Promise<void> {
-  const s = sizes(config, 20_000);
+  const s = { batches: config.quick ? 3 : 15, batch: config.quick ? 200 : 2000 }; // as sync.ts's ping-pong
   using request = Channel.create({ capacity: 4096, name: benchName("chanreq"), senders: "one", receivers: "one" });
   using reply = Channel.create({ capacity: 4096, name: benchName("chanrep"), senders: "one", receivers: "one" });
   const [pingCpus, echoCpus] = PLACEMENTS[placement];
@@ -193,7 +194,7 @@ async function jsonPostMessage(config: Config): Promise<void> {
 }
 
 export async function run(config: Config): Promise<void> {
-  for (const variant of ["reused", "plain", "many"] as const) {
+  for (const variant of ["reused", "batch", "plain", "many"] as const) {
     log(`64-byte messages one way (${variant})`);
     await oneWay64(config, variant);
   }

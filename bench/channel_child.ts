@@ -1,6 +1,7 @@
 /**
  * The other process of the channel benchmarks (bench/channel.ts):
  *   send64 DESCRIPTOR N        sends N 64-byte messages from one reused buffer (trySend, else send)
+ *   send64many DESCRIPTOR N    the same from 16 reused buffers, by trySendMany (one store of the tail per batch)
  *   sendplain DESCRIPTOR N     the same with send(new Uint8Array(64)) per message
  *   send1M DESCRIPTOR N        N 1 MiB messages: reserve, copy one source buffer in, commit
  *   sendjson DESCRIPTOR N      N small JSON values
@@ -61,6 +62,19 @@ if (command === "pipe64" || command === "pipejson") {
     for (let i = 0; i < n; i++) {
       buffer[0] = i;
       if (!channel.trySend(buffer)) channel.send(buffer);
+    }
+  } else if (command === "send64many") {
+    const batch = Array.from({ length: 16 }, () => new Uint8Array(64));
+    for (let i = 0; i < n;) {
+      const count = Math.min(batch.length, n - i);
+      for (let k = 0; k < count; k++) batch[k][0] = i + k;
+      const messages = count === batch.length ? batch : batch.slice(0, count);
+      for (let sent = 0; sent < count;) {
+        const went = channel.trySendMany(messages, sent);
+        if (went > 0) sent += went;
+        else channel.send(messages[sent++]);
+      }
+      i += count;
     }
   } else if (command === "sendplain") {
     for (let i = 0; i < n; i++) channel.send(new Uint8Array(64));

@@ -161,7 +161,8 @@ const SECTION_NOTES: Record<string, string> = {
   channel: [
     "bench/channel.ts: a child process sends, this one receives and times batches. Deno and Bun: a Channel",
     "of one sender and one receiver (the lock-free path), `trySend` of one reused buffer and `tryReceiveInto`",
-    "one reused buffer; `plain`: `send(new Uint8Array(64))` / `receive()`; `many`: the same as the default",
+    "one reused buffer; `batch`: the sender's `trySendMany` of 16 reused buffers (one store of the tail per",
+    "batch); `plain`: `send(new Uint8Array(64))` / `receive()`; `many`: the same as the default",
     "through a channel of many senders and receivers (a Mutex per side); `pipe`: 64-byte `write(2)`s to the",
     "child's stdout, read as a stream. 1 MiB: reserve / copy in / commit, read as a view and released. JSON:",
     "`send(value)` / `receive()`; `postMessage` to a Worker and back, halved; `pipe`: JSON lines. Round trips:",

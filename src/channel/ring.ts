@@ -117,6 +117,33 @@ export class Ring {
   }
 
   /**
+   * Sends `sources[from]` to `sources[to - 1]` as bytes records (the caller checked that each fits), as
+   * many as there is room for now, and makes them visible together with ONE store of the tail: how many
+   * went (0 when full); ENDED_RESERVE when the channel has ended. A sender killed before that store
+   * leaves none of them visible, as with one.
+   */
+  writeBytesMany(sources: readonly Uint8Array[], from: number, to: number): number {
+    let tail = Atomics.load(this.words, WORD.tail);
+    if ((tail & ENDED) !== 0) return ENDED_RESERVE;
+    const words = this.ringWords;
+    let i = from;
+    for (; i < to; i++) {
+      const source = sources[i];
+      const length = source.length;
+      const size = recordBytes(length);
+      const start = this.#placeAt(tail, size);
+      if (start < 0) break;
+      const at = start & this.#mask;
+      this.#copyIn(source, at + RECORD_HEADER, length);
+      words[at >>> 2] = length;
+      words[(at >>> 2) + 1] = RECORD_KINDS.bytes;
+      tail = (start + size) & POSITION_MASK;
+    }
+    if (i > from) Atomics.store(this.words, WORD.tail, tail);
+    return i - from;
+  }
+
+  /**
    * Where a record of `size` bytes starts (a position), after writing a WRAP record when it does not fit
    * before the ring's end; FULL when there is no room now; ENDED_RESERVE when the channel has ended.
    * Nothing is visible to readers until the tail moves.
@@ -124,6 +151,11 @@ export class Ring {
   #place(size: number): number {
     const tail = Atomics.load(this.words, WORD.tail);
     if ((tail & ENDED) !== 0) return ENDED_RESERVE;
+    return this.#placeAt(tail, size);
+  }
+
+  /** `#place` after the record(s) that end at `tail` (not ended): the start, or FULL. */
+  #placeAt(tail: number, size: number): number {
     const at = tail & this.#mask;
     const toEnd = this.capacity - at;
     const needed = size <= toEnd ? size : toEnd + size;
