@@ -70,6 +70,8 @@ const LOCK_SLICE_MS = 20;
 /** How long a blocking wait spins on after its side woke the other's sleeper (see #spinOn): 3x a wake-up here. */
 const WAKE_SPIN_MS = 0.2;
 
+/** Whether this process woke a sleeper of a channel since its last blocking wait on one (see #spinOn). */
+let wokeSleeper = false;
 let cpus: number | undefined;
 /** CPUs this process may run on, asked once (as the sync objects' Spinner does). */
 function usableCpus(): number {
@@ -113,8 +115,6 @@ const ATTACH_OPTIONS = new Set(["shm"]);
 /** One side of the channel, as this handle sees it. */
 class Side {
   registered = false;
-  /** Whether this side woke the other side's sleepers since its own last wait (see #spinOn). */
-  woke = false;
   /** The short spin before a sleep (none with one usable CPU), adapted to how long the other side takes. */
   readonly spinner = new Spinner();
   readonly words: Int32Array;
@@ -710,7 +710,7 @@ export class Channel extends SharedObject<ChannelDescriptor> implements AsyncIte
   #wake(side: Side, index: number): void {
     if (Atomics.load(this.#words, side.waitingIndex) !== 0) {
       futex.notify(this.#words, index);
-      (side === this.#receive ? this.#send : this.#receive).woke = true;
+      wokeSleeper = true;
     }
   }
 
@@ -781,7 +781,7 @@ export class Channel extends SharedObject<ChannelDescriptor> implements AsyncIte
     const left = remaining(deadline);
     if (left <= 0) throw timeoutError();
     const before = this.#before(index);
-    if (this.#spin(side, index, before) || this.#spinOn(side, index, before)) return true;
+    if (this.#spin(side, index, before) || this.#spinOn(index, before)) return true;
     const observed = this.#raise(side, index, before);
     let result = "not-equal";
     if (observed !== CHANGED) result = futex.wait(this.#words, index, observed, Math.min(SLICE_MS, left));
@@ -823,19 +823,21 @@ export class Channel extends SharedObject<ChannelDescriptor> implements AsyncIte
   /** Spins a little while the word to sleep on keeps its value `before`: whether it changed (no sleep needed). */
   #spin(side: Side, index: number, before: number): boolean {
     const words = this.#words;
+    if (usableCpus() < 2) return Atomics.load(words, index) !== before; // the Spinner's own rule, without its closure
     return side.spinner.spin(() => Atomics.load(words, index) !== before);
   }
 
   /**
-   * After this side woke the other side's sleeper, a blocking wait spins on (with more than one usable
-   * CPU) for WAKE_SPIN_MS while that sleeper comes back, rather than sleep: a sleeper takes 55-70 us to
-   * run again here, longer than the spin before a sleep, so the waker would sleep too, and hand the
-   * next wake-up to the other side. The two then sleep in turn (seen: a full ring, then an empty one,
-   * 1 us a message; a round trip of two sleeps), where spinning through one wake-up lets both run on.
+   * After this process woke a sleeper of a channel, its next blocking wait spins on (with more than one
+   * usable CPU) for WAKE_SPIN_MS while that sleeper comes back, rather than sleep: a sleeper takes 55-70
+   * us to run again here, longer than the spin before a sleep, so the waker would sleep too and hand
+   * the next wake-up to the other side. The two then sleep in turn (seen: a ring full, then empty, 1 us
+   * a message; a request and its reply, over two channels, two sleeps a round trip), where spinning
+   * through one wake-up lets both run on.
    */
-  #spinOn(side: Side, index: number, before: number): boolean {
-    if (!side.woke) return false;
-    side.woke = false;
+  #spinOn(index: number, before: number): boolean {
+    if (!wokeSleeper) return false;
+    wokeSleeper = false;
     if (usableCpus() < 2) return false;
     const words = this.#words;
     const end = performance.now() + WAKE_SPIN_MS;
