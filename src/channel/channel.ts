@@ -72,8 +72,10 @@ import { waitCalls } from "../../ffi/runtime.ts";
 const SLICE_MS = 100;
 /** How long one async wait for a side's lock lasts at most before it tries again. */
 const LOCK_SLICE_MS = 20;
-/** How long a blocking wait spins on after its side woke the other's sleeper (see #spinOn): 3x a wake-up here. */
+/** How long a blocking wait spins on after this process woke a sleeper (see #spinOn): at most 3x a wake-up here, at least a probe. */
 const WAKE_SPIN_MS = 0.2;
+const WAKE_SPIN_MIN_MS = 0.0125;
+let wakeSpinMs = WAKE_SPIN_MS;
 
 /** Whether this process woke a sleeper of a channel since its last blocking wait on one (see #spinOn). */
 let wokeSleeper = false;
@@ -838,17 +840,26 @@ export class Channel extends SharedObject<ChannelDescriptor> implements AsyncIte
    * us to run again here, longer than the spin before a sleep, so the waker would sleep too and hand
    * the next wake-up to the other side. The two then sleep in turn (seen: a ring full, then empty, 1 us
    * a message; a request and its reply, over two channels, two sleeps a round trip), where spinning
-   * through one wake-up lets both run on.
+   * through one wake-up lets both run on. The spin is adaptive, as the Spinner's: each one that ends
+   * without the word moving halves the next (down to WAKE_SPIN_MIN_MS), each that sees it move doubles
+   * it (up to WAKE_SPIN_MS); on a busy machine, where the sleeper may wait long for a CPU (or for this
+   * one), it soon costs little.
    */
   #spinOn(index: number, before: number): boolean {
     if (!wokeSleeper) return false;
     wokeSleeper = false;
     if (usableCpus() < 2) return false;
     const words = this.#words;
-    const end = performance.now() + WAKE_SPIN_MS;
+    const end = performance.now() + wakeSpinMs;
     for (let i = 1;; i++) {
-      if (Atomics.load(words, index) !== before) return true;
-      if ((i & 63) === 0 && performance.now() > end) return false;
+      if (Atomics.load(words, index) !== before) {
+        wakeSpinMs = Math.min(WAKE_SPIN_MS, wakeSpinMs * 2);
+        return true;
+      }
+      if ((i & 63) === 0 && performance.now() > end) {
+        wakeSpinMs = Math.max(WAKE_SPIN_MIN_MS, wakeSpinMs / 2);
+        return false;
+      }
     }
   }
 
