@@ -2,7 +2,7 @@
  * The C baseline: the same work as the TypeScript benchmarks, straight on libc, as the physical limit.
  * Compiled by bench/main.ts at bench time:  cc -O3 -pthread -o bench/build/baseline bench/baseline.c -lrt
  *
- *   baseline <lifecycle|memory|handoff|ffi|sync> key=value...     one JSON line per result on stdout
+ *   baseline <lifecycle|memory|handoff|ffi|sync|channel> key=value...     one JSON line per result on stdout
  *
  * The key=value arguments come from bench/config.ts. Sampling copies mitata's: one warm-up call (and
  * two more while a call takes under 0.5 ms), batches of `batch` calls while one call takes under 65 us,
@@ -668,6 +668,227 @@ static void bench_sync(void) {
     }
 }
 
+/* ---- 7. channels between processes (bench/channel.ts) ---- */
+
+/*
+ * The library's ring in C: one sender and one receiver, records of an 8-byte header (length, kind) and
+ * a payload padded to 8 bytes, a WRAP record where one does not fit before the ring's end, the tail
+ * and the head on cache lines of their own, each side caching the other's index. The same waiting
+ * protocol as src/channel/channel.ts: a side that must wait spins a little (with more than one usable
+ * CPU), then raises its waiting count, looks again and sleeps on the word with the futex; the other
+ * side stores its index first (sequentially consistent, as JS's Atomics.store) and reads the count
+ * after, and wakes it when raised. Each side is a forked process; the parent receives and times.
+ */
+#define CH_RING_OFFSET 1024
+#define CH_WRAP 0x57524150u
+
+typedef struct {
+    volatile uint32_t *tail, *receivers_waiting, *head, *senders_waiting;
+    unsigned char *ring;
+    uint32_t capacity, mask, head_seen, tail_seen, next;
+    int spin;
+} cring_t;
+
+static size_t cring_bytes(uint32_t capacity) { return CH_RING_OFFSET + capacity; }
+
+static cring_t cring_at(unsigned char *base, uint32_t capacity, int spin) {
+    cring_t r = {(volatile uint32_t *)(base + 64), (volatile uint32_t *)(base + 68),
+                 (volatile uint32_t *)(base + 128), (volatile uint32_t *)(base + 132),
+                 base + CH_RING_OFFSET, capacity, capacity - 1, 0, 0, 0, spin};
+    return r;
+}
+
+static uint32_t record_bytes(uint32_t length) { return 8 + ((length + 7) & ~7u); }
+
+/* Spins, then sleeps, while *word holds `seen` and `still()` says the wait is needed. */
+static void cring_wait(cring_t *r, volatile uint32_t *word, volatile uint32_t *waiting, uint32_t seen,
+                       int (*still)(cring_t *)) {
+    for (int i = 0; r->spin && i < 20000; i++) {
+        if (__atomic_load_n(word, __ATOMIC_SEQ_CST) != seen) return;
+        __builtin_ia32_pause();
+    }
+    __atomic_fetch_add(waiting, 1, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(word, __ATOMIC_SEQ_CST) == seen && still(r))
+        futex_op((volatile int *)word, FUTEX_WAIT, (int)seen);
+    __atomic_fetch_sub(waiting, 1, __ATOMIC_SEQ_CST);
+}
+
+static int cring_full(cring_t *r) { return __atomic_load_n(r->head, __ATOMIC_SEQ_CST) == r->head_seen; }
+static int cring_empty(cring_t *r) {
+    return __atomic_load_n(r->tail, __ATOMIC_SEQ_CST) == __atomic_load_n(r->head, __ATOMIC_RELAXED);
+}
+
+/* Room for a record of `length` payload bytes (waiting while full): where its payload goes. */
+static unsigned char *cring_reserve(cring_t *r, uint32_t length, uint32_t *start) {
+    uint32_t tail = __atomic_load_n(r->tail, __ATOMIC_RELAXED), size = record_bytes(length);
+    uint32_t at = tail & r->mask, to_end = r->capacity - at, needed = size <= to_end ? size : to_end + size;
+    while (r->capacity - (tail - r->head_seen) < needed) {
+        uint32_t before = r->head_seen;
+        r->head_seen = __atomic_load_n(r->head, __ATOMIC_ACQUIRE);
+        if (r->head_seen == before) cring_wait(r, r->head, r->senders_waiting, before, cring_full);
+    }
+    *start = tail;
+    if (size > to_end) {
+        uint32_t *wrap = (uint32_t *)(r->ring + at);
+        wrap[0] = 0;
+        wrap[1] = CH_WRAP;
+        *start = tail + to_end;
+        at = 0;
+    }
+    return r->ring + at + 8;
+}
+
+static void cring_commit(cring_t *r, uint32_t start, uint32_t length) {
+    uint32_t *header = (uint32_t *)(r->ring + (start & r->mask));
+    header[0] = length;
+    header[1] = 1;
+    __atomic_store_n(r->tail, start + record_bytes(length), __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(r->receivers_waiting, __ATOMIC_SEQ_CST)) futex_op((volatile int *)r->tail, FUTEX_WAKE, 1);
+}
+
+static void cring_send(cring_t *r, const void *source, uint32_t length) {
+    uint32_t start;
+    memcpy(cring_reserve(r, length, &start), source, length);
+    cring_commit(r, start, length);
+}
+
+/* The record at the head (waiting while empty): its payload, its length in *length. */
+static unsigned char *cring_peek(cring_t *r, uint32_t *length) {
+    uint32_t head = __atomic_load_n(r->head, __ATOMIC_RELAXED);
+    while (r->tail_seen == head) {
+        r->tail_seen = __atomic_load_n(r->tail, __ATOMIC_ACQUIRE);
+        if (r->tail_seen == head) cring_wait(r, r->tail, r->receivers_waiting, head, cring_empty);
+    }
+    uint32_t at = head & r->mask, *header = (uint32_t *)(r->ring + at);
+    if (header[1] == CH_WRAP) {
+        head += r->capacity - at;
+        header = (uint32_t *)r->ring;
+    }
+    if (header[1] != 1 || header[0] > r->capacity / 2) { fprintf(stderr, "bad record\n"); exit(1); }
+    *length = header[0];
+    r->next = head + record_bytes(header[0]);
+    return (unsigned char *)(header + 2);
+}
+
+static void cring_release(cring_t *r) {
+    __atomic_store_n(r->head, r->next, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(r->senders_waiting, __ATOMIC_SEQ_CST)) futex_op((volatile int *)r->head, FUTEX_WAKE, 1);
+}
+
+static void cring_receive(cring_t *r, void *target) {
+    uint32_t length;
+    unsigned char *payload = cring_peek(r, &length);
+    memcpy(target, payload, length);
+    cring_release(r);
+}
+
+static int usable_cpus(void) {
+    cpu_set_t set;
+    return sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 1;
+}
+
+/* Receives batches x batch messages with `receive_one`, timing each batch (as timeBatches in channel.ts). */
+static stats_t time_batches(long batches, long batch, void (*receive_one)(cring_t *, void *), cring_t *r,
+                            void *ctx) {
+    receive_one(r, ctx);
+    for (long b = 0; b < batches; b++) {
+        long n = b == 0 ? batch - 1 : batch;
+        double t0 = now_ns();
+        for (long i = 0; i < n; i++) receive_one(r, ctx);
+        samples[b] = (now_ns() - t0) / (double)n;
+    }
+    return stats_of(samples, (int)batches, 1);
+}
+
+static void receive64(cring_t *r, void *target) { cring_receive(r, target); }
+
+static void receive1M(cring_t *r, void *ctx) {
+    (void)ctx;
+    uint32_t length;
+    unsigned char *view = cring_peek(r, &length);
+    if (length != 1u << 20 || view[12345] != 7) { fprintf(stderr, "bad 1 MiB message\n"); exit(1); }
+    cring_release(r);
+}
+
+static void one_way(const char *op, uint32_t capacity, uint32_t length, long batches, long batch) {
+    char name[96];
+    progress(op);
+    unsigned char *base = create_segment(name, sizeof name, "chan", cring_bytes(capacity));
+    int spin = usable_cpus() > 1;
+    long count = batches * batch;
+    pid_t child = fork();
+    if (child < 0) die("fork");
+    if (child == 0) {
+        cring_t w = cring_at(base, capacity, spin);
+        unsigned char *source = malloc(length);
+        memset(source, 7, length);
+        for (long i = 0; i < count; i++) {
+            source[0] = (unsigned char)i;
+            cring_send(&w, source, length);
+        }
+        _exit(0);
+    }
+    cring_t r = cring_at(base, capacity, spin);
+    unsigned char target[64];
+    stats_t st = length == 64 ? time_batches(batches, batch, receive64, &r, target)
+                              : time_batches(batches, batch, receive1M, &r, NULL);
+    waitpid(child, NULL, 0);
+    emit("channel", op, 0, "message", length, st);
+    release_segment(name, base, cring_bytes(capacity));
+}
+
+static void round_trips(const char *op, int ping_cpu, int pong_cpu, long batches, long batch) {
+    char request_name[96], reply_name[96];
+    progress(op);
+    unsigned char *a = create_segment(request_name, sizeof request_name, "chanreq", cring_bytes(4096));
+    unsigned char *b = create_segment(reply_name, sizeof reply_name, "chanrep", cring_bytes(4096));
+    long count = batches * batch;
+    pid_t child = fork();
+    if (child < 0) die("fork");
+    if (child == 0) {
+        pin(pong_cpu);
+        int spin = usable_cpus() > 1;
+        cring_t request = cring_at(a, 4096, spin), reply = cring_at(b, 4096, spin);
+        unsigned char buffer[64];
+        for (long i = 0; i < count; i++) {
+            cring_receive(&request, buffer);
+            cring_send(&reply, buffer, 64);
+        }
+        _exit(0);
+    }
+    cpu_set_t before;
+    sched_getaffinity(0, sizeof before, &before);
+    pin(ping_cpu);
+    int spin = usable_cpus() > 1;
+    cring_t request = cring_at(a, 4096, spin), reply = cring_at(b, 4096, spin);
+    unsigned char buffer[64] = {0};
+    cring_send(&request, buffer, 64);
+    cring_receive(&reply, buffer);
+    for (long s = 0; s < batches; s++) {
+        long n = s == 0 ? batch - 1 : batch;
+        double t0 = now_ns();
+        for (long i = 0; i < n; i++) {
+            cring_send(&request, buffer, 64);
+            cring_receive(&reply, buffer);
+        }
+        samples[s] = (now_ns() - t0) / (double)n;
+    }
+    waitpid(child, NULL, 0);
+    sched_setaffinity(0, sizeof before, &before);
+    emit("channel", op, 0, "round trip", 0, stats_of(samples, (int)batches, 1));
+    release_segment(request_name, a, cring_bytes(4096));
+    release_segment(reply_name, b, cring_bytes(4096));
+}
+
+static void bench_channel(void) {
+    long batches = cfg.quick ? 3 : 15;
+    one_way("oneway64", 1 << 16, 64, batches, cfg.quick ? 200000 >> 6 : 200000);
+    one_way("oneway1M", 4 << 20, 1 << 20, cfg.quick ? 3 : 10, cfg.quick ? 2 : 200);
+    static const struct { const char *op; int ping, pong; } PLACES[] = {
+        {"roundtrip/one-cpu", 0, 0}, {"roundtrip/two-cpus", 0, 1}, {"roundtrip/free", -1, -1}};
+    for (int p = 0; p < 3; p++) round_trips(PLACES[p].op, PLACES[p].ping, PLACES[p].pong, batches, cfg.quick ? 200 : 2000);
+}
+
 /* ---- main ---- */
 
 static void on_signal(int sig) {
@@ -688,6 +909,7 @@ int main(int argc, char **argv) {
     else if (strcmp(argv[1], "handoff") == 0) bench_handoff("/proc/self/exe");
     else if (strcmp(argv[1], "ffi") == 0) bench_ffi();
     else if (strcmp(argv[1], "sync") == 0) bench_sync();
+    else if (strcmp(argv[1], "channel") == 0) bench_channel();
     else { fprintf(stderr, "unknown benchmark %s\n", argv[1]); return 2; }
     return 0;
 }

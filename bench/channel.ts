@@ -5,13 +5,14 @@
  *
  * - `oneway64`: 64-byte messages through a channel of one sender and one receiver (the lock-free path):
  *   the child `trySend`s one reused buffer, this side `tryReceiveInto`s one reused buffer (variant
+ *   `batch`: the sender `trySendMany`s 16 reused buffers at a time, one store of the tail per batch;
  *   `plain`: `send(new Uint8Array(64))` and `receive()`, a new Uint8Array per message each side;
  *   variant `many`: the same as the default through a channel of many senders and receivers, locked);
  * - `oneway64/pipe`: the same bytes as 64-byte `write(2)`s to a pipe (the child's stdout) in this runtime;
  * - `oneway1M`: 1 MiB messages: the child reserves, copies one source buffer in, commits; this side reads
  *   each as a view of the ring and releases it (one copy in all);
- * - `roundtrip`: a 64-byte request over one channel and its reply over another (compare `sync`'s futex
- *   ping-pong, placed freely);
+ * - `roundtrip/<placement>`: a 64-byte request over one channel and its reply over another, between two
+ *   children placed as `sync`'s futex ping-pong is (one CPU, two CPUs, free), to compare with it;
  * - `json`: a small JSON record: through a channel (`send(value)` / `receive()`), by postMessage to a
  *   Worker and back (variant `postMessage`, per round trip / 2), and as JSON lines over a pipe
  *   (variant `pipe`).
@@ -22,14 +23,17 @@ import { Channel } from "../mod.ts";
 import type { Config } from "./config.ts";
 import { benchName, check, emit, IMPL, log, now, statsOf } from "./harness.ts";
 import { jsonValue } from "./channel_work.ts";
+import { PLACEMENTS } from "./sync.ts";
 
 const CHILD = new URL("./channel_child.ts", import.meta.url).pathname;
 const WORKER = new URL("./channel_worker.ts", import.meta.url).href;
 
-function startChild(args: string[]) {
-  const argv = IMPL === "deno"
+/** Starts channel_child.ts with `args`, under `taskset -c cpus` when given (see sync.ts PLACEMENTS). */
+function startChild(args: string[], cpus?: string) {
+  const runtime = IMPL === "deno"
     ? [process.execPath, "run", "--allow-all", CHILD, ...args]
     : [process.execPath, "run", CHILD, ...args];
+  const argv = cpus === undefined ? runtime : ["taskset", "-c", cpus, ...runtime];
   const child = spawn(argv[0], argv.slice(1), { stdio: ["ignore", "pipe", "inherit"] });
   const exited = new Promise<void>((resolve, reject) =>
     child.on("exit", (code) => code === 0 ? resolve() : reject(new Error(`${args[0]} child exited with ${code}`)))
@@ -58,12 +62,12 @@ function timeBatches({ batches, batch }: Sizes, receiveOne: () => void): ReturnT
   return statsOf(durations);
 }
 
-async function oneWay64(config: Config, variant: "reused" | "plain" | "many"): Promise<void> {
+async function oneWay64(config: Config, variant: "reused" | "batch" | "plain" | "many"): Promise<void> {
   const s = sizes(config, 200_000);
   const one = variant === "many" ? {} : { senders: "one", receivers: "one" } as const;
   using channel = Channel.create({ capacity: 1 << 16, name: benchName("chan64"), ...one });
   const run = startChild([
-    variant === "plain" ? "sendplain" : "send64",
+    variant === "plain" ? "sendplain" : variant === "batch" ? "send64many" : "send64",
     JSON.stringify(channel),
     String(s.batches * s.batch),
   ]);
@@ -138,18 +142,24 @@ async function oneWay1M(config: Config): Promise<void> {
   emit({ bench: "channel", op: "oneway1M", impl: IMPL, unit: "message", bytes: 1 << 20, ...stats });
 }
 
-async function roundTrip(config: Config): Promise<void> {
-  const s = sizes(config, 20_000);
+/**
+ * Round trips between two children placed as sync.ts places its ping-pong (one CPU, two, free): `ping`
+ * sends a 64-byte request and waits for the reply, timing batches; `echo` sends each request back.
+ */
+async function roundTrip(config: Config, placement: string): Promise<void> {
+  const s = { batches: config.quick ? 3 : 15, batch: config.quick ? 200 : 2000 }; // as sync.ts's ping-pong
   using request = Channel.create({ capacity: 4096, name: benchName("chanreq"), senders: "one", receivers: "one" });
   using reply = Channel.create({ capacity: 4096, name: benchName("chanrep"), senders: "one", receivers: "one" });
-  const run = startChild(["echo", JSON.stringify(request), JSON.stringify(reply), String(s.batches * s.batch)]);
-  const buffer = new Uint8Array(64);
-  const stats = timeBatches(s, () => {
-    request.send(buffer);
-    check(reply.receiveInto(buffer) === 64, "the reply came");
-  });
-  await run.exited;
-  emit({ bench: "channel", op: "roundtrip", impl: IMPL, unit: "round trip", ...stats });
+  const [pingCpus, echoCpus] = PLACEMENTS[placement];
+  const channels = [JSON.stringify(request), JSON.stringify(reply)];
+  const echo = startChild(["echo", ...channels, String(s.batches * s.batch)], echoCpus);
+  const ping = startChild(["ping", ...channels, String(s.batches), String(s.batch)], pingCpus);
+  let out = "";
+  ping.child.stdout!.setEncoding("utf8").on("data", (chunk: string) => out += chunk);
+  await Promise.all([ping.exited, echo.exited]);
+  const durations = JSON.parse(out) as number[];
+  check(durations.length === s.batches, "ping timed every batch");
+  emit({ bench: "channel", op: `roundtrip/${placement}`, impl: IMPL, unit: "round trip", ...statsOf(durations) });
 }
 
 async function jsonChannel(config: Config): Promise<void> {
@@ -184,7 +194,7 @@ async function jsonPostMessage(config: Config): Promise<void> {
 }
 
 export async function run(config: Config): Promise<void> {
-  for (const variant of ["reused", "plain", "many"] as const) {
+  for (const variant of ["reused", "batch", "plain", "many"] as const) {
     log(`64-byte messages one way (${variant})`);
     await oneWay64(config, variant);
   }
@@ -192,8 +202,10 @@ export async function run(config: Config): Promise<void> {
   await pipe64(config, false);
   log("1 MiB messages one way");
   await oneWay1M(config);
-  log("request/reply round trips over two channels");
-  await roundTrip(config);
+  for (const placement of Object.keys(PLACEMENTS)) {
+    log(`request/reply round trips over two channels, ${placement}`);
+    await roundTrip(config, placement);
+  }
   log("JSON messages: channel, postMessage, JSON lines over a pipe");
   await jsonChannel(config);
   await jsonPostMessage(config);

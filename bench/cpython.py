@@ -566,13 +566,53 @@ def bench_sync():
 
 
 # ---- 7. channels between processes (bench/channel.ts) ----
+# What Python users reach for: multiprocessing.Queue (the rows without a variant, which the JS rows
+# are divided by) and multiprocessing.Pipe (variant "Pipe"), between two processes.
+
+def _json_value(i):
+    return {"id": i, "name": "frame", "tags": ["a", "b"], "values": [i, i + 1, i + 2, 0.5], "ok": True}
+
 
 def queue_sender(queue, count, json_values):
     message = bytes(64)
     for i in range(count):
-        queue.put({"id": i, "name": "frame", "tags": ["a", "b"], "values": [i, i + 1, i + 2, 0.5], "ok": True}
-                  if json_values else message)
+        queue.put(_json_value(i) if json_values else message)
     queue.put(None)
+
+
+def pipe_sender(conn, count, json_values):
+    message = bytes(64)
+    for i in range(count):
+        if json_values:
+            conn.send(_json_value(i))
+        else:
+            conn.send_bytes(message)
+    conn.send(None)
+
+
+def time_receives(batches, batch, receive_one):
+    """As timeBatches in channel.ts: the first message, then batches of receives, per message."""
+    receive_one()
+    durations = []
+    for b in range(batches):
+        n = batch - 1 if b == 0 else batch
+        t0 = now()
+        for _ in range(n):
+            receive_one()
+        durations.append((now() - t0) / n)
+    return durations
+
+
+def echo_side(inbox, outbox, count, cpu):
+    pin(cpu)
+    for _ in range(count):
+        outbox.put(inbox.get())
+
+
+def pipe_echo_side(conn, count, cpu):
+    pin(cpu)
+    for _ in range(count):
+        conn.send_bytes(conn.recv_bytes())
 
 
 def bench_channel():
@@ -580,20 +620,53 @@ def bench_channel():
     batches = 3 if CONFIG["quick"] else 15
     for op, json_values, batch in (("oneway64", False, 20000), ("json", True, 10000)):
         batch = batch >> 6 if CONFIG["quick"] else batch
+        nbytes = None if json_values else 64
         progress(f"{op} multiprocessing.Queue")
         queue = multiprocessing.Queue(maxsize=1000)
         child = Process(target=queue_sender, args=(queue, batches * batch, json_values))
         child.start()
-        queue.get()
-        durations = []
-        for b in range(batches):
-            t0 = now()
-            for _ in range(batch - 1 if b == 0 else batch):
-                queue.get()
-            durations.append((now() - t0) / (batch - 1 if b == 0 else batch))
+        durations = time_receives(batches, batch, queue.get)
         check(queue.get() is None, "the queue ended")
         child.join()
-        emit_variant("channel", op, "queue", stats_of(durations), "message")
+        record = {"bench": "channel", "op": op, "impl": "cpython", "unit": "message"}
+        if nbytes:
+            record["bytes"] = nbytes
+        print(json.dumps({**record, **stats_of(durations)}), flush=True)
+        progress(f"{op} multiprocessing.Pipe")
+        receiver, sender = Pipe(duplex=False)
+        child = Process(target=pipe_sender, args=(sender, batches * batch, json_values))
+        child.start()
+        durations = time_receives(batches, batch, receiver.recv if json_values else receiver.recv_bytes)
+        check(receiver.recv() is None, "the pipe ended")
+        child.join()
+        print(json.dumps({**record, "variant": "Pipe", **stats_of(durations)}), flush=True)
+    batch = 1000 if not CONFIG["quick"] else 50
+    message = bytes(64)
+    for placement, (ping_cpu, pong_cpu) in PLACEMENTS.items():
+        op = f"roundtrip/{placement}"
+        progress(f"{op} multiprocessing.Queue")
+        there, back = multiprocessing.Queue(), multiprocessing.Queue()
+        child = Process(target=echo_side, args=(there, back, batches * batch, pong_cpu))
+        child.start()
+        before = os.sched_getaffinity(0)
+        pin(ping_cpu)
+        try:
+            durations = time_receives(batches, batch, lambda: (there.put(message), back.get()))
+        finally:
+            os.sched_setaffinity(0, before)
+        child.join()
+        emit_variant("channel", op, None, stats_of(durations), "round trip")
+        progress(f"{op} multiprocessing.Pipe")
+        mine, theirs = Pipe()
+        child = Process(target=pipe_echo_side, args=(theirs, batches * batch, pong_cpu))
+        child.start()
+        pin(ping_cpu)
+        try:
+            durations = time_receives(batches, batch, lambda: (mine.send_bytes(message), mine.recv_bytes()))
+        finally:
+            os.sched_setaffinity(0, before)
+        child.join()
+        emit_variant("channel", op, "Pipe", stats_of(durations), "round trip")
 
 
 BENCHMARKS = {"lifecycle": bench_lifecycle, "memory": bench_memory, "handoff": bench_handoff,

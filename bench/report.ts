@@ -95,7 +95,9 @@ const OPERATIONS: Record<string, Record<string, string>> = {
   channel: {
     oneway64: "64-byte messages one way between two processes, per message",
     oneway1M: "1 MiB messages one way between two processes, per message",
-    roundtrip: "request and reply over two channels between two processes",
+    "roundtrip/one-cpu": "request and reply over two channels between two processes, both on one CPU",
+    "roundtrip/two-cpus": "request and reply over two channels between two processes, one on each CPU",
+    "roundtrip/free": "request and reply over two channels between two processes, placed by the kernel",
     json: "a small JSON record one way between two processes (postMessage: to a Worker)",
   },
   startup: {
@@ -159,11 +161,15 @@ const SECTION_NOTES: Record<string, string> = {
   channel: [
     "bench/channel.ts: a child process sends, this one receives and times batches. Deno and Bun: a Channel",
     "of one sender and one receiver (the lock-free path), `trySend` of one reused buffer and `tryReceiveInto`",
-    "one reused buffer; `plain`: `send(new Uint8Array(64))` / `receive()`; `many`: the same as the default",
+    "one reused buffer; `batch`: the sender's `trySendMany` of 16 reused buffers (one store of the tail per",
+    "batch); `plain`: `send(new Uint8Array(64))` / `receive()`; `many`: the same as the default",
     "through a channel of many senders and receivers (a Mutex per side); `pipe`: 64-byte `write(2)`s to the",
     "child's stdout, read as a stream. 1 MiB: reserve / copy in / commit, read as a view and released. JSON:",
-    "`send(value)` / `receive()`; `postMessage` to a Worker and back, halved; `pipe`: JSON lines. CPython:",
-    "`multiprocessing.Queue` (`queue`) and shm_interop's Channel (`shm_interop`) between two processes.",
+    "`send(value)` / `receive()`; `postMessage` to a Worker and back, halved; `pipe`: JSON lines. Round trips:",
+    "a 64-byte request and its reply, between two children placed as the sync ping-pong is (`taskset`). C: the",
+    "same ring (records, cached indices, spin then futex sleep; a spin only with more than one usable CPU, as",
+    "the library) between `fork`ed processes. CPython: `multiprocessing.Queue` (the rows without a variant)",
+    "and `multiprocessing.Pipe` (`Pipe`): `send_bytes` of 64 bytes, `send` of the JSON record.",
   ].join("\n"),
   startup: [
     "C: `posix_spawn` of a tiny program; CPython: `python3` importing numpy and shared_memory; Deno, Bun",
@@ -455,6 +461,54 @@ function targets(results: Results): Verdict[] {
             `${big} takes ${formatRatio(v)} the time of ${small}` +
             (pipe ? ` (a pipe copy: ${formatRatio(pipe)})` : ""),
           `≤ ${formatRatio(limit)}`,
+        );
+      }),
+    });
+  }
+  const perSecond = (ns: number) => `${(1e3 / ns).toFixed(1)} M messages/s`;
+  out.push({
+    target: "64-byte messages one way (reused buffers): at least 15 million per second",
+    cells: RUNTIMES.map((impl) =>
+      verdict(results.median("channel", "oneway64", impl), 1e9 / 15e6, perSecond, "≥ 15 M/s")
+    ),
+  });
+  out.push({
+    target: "64-byte messages one way: at least 10× a pipe in the same runtime",
+    cells: RUNTIMES.map((impl) => {
+      const ring = results.median("channel", "oneway64", impl);
+      const pipe = results.median("channel", "oneway64", impl, { variant: "pipe" });
+      return verdict(ring && pipe ? ring / pipe : undefined, 0.1, (v) => speedVersus(v, "the pipe"), "≥ 10× faster");
+    }),
+  });
+  out.push({
+    target: "64-byte messages one way: at least 50× Python's multiprocessing.Queue",
+    cells: RUNTIMES.map((impl) => {
+      const row = results.find("channel", "oneway64", impl);
+      return verdict(row && results.ratio(row, "cpython"), 0.02, (v) => speedVersus(v, "Queue"), "≥ 50× faster");
+    }),
+  });
+  out.push({
+    target: "1 MiB messages one way: at least 10 GB/s",
+    cells: RUNTIMES.map((impl) =>
+      verdict(
+        results.median("channel", "oneway1M", impl),
+        (1 << 20) / 10,
+        (v) => `${((1 << 20) / v).toFixed(1)} GB/s`,
+        "≥ 10 GB/s",
+      )
+    ),
+  });
+  for (const placement of ["one-cpu", "two-cpus", "free"]) {
+    out.push({
+      target: `a round trip over two channels (${placement}): within 1.3× of the futex ping-pong`,
+      cells: RUNTIMES.map((impl) => {
+        const channel = results.median("channel", `roundtrip/${placement}`, impl);
+        const futex = results.median("sync", `pingpong/${placement}`, impl);
+        return verdict(
+          channel && futex ? channel / futex : undefined,
+          1.3,
+          (v) => `${formatRatio(v)} the ping-pong's time`,
+          "≤ 1.3×",
         );
       }),
     });

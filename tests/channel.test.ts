@@ -203,3 +203,82 @@ test("corrupted live words and records are a MalformedChannelError, never a read
     { numRuns: 300 },
   );
 });
+
+for (const parties of [{ senders: "one", receivers: "one" }, { senders: "many", receivers: "many" }] as const) {
+  const label = `${parties.senders}/${parties.receivers}`;
+
+  test(`${label}: trySendMany sends what fits, in order, each as its own message; 0 when full`, () => {
+    using channel = make({ ...parties, capacity: 256 });
+    const batch = Array.from({ length: 12 }, (_, i) => new Uint8Array(24).fill(i));
+    assert.equal(channel.trySendMany(batch), 8); // 256 bytes of ring hold 8 records of 32
+    assert.equal(channel.trySendMany(batch, 8), 0);
+    const target = new Uint8Array(24);
+    for (let i = 0; i < 3; i++) {
+      assert.equal(channel.tryReceiveInto(target), 24);
+      assert.deepEqual(target, new Uint8Array(24).fill(i));
+    }
+    assert.equal(channel.trySendMany(batch, 8), 3);
+    const got = [];
+    for (let m = channel.tryReceive(); m !== undefined; m = channel.tryReceive()) got.push((m as Uint8Array)[0]);
+    assert.deepEqual(got, [3, 4, 5, 6, 7, 8, 9, 10]);
+    assert.equal(channel.trySendMany([]), 0);
+    channel.end();
+    assert.throws(() => channel.trySendMany(batch), (e: unknown) => e instanceof ChannelError && e.code === "ended");
+  });
+
+  test(`${label}: trySendMany checks every message before it sends any`, () => {
+    using channel = make({ ...parties, capacity: 1024 });
+    assert.throws(() => channel.trySendMany("abc" as never), TypeError);
+    assert.throws(() => channel.trySendMany([new Uint8Array(1), "x" as never]), TypeError);
+    assert.throws(() => channel.trySendMany([new Uint8Array(1), new Uint8Array(505)]), RangeError);
+    assert.throws(() => channel.trySendMany([new Uint8Array(1)], -1), RangeError);
+    assert.equal(channel.tryReceive(), undefined, "nothing was sent");
+  });
+
+  test(`${label}: a message that receiveInto refuses stays queued for receive()`, () => {
+    using channel = make(parties);
+    channel.send("text");
+    channel.send(new Uint8Array(100).fill(5));
+    assert.throws(() => channel.tryReceiveInto(new Uint8Array(8)), TypeError);
+    assert.equal(channel.tryReceive(), "text");
+    assert.throws(() => channel.receiveInto(new Uint8Array(8)), RangeError);
+    const target = new Uint8Array(100);
+    assert.equal(channel.tryReceiveInto(target), 100);
+    assert.ok(target.every((b) => b === 5));
+  });
+
+  test(`${label}: bytes arrive as they were at the send, from a reused, a fresh, an offset and a long source`, () => {
+    using channel = make({ ...parties, capacity: 1 << 14 });
+    const reused = new Uint8Array(64);
+    const sent: Uint8Array[] = [];
+    for (let i = 0; i < 5; i++) {
+      reused.fill(i); // the same buffer, changed between sends
+      assert.equal(channel.trySend(reused), true);
+      sent.push(reused.slice());
+    }
+    const odd = new Uint8Array(70).map((_, i) => i).subarray(3, 70); // byteOffset 3, 67 bytes
+    const long = new Uint8Array(3000).map((_, i) => i * 7);
+    for (const m of [new Uint8Array([9, 8, 7]), odd, long, odd]) {
+      assert.equal(channel.trySend(m), true);
+      sent.push(m.slice());
+    }
+    const target = new Uint8Array(4000);
+    for (const expected of sent) {
+      const length = channel.tryReceiveInto(target);
+      assert.deepEqual(target.subarray(0, length), expected);
+    }
+  });
+
+  test(`${label}: after close(), the fast paths refuse like every other call`, () => {
+    const channel = make(parties);
+    channel.trySend(new Uint8Array(8));
+    assert.equal(channel.tryReceiveInto(new Uint8Array(8)), 8);
+    channel.close();
+    assert.throws(() => channel.trySend(new Uint8Array(8)), TypeError);
+    assert.throws(() => channel.send(new Uint8Array(8)), TypeError);
+    assert.throws(() => channel.trySendMany([new Uint8Array(8)]), TypeError);
+    assert.throws(() => channel.tryReceiveInto(new Uint8Array(8)), TypeError);
+    assert.throws(() => channel.receiveInto(new Uint8Array(8)), TypeError);
+    channel[Symbol.dispose]();
+  });
+}

@@ -16,7 +16,12 @@
  * wait. Each sleep lasts at most SLICE_MS, after which the waiter checks that the other side still has a
  * live process, so no peer's death leaves it hung. Before sleeping, a waiter spins a little (only with
  * more than one usable CPU: the sync objects' adaptive Spinner), since a sleep and its wake-up cost
- * 55-70 us across CPUs on this VM while the other side usually acts within a few.
+ * 55-70 us across CPUs on this VM while the other side usually acts within a few; and a blocking wait
+ * right after this process woke a sleeper spins on through that sleeper's wake-up (see #spinOn).
+ *
+ * The fast paths (`trySend` / `send` of a Uint8Array, `tryReceiveInto` / `receiveInto`, on a side of
+ * one process) check once per handle what every call would (open, registered, no lock) and go straight
+ * to the ring (ring.ts `writeBytes`, `readInto`): no closure, no allocation, one atomic store each.
  */
 import { printAsString } from "../../ffi/inspect.ts";
 import type { SharedMemory } from "../shared_memory.ts";
@@ -55,15 +60,28 @@ import {
   VERSION,
   WORD,
 } from "./layout.ts";
-import { DRAINED, EMPTY, ENDED_RESERVE, FULL, Ring } from "./ring.ts";
+import { DRAINED, EMPTY, ENDED_RESERVE, FULL, NOT_BYTES, Ring, SENT, TOO_LONG } from "./ring.ts";
 import { ChannelError, MalformedChannelError } from "./errors.ts";
 import { decode, encode, type Encoded, type Message, writePayload } from "./messages.ts";
 import { ownPid, PeerTable, slotsFor } from "./peers.ts";
+import { waitCalls } from "../../ffi/runtime.ts";
 
 /** How long one sleep lasts at most before a waiter checks that its peers live. */
 const SLICE_MS = 100;
 /** How long one async wait for a side's lock lasts at most before it tries again. */
 const LOCK_SLICE_MS = 20;
+/** How long a blocking wait spins on after this process woke a sleeper (see #spinOn): at most 3x a wake-up here, at least a probe. */
+const WAKE_SPIN_MS = 0.2;
+const WAKE_SPIN_MIN_MS = 0.0125;
+let wakeSpinMs = WAKE_SPIN_MS;
+
+/** Whether this process woke a sleeper of a channel since its last blocking wait on one (see #spinOn). */
+let wokeSleeper = false;
+let cpus: number | undefined;
+/** CPUs this process may run on, asked once (as the sync objects' Spinner does). */
+function usableCpus(): number {
+  return cpus ??= waitCalls().usableCpus();
+}
 
 /** Whether a side is one process or many. */
 export type Parties = "one" | "many";
@@ -152,12 +170,13 @@ export class Channel extends SharedObject<ChannelDescriptor> implements AsyncIte
   readonly #send: Side;
   readonly #receive: Side;
   readonly #encoded: Encoded = { kind: 0, length: 0, text: "" };
-  /** The last target of receiveInto, and its 32-bit words (see #copyOut). */
-  #target: Uint8Array | undefined;
-  #targetWords: Int32Array | undefined;
-  /** The last short bytes message sent, and its 32-bit words (see #copyIn). */
-  #source: Uint8Array | undefined;
-  #sourceWords: Int32Array | undefined;
+  /**
+   * The fast paths, with every per-call check done once: this handle is open and registered on a side
+   * of one process (no lock). A bytes message of at most `#maxBytes` then goes straight to the ring.
+   */
+  #sendFast = false;
+  #receiveFast = false;
+  #maxBytes = 0;
   /** The pending async sends and receives of this handle, each after the one before (order kept). */
   #sendQueue: Promise<unknown> = Promise.resolve();
   #receiveQueue: Promise<unknown> = Promise.resolve();
@@ -206,6 +225,7 @@ export class Channel extends SharedObject<ChannelDescriptor> implements AsyncIte
       new PeerTable(this.#words, WORD.receiverPids, slotsFor(manyReceivers)),
       lock(manyReceivers, RECEIVE_LOCK_OFFSET),
     );
+    this.#maxBytes = maxMessageBytes(this.#ring.capacity);
     if (create) markReady(control);
   }
 
@@ -274,13 +294,68 @@ export class Channel extends SharedObject<ChannelDescriptor> implements AsyncIte
 
   /** Sends `message` if there is room now: true, or false when the ring is full. */
   trySend(message: Message): boolean {
+    if (this.#sendFast && message instanceof Uint8Array && message.length <= this.#maxBytes) {
+      return this.#writeBytes(message);
+    }
     const encoded = this.#prepareSend(message);
     if (!this.#send.lock) return this.#write(message, encoded); // the lock-free side: no closure either
     return this.#locked(this.#send, () => this.#write(message, encoded));
   }
 
+  /**
+   * Sends as many of `messages` (Uint8Arrays, each at most `maxMessageBytes`), from `start` on, as there
+   * is room for now, and makes them visible to receivers together: one store and one wake-up check for
+   * all of them, where `trySend` pays both for each (across processes that store waits for the ring's
+   * cache lines to come back from the receiver's CPU, the largest part of a small message's cost).
+   * Returns how many were sent (0 when the ring is full); each arrives as its own message, in order.
+   *
+   * @example Send a batch of reused buffers, waiting for room only when none is left
+   * ```ts
+   * import { Channel } from "@shm/shared-memory";
+   *
+   * using channel = Channel.create({ capacity: 1 << 16, senders: "one", receivers: "one" });
+   * const batch = Array.from({ length: 16 }, (_, i) => new Uint8Array(64).fill(i));
+   * for (let sent = 0; sent < batch.length;) {
+   *   const n = channel.trySendMany(batch, sent);
+   *   if (n > 0) sent += n;
+   *   else channel.send(batch[sent++]); // full: wait for room for one
+   * }
+   * const target = new Uint8Array(64);
+   * console.log(channel.tryReceiveInto(target), target[0]); // 64 0
+   * ```
+   */
+  trySendMany(messages: readonly Uint8Array[], start = 0): number {
+    if (!Array.isArray(messages)) {
+      throw new TypeError(`messages must be an array of Uint8Arrays, got ${describe(messages)}`);
+    }
+    checkByteCount(start, "start");
+    const end = messages.length;
+    for (let i = start; i < end; i++) {
+      const message = messages[i];
+      if (!(message instanceof Uint8Array)) {
+        throw new TypeError(`messages[${i}] must be a Uint8Array, got ${describe(message)}`);
+      }
+      if (message.length > this.#maxBytes) throw this.#tooLarge(message.length);
+    }
+    if (!this.#sendFast) {
+      this.#checkOpen();
+      if (!this.#send.registered) this.#register(this.#send);
+    }
+    const write = () => {
+      const sent = this.#ring.writeBytesMany(messages, start, end);
+      if (sent === ENDED_RESERVE) throw endedError();
+      if (sent > 0) this.#wake(this.#receive, WORD.tail);
+      return sent;
+    };
+    return this.#send.lock ? this.#locked(this.#send, write) : write();
+  }
+
   /** Sends `message`, blocking this thread while the ring is full. */
   send(message: Message, options?: ChannelWaitOptions): void {
+    if (
+      this.#sendFast && options === undefined && message instanceof Uint8Array && message.length <= this.#maxBytes &&
+      this.#writeBytes(message)
+    ) return;
     const encoded = this.#prepareSend(message);
     const { deadline, signal } = waitOptions(options);
     while (!this.#locked(this.#send, () => this.#write(message, encoded))) {
@@ -373,7 +448,7 @@ export class Channel extends SharedObject<ChannelDescriptor> implements AsyncIte
   /** The next message if there is one now; undefined when the ring is empty (see `done` for the end). */
   tryReceive(): Message | undefined {
     this.#prepareReceive();
-    const message = this.#locked(this.#receive, () => this.#read());
+    const message = this.#receive.lock ? this.#locked(this.#receive, () => this.#read()) : this.#read();
     return typeof message === "symbol" ? undefined : message;
   }
 
@@ -383,7 +458,7 @@ export class Channel extends SharedObject<ChannelDescriptor> implements AsyncIte
     const { deadline, signal } = waitOptions(options);
     let gone = false;
     for (;;) {
-      const message = this.#locked(this.#receive, () => this.#read());
+      const message = this.#receive.lock ? this.#locked(this.#receive, () => this.#read()) : this.#read();
       if (message === DONE) return undefined;
       if (message !== NOTHING) return message;
       if (gone) return undefined;
@@ -413,6 +488,7 @@ export class Channel extends SharedObject<ChannelDescriptor> implements AsyncIte
    * either way it stays queued.
    */
   tryReceiveInto(target: Uint8Array): number {
+    if (this.#receiveFast && !this.#ring.holding && target instanceof Uint8Array) return this.#readInto(target);
     this.#prepareReceive();
     if (!(target instanceof Uint8Array)) throw new TypeError(`target must be a Uint8Array, got ${describe(target)}`);
     if (!this.#receive.lock) return this.#readInto(target);
@@ -421,12 +497,18 @@ export class Channel extends SharedObject<ChannelDescriptor> implements AsyncIte
 
   /** As `tryReceiveInto`, blocking while empty; -1 once the channel is done. */
   receiveInto(target: Uint8Array, options?: ChannelWaitOptions): number {
+    if (this.#receiveFast && options === undefined && !this.#ring.holding && target instanceof Uint8Array) {
+      const length = this.#readInto(target);
+      if (length !== EMPTY) return length < 0 ? -1 : length;
+    }
     this.#prepareReceive();
     if (!(target instanceof Uint8Array)) throw new TypeError(`target must be a Uint8Array, got ${describe(target)}`);
     const { deadline, signal } = waitOptions(options);
     let gone = false;
     for (;;) {
-      const length = this.#locked(this.#receive, () => this.#readInto(target));
+      const length = this.#receive.lock
+        ? this.#locked(this.#receive, () => this.#readInto(target))
+        : this.#readInto(target);
       if (length >= 0 || length === -2) return length < 0 ? -1 : length;
       if (gone) return -1;
       gone = !this.#waitSync(this.#receive, WORD.tail, deadline, signal);
@@ -495,6 +577,7 @@ export class Channel extends SharedObject<ChannelDescriptor> implements AsyncIte
 
   /** Gives back what this handle holds (a reservation, a view) and its locks' handles, before the segment closes. */
   protected override onClose(): void {
+    this.#sendFast = this.#receiveFast = false;
     this.cancelReserve();
     if (this.#ring.holding) this.release();
     this.#send.lock?.close();
@@ -554,25 +637,37 @@ export class Channel extends SharedObject<ChannelDescriptor> implements AsyncIte
       );
     }
     side.registered = true;
+    if (side === this.#send) this.#sendFast = !side.lock;
+    else this.#receiveFast = !side.lock;
   }
 
   /** Writes one message if there is room: false when full. Throws if the channel ended. */
   #write(message: Message, encoded: Encoded): boolean {
+    if (encoded.kind === RECORD_KINDS.bytes) return this.#writeBytes(message as Uint8Array);
     const at = this.#ring.reserve(encoded.length);
     if (at === FULL) return false;
-    if (at === ENDED_RESERVE) throw new ChannelError("ended", "the channel has ended: no more messages may be sent");
-    if (encoded.kind === RECORD_KINDS.bytes && encoded.length <= COPY_BY_HAND) {
-      this.#copyIn(message as Uint8Array, at);
-    } else writePayload(message, encoded, this.#ring.bytes, at);
+    if (at === ENDED_RESERVE) throw endedError();
+    writePayload(message, encoded, this.#ring.bytes, at);
     this.#ring.commit(encoded.kind, encoded.length);
     this.#wake(this.#receive, WORD.tail);
     return true;
   }
 
+  /** Writes one bytes message (checked to fit) if there is room: false when full. Throws if the channel ended. */
+  #writeBytes(message: Uint8Array): boolean {
+    const result = this.#ring.writeBytes(message);
+    if (result === SENT) {
+      this.#wake(this.#receive, WORD.tail);
+      return true;
+    }
+    if (result === FULL) return false;
+    throw endedError();
+  }
+
   #reserve(length: number): Uint8Array | undefined {
     const at = this.#ring.reserve(length);
     if (at === FULL) return undefined;
-    if (at === ENDED_RESERVE) throw new ChannelError("ended", "the channel has ended: no more messages may be sent");
+    if (at === ENDED_RESERVE) throw endedError();
     return this.#ring.bytes.subarray(at, at + length);
   }
 
@@ -590,68 +685,23 @@ export class Channel extends SharedObject<ChannelDescriptor> implements AsyncIte
     }
   }
 
-  /** Copies the bytes message at the head into `target`: its length; -1 when empty, -2 when drained. */
+  /**
+   * Copies the bytes message at the head into `target`: its length; -1 when empty, -2 when drained. A
+   * message that is not bytes, or does not fit, stays queued.
+   */
   #readInto(target: Uint8Array): number {
-    const at = this.#ring.peek();
-    if (at === EMPTY) return -1;
-    if (at === DRAINED) return -2;
-    const length = this.#ring.length;
-    if (this.#ring.kind !== RECORD_KINDS.bytes) {
+    const length = this.#ring.readInto(target);
+    if (length >= 0) {
+      this.#wake(this.#send, WORD.head);
+      return length;
+    }
+    if (length === NOT_BYTES) {
       throw new TypeError("the next message is not bytes: receive it with receive() or tryReceive()");
     }
-    if (length > target.length) {
-      throw new RangeError(`the next message is ${length} bytes; target holds ${target.length}`);
+    if (length === TOO_LONG) {
+      throw new RangeError(`the next message is ${this.#ring.length} bytes; target holds ${target.length}`);
     }
-    if (length <= COPY_BY_HAND) this.#copyOut(at, length, target);
-    else target.set(this.#ring.bytes.subarray(at, at + length));
-    this.#ring.release();
-    this.#wake(this.#send, WORD.head);
     return length;
-  }
-
-  /**
-   * Copies a short message out by 32-bit words: a subarray for set() would be a new typed array (330 ns
-   * in Deno), and a byte loop is 4 times the work. The target's word view is made once and kept while
-   * the caller reuses the same target.
-   */
-  #copyOut(at: number, length: number, target: Uint8Array): void {
-    if (target !== this.#target) {
-      this.#target = target;
-      this.#targetWords = target.byteOffset % 4 === 0
-        ? new Int32Array(target.buffer, target.byteOffset, target.length >>> 2)
-        : undefined;
-    }
-    const bytes = this.#ring.bytes;
-    let i = 0;
-    const words = this.#targetWords;
-    if (words) {
-      const ring = this.#ring.ringWords;
-      const from = at >>> 2;
-      for (const n = length >>> 2; i < n; i++) words[i] = ring[from + i];
-      i <<= 2;
-    }
-    for (; i < length; i++) target[i] = bytes[at + i];
-  }
-
-  /** The same for a short message going in: by words from a kept word view of a reused source. */
-  #copyIn(source: Uint8Array, at: number): void {
-    if (source !== this.#source) {
-      this.#source = source;
-      this.#sourceWords = source.byteOffset % 4 === 0
-        ? new Int32Array(source.buffer, source.byteOffset, source.length >>> 2)
-        : undefined;
-    }
-    const length = source.length;
-    const bytes = this.#ring.bytes;
-    let i = 0;
-    const words = this.#sourceWords;
-    if (words && words.length === length >>> 2) {
-      const ring = this.#ring.ringWords;
-      const to = at >>> 2;
-      for (const n = length >>> 2; i < n; i++) ring[to + i] = words[i];
-      i <<= 2;
-    }
-    for (; i < length; i++) bytes[at + i] = source[i];
   }
 
   #view(): Uint8Array | undefined | typeof DONE {
@@ -666,7 +716,10 @@ export class Channel extends SharedObject<ChannelDescriptor> implements AsyncIte
 
   /** Wakes the sleepers of `side` (on `index`) if it says any are waiting. */
   #wake(side: Side, index: number): void {
-    if (Atomics.load(this.#words, side.waitingIndex) !== 0) futex.notify(this.#words, index);
+    if (Atomics.load(this.#words, side.waitingIndex) !== 0) {
+      futex.notify(this.#words, index);
+      wokeSleeper = true;
+    }
   }
 
   /** Runs `body` holding `side` (its lock, for a side of many). */
@@ -728,56 +781,100 @@ export class Channel extends SharedObject<ChannelDescriptor> implements AsyncIte
   /**
    * One sleep of at most SLICE_MS on `index` while the ring stays as it is, with `side`'s waiting count
    * raised. Returns false when the other side's processes have all died; throws on timeout or abort.
+   * Whether the other side lives is asked (a system call and a /proc read per peer: tens of us) only
+   * after a sleep that lasted its whole slice, since any other end of a wait means the ring moved.
    */
   #waitSync(side: Side, index: number, deadline: number, signal: AbortSignal | undefined): boolean {
     if (signal?.aborted) throw signal.reason;
     const left = remaining(deadline);
     if (left <= 0) throw timeoutError();
-    if (this.#spin(side, index)) return true;
-    const observed = this.#raise(side, index);
-    if (observed !== CHANGED) futex.wait(this.#words, index, observed, Math.min(SLICE_MS, left));
+    const before = this.#before(index);
+    if (this.#spin(side, index, before) || this.#spinOn(index, before)) return true;
+    const observed = this.#raise(side, index, before);
+    let result = "not-equal";
+    if (observed !== CHANGED) result = futex.wait(this.#words, index, observed, Math.min(SLICE_MS, left));
     this.#lower(side);
-    return this.#othersAlive(side);
+    return result !== "timed-out" || this.#othersAlive(side);
   }
 
   async #waitAsync(side: Side, index: number, deadline: number, signal: AbortSignal | undefined): Promise<boolean> {
     if (signal?.aborted) throw signal.reason;
     const left = remaining(deadline);
     if (left <= 0) throw timeoutError();
-    if (this.#spin(side, index)) return true;
+    const before = this.#before(index);
+    if (this.#spin(side, index, before)) return true;
     if (side.lock && !side.lock.tryLock()) await this.#lockAsync(side, deadline, signal);
-    const observed = this.#raiseHeld(side, index);
+    const observed = this.#raiseHeld(side, index, before);
     side.lock?.unlock();
+    let result = "not-equal";
     try {
       if (observed !== CHANGED) {
-        await futex.waitAsync(this.#words, index, observed, { timeout: Math.min(SLICE_MS, left), signal });
+        result = await futex.waitAsync(this.#words, index, observed, { timeout: Math.min(SLICE_MS, left), signal });
       }
     } finally {
       if (side.lock && !side.lock.tryLock()) await this.#lockAsync(side, Infinity, undefined);
       Atomics.store(this.#words, side.waitingIndex, Atomics.load(this.#words, side.waitingIndex) - 1);
       side.lock?.unlock();
     }
-    return this.#othersAlive(side);
+    return result !== "timed-out" || this.#othersAlive(side);
   }
 
-  /** Spins a little while the word to sleep on keeps its value: whether it changed (no sleep needed). */
-  #spin(side: Side, index: number): boolean {
+  /**
+   * The word to sleep on as the failed try saw it. A sender: the head it found too close (read again
+   * when the room ran short, so a receiver that made room since, and saw no sender waiting yet, is
+   * seen). A receiver: the tail now (#raiseHeld then looks at the ring itself).
+   */
+  #before(index: number): number {
+    return index === WORD.head ? this.#ring.headSeen : Atomics.load(this.#words, index);
+  }
+
+  /** Spins a little while the word to sleep on keeps its value `before`: whether it changed (no sleep needed). */
+  #spin(side: Side, index: number, before: number): boolean {
     const words = this.#words;
-    const observed = Atomics.load(words, index);
-    return side.spinner.spin(() => Atomics.load(words, index) !== observed);
+    if (usableCpus() < 2) return Atomics.load(words, index) !== before; // the Spinner's own rule, without its closure
+    return side.spinner.spin(() => Atomics.load(words, index) !== before);
+  }
+
+  /**
+   * After this process woke a sleeper of a channel, its next blocking wait spins on (with more than one
+   * usable CPU) for WAKE_SPIN_MS while that sleeper comes back, rather than sleep: a sleeper takes 55-70
+   * us to run again here, longer than the spin before a sleep, so the waker would sleep too and hand
+   * the next wake-up to the other side. The two then sleep in turn (seen: a ring full, then empty, 1 us
+   * a message; a request and its reply, over two channels, two sleeps a round trip), where spinning
+   * through one wake-up lets both run on. The spin is adaptive, as the Spinner's: each one that ends
+   * without the word moving halves the next (down to WAKE_SPIN_MIN_MS), each that sees it move doubles
+   * it (up to WAKE_SPIN_MS); on a busy machine, where the sleeper may wait long for a CPU (or for this
+   * one), it soon costs little.
+   */
+  #spinOn(index: number, before: number): boolean {
+    if (!wokeSleeper) return false;
+    wokeSleeper = false;
+    if (usableCpus() < 2) return false;
+    const words = this.#words;
+    const end = performance.now() + wakeSpinMs;
+    for (let i = 1;; i++) {
+      if (Atomics.load(words, index) !== before) {
+        wakeSpinMs = Math.min(WAKE_SPIN_MS, wakeSpinMs * 2);
+        return true;
+      }
+      if ((i & 63) === 0 && performance.now() > end) {
+        wakeSpinMs = Math.max(WAKE_SPIN_MIN_MS, wakeSpinMs / 2);
+        return false;
+      }
+    }
   }
 
   /** Raises the waiting count and reads the word to sleep on: its value, or CHANGED if there is no need to. */
-  #raise(side: Side, index: number): number {
+  #raise(side: Side, index: number, before: number): number {
     if (side.lock) lockSync(side.lock);
     try {
-      return this.#raiseHeld(side, index);
+      return this.#raiseHeld(side, index, before);
     } finally {
       side.lock?.unlock();
     }
   }
 
-  #raiseHeld(side: Side, index: number): number {
+  #raiseHeld(side: Side, index: number, before: number): number {
     Atomics.store(this.#words, side.waitingIndex, Atomics.load(this.#words, side.waitingIndex) + 1);
     const observed = Atomics.load(this.#words, index);
     // with the count raised, look again: a message (or room) that came meanwhile means no sleep
@@ -785,7 +882,7 @@ export class Channel extends SharedObject<ChannelDescriptor> implements AsyncIte
     const head = Atomics.load(this.#words, WORD.head);
     if (index === WORD.tail) {
       if ((tail & POSITION_MASK) !== head || tail !== observed || (tail & ENDED) !== 0) return CHANGED;
-    } else if (head !== observed || this.#ring.ended) return CHANGED;
+    } else if (head !== before || head !== observed || this.#ring.ended) return CHANGED;
     return observed;
   }
 
@@ -818,9 +915,6 @@ export class Channel extends SharedObject<ChannelDescriptor> implements AsyncIte
 
 printAsString(Channel.prototype);
 
-/** Messages up to this many bytes are copied out byte by byte rather than through a new subarray. */
-const COPY_BY_HAND = 512;
-
 const NOTHING = Symbol("nothing yet");
 const DONE = Symbol("done");
 /** `#raise` found the ring changed: do not sleep. */
@@ -836,8 +930,18 @@ function lockSync(lock: Mutex): void {
   while (!lock.lock({ timeout: LOCK_SLICE_MS }));
 }
 
+/** The options of a wait without any: no limit, no signal (one object, not one per call). */
+const NO_LIMIT: { deadline: number; signal: AbortSignal | undefined } = Object.freeze({
+  deadline: Infinity,
+  signal: undefined,
+});
+
+function endedError(): ChannelError {
+  return new ChannelError("ended", "the channel has ended: no more messages may be sent");
+}
+
 function waitOptions(options: ChannelWaitOptions | undefined): { deadline: number; signal: AbortSignal | undefined } {
-  if (options === undefined) return { deadline: Infinity, signal: undefined };
+  if (options === undefined) return NO_LIMIT;
   checkOptionsObject(options, WAIT_OPTIONS, "options", "{ timeout: 100 }");
   const { timeout, signal } = options;
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
