@@ -465,6 +465,42 @@ function targets(results: Results): Verdict[] {
       }),
     });
   }
+  // issue 14: waits. The issue names Deno's and Bun's round-trip bounds; Node is held to Deno's (chosen).
+  const WITHIN_C: Record<Impl, number> = { deno: 1.4, bun: 1.2, node: 1.4, c: 1, cpython: 1 };
+  out.push({
+    target: "Mutex lock + unlock, uncontended: at most 50 ns",
+    cells: RUNTIMES.map((impl) => verdict(results.median("sync", "lock", impl), 50, formatTime, "≤ 50 ns")),
+  });
+  out.push({
+    target: "futex ping-pong round trip, both on one CPU: within 1.4× C (Deno, Node), 1.2× (Bun)",
+    cells: RUNTIMES.map((impl) => {
+      const row = results.find("sync", "pingpong/one-cpu", impl);
+      return verdict(
+        row && results.ratio(row, "c"),
+        WITHIN_C[impl],
+        (v) => `${formatRatio(v)} C's time`,
+        `≤ ${WITHIN_C[impl]}×`,
+      );
+    }),
+  });
+  out.push({
+    target: "futex ping-pong round trip with waitAsync on both sides, one CPU: within 25 µs",
+    cells: RUNTIMES.map((impl) =>
+      verdict(
+        results.median("sync", "pingpong/one-cpu", impl, { variant: "async" }),
+        25_000,
+        formatTime,
+        "≤ 25 µs",
+      )
+    ),
+  });
+  out.push({
+    target: "futex ping-pong round trip, one CPU: at least 3× faster than Python's multiprocessing.Pipe",
+    cells: RUNTIMES.map((impl) => {
+      const row = results.find("sync", "pingpong/one-cpu", impl);
+      return verdict(row && results.ratio(row, "cpython"), 1 / 3, (v) => speedVersus(v, "Pipe"), "≥ 3× faster");
+    }),
+  });
   const perSecond = (ns: number) => `${(1e3 / ns).toFixed(1)} M messages/s`;
   out.push({
     target: "64-byte messages one way (reused buffers): at least 15 million per second",
