@@ -25,9 +25,10 @@ export interface Running {
   nextLine(): Promise<string>;
 }
 
-/** Starts a peer; it is SIGKILLed if it runs longer than `limitMs`. */
-export function startPeer(peer: Peer, args: readonly string[], limitMs = 60_000): Running {
-  const [file, ...rest] = peerCommand(peer, args);
+/** Starts a peer (under `taskset -c cpus` when given); it is SIGKILLed if it runs longer than `limitMs`. */
+export function startPeer(peer: Peer, args: readonly string[], limitMs = 60_000, cpus?: string): Running {
+  const command = peerCommand(peer, args);
+  const [file, ...rest] = cpus === undefined ? command : ["taskset", "-c", cpus, ...command];
   // stdin is a pipe: a peer that reads it (mutex-hold-forks) waits for the test's go
   const child = spawn(file, rest, { stdio: ["pipe", "pipe", "pipe"] });
   let stdout = "";
