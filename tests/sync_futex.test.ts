@@ -123,7 +123,7 @@ for (const runtime of RUNTIMES) {
 }
 
 // Across CPUs a round trip costs 55-70 us on this VM (an idle vCPU
-// halts at once), so that many take over a minute per pairing. 100,000 sync between Deno and Bun, 20,000 async
+// halts at once), so 1,000,000 there take over a minute per pairing. 100,000 sync between Deno and Bun, 20,000 async
 // per pairing and 10,000 with python3 (whose own loop is slower) hit the same race windows hundreds of
 // thousands of times over the whole set and keep it at about ten seconds.
 const PAIRS: [string, string, string][] = [
