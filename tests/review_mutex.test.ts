@@ -4,9 +4,8 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { Condition, Mutex, SharedMemory } from "../mod.ts";
-import { startPeer } from "./helpers/sync.ts";
+import { startPeer, untilInFutex } from "./helpers/sync.ts";
 import { run, RUNTIMES, scriptCommand, THIS_RUNTIME } from "./helpers/processes.ts";
 import { removeIfPresent, uniqueName } from "./helpers/segments.ts";
 import { startWorker } from "./helpers/worker.ts";
@@ -30,17 +29,6 @@ if locked:
     mutex.release()
 mutex.close()
 `;
-
-/** Waits (at most `ms`) until process `pid`'s main thread sleeps in the futex system call (202 on x86-64). */
-async function untilInFutex(pid: number, ms: number): Promise<void> {
-  const end = performance.now() + ms;
-  while (performance.now() < end) {
-    try {
-      if (readFileSync(`/proc/${pid}/syscall`, "utf8").startsWith("202 ")) return;
-    } catch { /* not readable here: the time bound below is all we have */ }
-    await sleep(5);
-  }
-}
 
 // The wait thread of this process sleeps on the lock word beside a glibc sleeper in another process. An
 // unlock wakes ONE of them (the wait thread: it queued first); if the async locker is aborted before it

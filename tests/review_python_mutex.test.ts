@@ -4,9 +4,8 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { futex, Mutex, SharedMemory } from "../mod.ts";
-import { startPeer } from "./helpers/sync.ts";
+import { startPeer, untilInFutex } from "./helpers/sync.ts";
 
 /** Bun's test runner stops a node:test test after 5 s whatever bunfig.toml says: these start processes. */
 const LONG = { timeout: 120_000 };
@@ -53,17 +52,6 @@ async def main():
     mutex.close()
 asyncio.run(main())
 `;
-
-/** Waits (at most `ms`) until process `pid`'s main thread sleeps in the futex system call (202 on x86-64). */
-async function untilInFutex(pid: number, ms: number): Promise<void> {
-  const end = performance.now() + ms;
-  while (performance.now() < end) {
-    try {
-      if (readFileSync(`/proc/${pid}/syscall`, "utf8").startsWith("202 ")) return;
-    } catch { /* not readable here: the time bound below is all we have */ }
-    await sleep(5);
-  }
-}
 
 test("python3: an acquire_async cancelled right after an unlock woke it passes the wake on", LONG, async () => {
   using mutex = Mutex.create();

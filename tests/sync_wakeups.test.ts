@@ -6,7 +6,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Event, futex, Semaphore, SharedMemory } from "../mod.ts";
-import { startPeer } from "./helpers/sync.ts";
+import { startPeer, untilInFutex } from "./helpers/sync.ts";
 import { uniqueName } from "./helpers/segments.ts";
 import { THIS_RUNTIME } from "./helpers/processes.ts";
 
@@ -30,7 +30,7 @@ test(
     await assert.rejects(gone, /left/);
     const sleeper = startPeer(THIS_RUNTIME, ["futex-wait", shm.name, "0", "0", "20000", "sync", "announce"]);
     await sleeper.line("waiting");
-    await sleep(500); // from "waiting" to asleep in the kernel: microseconds; the margin is for a loaded machine
+    await untilInFutex(sleeper.child.pid!, 5_000); // from "waiting" to asleep in the kernel
     futex.notify(words, 0, 1); // the kernel hands it to the first queued: this process's thread
     const [answer] = (await sleeper.done).split("\n").at(-1)!.split(" ");
     assert.equal(answer, "ok", "the other process's sleeper got the wake-up of one");

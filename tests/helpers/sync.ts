@@ -1,5 +1,6 @@
 /** Peers for the sync tests: a Deno, Bun, Node or python3 process running tests/fixtures/sync_peer.{ts,py}. */
 import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { PYTHON, ROOT, scriptCommand } from "./processes.ts";
 
 /** The four kinds of process every sync behaviour is tried across. */
@@ -80,4 +81,15 @@ export function startPeer(peer: Peer, args: readonly string[], limitMs = 60_000,
 /** Runs a peer to its end: its stdout, trimmed. */
 export function runPeer(peer: Peer, args: readonly string[], limitMs = 60_000): Promise<string> {
   return startPeer(peer, args, limitMs).done;
+}
+
+/** Waits (at most `ms`) until process `pid`'s main thread sleeps in the futex system call (202 on x86-64). */
+export async function untilInFutex(pid: number, ms: number): Promise<void> {
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    try {
+      if (readFileSync(`/proc/${pid}/syscall`, "utf8").startsWith("202 ")) return;
+    } catch { /* not readable here: the time bound below is all we have */ }
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
 }
