@@ -42,6 +42,9 @@ function open(os: string): Calls {
   if (IMPL === "node") {
     const process = (globalThis as unknown as { process: { getBuiltinModule(id: string): unknown } }).process;
     const ffi = process.getBuiltinModule("node:ffi") as NodeFfi;
+    // As the library does (ffi/node.ts withoutFastApiCalls): TurboFan's fast node:ffi calls abort now and then.
+    (process.getBuiltinModule("node:v8") as { setFlagsFromString(flags: string): void })
+      .setFlagsFromString("--no-turbo-fast-api-calls");
     return ffi.dlopen(path, {
       getpid: { arguments: [], return: "int32" }, // pid_t getpid(void)
       abs: { arguments: ["int32"], return: "int32" }, // int abs(int)

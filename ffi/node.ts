@@ -92,7 +92,24 @@ export function nodeFfi(): NodeFfi | undefined {
     process: { getBuiltinModule?(id: string): unknown };
   }).process;
   // getBuiltinModule (Node 22.3+) is synchronous, so that importing the library stays synchronous.
-  return process.getBuiltinModule?.("node:ffi") as NodeFfi | undefined;
+  const ffi = process.getBuiltinModule?.("node:ffi") as NodeFfi | undefined;
+  if (ffi) withoutFastApiCalls(process.getBuiltinModule!("node:v8") as { setFlagsFromString(flags: string): void });
+  return ffi;
+}
+
+/**
+ * TurboFan's fast API calls for node:ffi functions abort the process now and then in Node 26.10: "Check
+ * failed: FastApiCallNode::ArityForArgc(c_arg_count, slow_arg_count) == value_input_count" on the
+ * optimizing thread, SIGTRAP (docs/runtime-facts.md: 2 of about 40 Node test and benchmark processes in one CI
+ * run, one of them calling only getpid() and abs()). So they are turned off before any call of ours is
+ * optimized: every node:ffi call then takes Node's generic path (the flag is process-wide; each thread that loads
+ * the library sets it once).
+ */
+let fastApiCallsOff = false;
+function withoutFastApiCalls(v8: { setFlagsFromString(flags: string): void }): void {
+  if (fastApiCallsOff) return;
+  fastApiCallsOff = true;
+  v8.setFlagsFromString("--no-turbo-fast-api-calls");
 }
 
 /** A full collection where Node was started with `--expose-gc`; false where it cannot be asked for. */
