@@ -5,7 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Condition, Mutex, SharedMemory } from "../mod.ts";
-import { startPeer, untilInFutex } from "./helpers/sync.ts";
+import { PYTHON_BLOCKED_LOCKER, startPeer, untilInFutex } from "./helpers/sync.ts";
 import { run, RUNTIMES, scriptCommand, THIS_RUNTIME } from "./helpers/processes.ts";
 import { removeIfPresent, uniqueName } from "./helpers/segments.ts";
 import { startWorker } from "./helpers/worker.ts";
@@ -15,21 +15,6 @@ const LONG = { timeout: 120_000 };
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** A python3 process that attaches the mutex, says "ready", and at a line on stdin blocks in pthread's lock. */
-const PYTHON_SLEEPER = `
-import os, sys
-sys.path.insert(0, os.path.join(os.getcwd(), "python"))
-from shm_interop import sync
-mutex = sync.Mutex(sys.argv[1])
-print("ready", flush=True)
-sys.stdin.readline()
-locked = mutex.acquire(timeout=float(sys.argv[2]))
-print("true" if locked else "false", flush=True)
-if locked:
-    mutex.release()
-mutex.close()
-`;
-
 // The wait thread of this process sleeps on the lock word beside a glibc sleeper in another process. An
 // unlock wakes ONE of them (the wait thread: it queued first); if the async locker is aborted before it
 // hears of that wake, the wake must go on, though glibc's unlock has left the word 0 (no FUTEX_WAITERS):
@@ -37,7 +22,7 @@ mutex.close()
 test("a lockAsync aborted right after an unlock woke it passes the wake on to a blocked locker", LONG, async () => {
   using mutex = Mutex.create();
   using other = Mutex.attach(mutex.descriptor);
-  const sleeper = startPeer("python3", ["-c", PYTHON_SLEEPER, JSON.stringify(mutex.descriptor), "8"]);
+  const sleeper = startPeer("python3", ["-c", PYTHON_BLOCKED_LOCKER, JSON.stringify(mutex.descriptor), "8"]);
   try {
     await sleeper.line("ready");
     mutex.lock();

@@ -5,7 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { futex, Mutex, SharedMemory } from "../mod.ts";
-import { startPeer, untilInFutex } from "./helpers/sync.ts";
+import { PYTHON_BLOCKED_LOCKER, startPeer, untilInFutex } from "./helpers/sync.ts";
 
 /** Bun's test runner stops a node:test test after 5 s whatever bunfig.toml says: these start processes. */
 const LONG = { timeout: 120_000 };
@@ -16,18 +16,6 @@ const PRELUDE = `
 import asyncio, os, sys
 sys.path.insert(0, os.path.join(os.getcwd(), "python"))
 from shm_interop import sync
-`;
-
-/** Attaches the mutex, says "ready", and at a line on stdin blocks in pthread's lock for argv[2] s. */
-const BLOCKED_LOCKER = PRELUDE + `
-mutex = sync.Mutex(sys.argv[1])
-print("ready", flush=True)
-sys.stdin.readline()
-locked = mutex.acquire(timeout=float(sys.argv[2]))
-print("true" if locked else "false", flush=True)
-if locked:
-    mutex.release()
-mutex.close()
 `;
 
 /**
@@ -56,7 +44,7 @@ asyncio.run(main())
 test("python3: an acquire_async cancelled right after an unlock woke it passes the wake on", LONG, async () => {
   using mutex = Mutex.create();
   const descriptor = JSON.stringify(mutex.descriptor);
-  const blocked = startPeer("python3", ["-c", BLOCKED_LOCKER, descriptor, "8"]);
+  const blocked = startPeer("python3", ["-c", PYTHON_BLOCKED_LOCKER, descriptor, "8"]);
   const cancelled = startPeer("python3", ["-c", CANCELLED_LOCKER, descriptor]);
   try {
     await blocked.line("ready");

@@ -93,3 +93,22 @@ export async function untilInFutex(pid: number, ms: number): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
+
+/**
+ * A python3 program (run as `startPeer("python3", ["-c", PYTHON_BLOCKED_LOCKER, descriptor, seconds])`) that
+ * attaches the mutex, says "ready", and at a line on stdin blocks in pthread's lock for at most `seconds`;
+ * prints "true" or "false".
+ */
+export const PYTHON_BLOCKED_LOCKER = `
+import os, sys
+sys.path.insert(0, os.path.join(os.getcwd(), "python"))
+from shm_interop import sync
+mutex = sync.Mutex(sys.argv[1])
+print("ready", flush=True)
+sys.stdin.readline()
+locked = mutex.acquire(timeout=float(sys.argv[2]))
+print("true" if locked else "false", flush=True)
+if locked:
+    mutex.release()
+mutex.close()
+`;
