@@ -8,3 +8,8 @@ export function describe(value: unknown): string {
   if (typeof value === "number" || typeof value === "boolean" || value === undefined) return String(value);
   return typeof value;
 }
+
+/** A kind's name with "a" or "an" before it, for a message: "an array", "a mutex", "an 'event'". */
+export function withArticle(noun: string): string {
+  return `${/^'?[aeiou]/.test(noun) ? "an" : "a"} ${noun}`;
+}

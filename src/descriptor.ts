@@ -10,7 +10,7 @@
  *
  * Its own file (it imports no kind of object), so that `SharedMemory` and `src/shared_object.ts` both use it.
  */
-import { describe } from "./describe.ts";
+import { describe, withArticle } from "./describe.ts";
 
 /** What every descriptor holds: what the object is, the segment it is in, and where in it. */
 export interface BaseDescriptor {
@@ -42,21 +42,22 @@ export function readDescriptor(
     try {
       value = JSON.parse(value);
     } catch (cause) {
-      throw new TypeError(`${article(kind)} ${kind} descriptor is not valid JSON: ${(cause as Error).message}`, {
+      throw new TypeError(`${withArticle(kind)} descriptor is not valid JSON: ${(cause as Error).message}`, {
         cause,
       });
     }
   }
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
     throw new TypeError(
-      `${article(kind)} ${kind} descriptor must be an object { kind, name, offset } or a name, got ${
+      `${withArticle(kind)} descriptor must be an object { kind, name, offset } or a name, got ${
         Array.isArray(value) ? "an array" : describe(value)
       }`,
     );
   }
   const d = value as Record<string, unknown>;
   if (d.kind !== kind && !(kindOptional && d.kind === undefined)) {
-    throw new TypeError(`the descriptor is of a ${describe(d.kind)}, not of ${article(kind)} '${kind}'`);
+    const found = typeof d.kind === "string" ? withArticle(describe(d.kind)) : `kind ${describe(d.kind)}`;
+    throw new TypeError(`the descriptor is of ${found}, not of ${withArticle(`'${kind}'`)}`);
   }
   if (typeof d.name !== "string" || d.name === "") {
     throw new TypeError(`descriptor.name must be a segment name, got ${describe(d.name)}`);
@@ -66,9 +67,4 @@ export function readDescriptor(
     throw new TypeError(`descriptor.offset must be a whole number >= 0, got ${describe(offset)}`);
   }
   return { ...d, kind, name: d.name, offset };
-}
-
-/** "a" or "an", for a kind's name in a message ("an array", "a mutex"). */
-function article(kind: string): string {
-  return /^[aeiou]/.test(kind) ? "an" : "a";
 }

@@ -20,6 +20,7 @@
  * ownership alone (`headerless` kinds).
  */
 import { checkOptionsObject, describe } from "./arguments.ts";
+import { withArticle } from "./describe.ts";
 import { readDescriptor } from "./descriptor.ts";
 import { SharedMemory } from "./shared_memory.ts";
 
@@ -217,7 +218,7 @@ function checkAttachOffset(descriptor: SharedObjectDescriptor, size: number, ali
   const { name, offset, kind } = descriptor;
   if (offset % alignment !== 0 || offset + size > segmentSize) {
     throw new MalformedObjectError(
-      `segment '${name}' (${segmentSize} bytes) cannot hold a ${kind} of ${size} bytes at offset ${offset}`,
+      `segment '${name}' (${segmentSize} bytes) cannot hold ${withArticle(kind)} of ${size} bytes at offset ${offset}`,
       name,
       offset,
     );
@@ -311,14 +312,20 @@ export function checkHeader(bytes: Uint8Array, kind: string, version: number, pl
     throw new MalformedObjectError(`segment '${shm.name}' at offset ${offset} ${why}`, shm.name, offset);
   };
   if (view.getUint32(OBJECT_HEADER.magicOffset, true) !== OBJECT_HEADER.magic) {
-    fail(`holds no shared object (no "SHMO" header): not a ${kind}`);
+    fail(`holds no shared object (no "SHMO" header): not ${withArticle(kind)}`);
   }
   const code = view.getUint16(OBJECT_HEADER.kindOffset, true);
-  if (code !== OBJECT_KINDS[kind]) fail(`holds a ${kindName(code) ?? `kind ${code}`}, not a ${kind}`);
+  if (code !== OBJECT_KINDS[kind]) {
+    fail(`holds ${withArticle(kindName(code) ?? `kind ${code}`)}, not ${withArticle(kind)}`);
+  }
   const found = view.getUint16(OBJECT_HEADER.versionOffset, true);
-  if (found !== version) fail(`holds a ${kind} of layout version ${found}; this library reads version ${version}`);
+  if (found !== version) {
+    fail(`holds ${withArticle(kind)} of layout version ${found}; this library reads version ${version}`);
+  }
   const state = Atomics.load(new Int32Array(bytes.buffer, bytes.byteOffset + OBJECT_HEADER.stateOffset, 1), 0);
-  if (state !== OBJECT_HEADER.stateReady) fail(`holds a ${kind} that is still being made (or whose maker died)`);
+  if (state !== OBJECT_HEADER.stateReady) {
+    fail(`holds ${withArticle(kind)} that is still being made (or whose maker died)`);
+  }
 }
 
 /** Reads an object's placement; set by SharedObject's static block (its fields are private to it). */

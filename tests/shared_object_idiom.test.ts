@@ -157,7 +157,7 @@ for (const row of KINDS) {
         const wrong = { ...object.descriptor, kind: other.kind };
         assert.throws(() => row.attach(wrong), {
           name: "TypeError",
-          message: new RegExp(`the descriptor is of a '${other.kind}', not of an? '${kind}'`),
+          message: new RegExp(`the descriptor is of an? '${other.kind}', not of an? '${kind}'`),
         });
         assert.throws(() => row.attach(JSON.stringify(wrong)), TypeError);
       }
