@@ -237,18 +237,19 @@ class _Object:
 
     def _check_header(self):
         where = f"segment {self._shm.name!r} at offset {self._offset}"
+        a_kind = ("an " if self.kind[0] in "aeiou" else "a ") + self.kind
         magic = ctypes.c_uint32.from_address(self._base).value
         kind = ctypes.c_uint16.from_address(self._base + 6).value
         version = ctypes.c_uint16.from_address(self._base + 4).value
         problem = None
         if magic != HEADER["magic"]:
-            problem = f"{where} holds no shared object: not a {self.kind}"
+            problem = f"{where} holds no shared object: not {a_kind}"
         elif kind != KINDS[self.kind]:
-            problem = f"{where} holds kind {kind}, not a {self.kind}"
+            problem = f"{where} holds kind {kind}, not {a_kind}"
         elif version != SYNC_VERSION:
             problem = f"{where} holds layout version {version}, not {SYNC_VERSION}"
         elif self._get32(8) != HEADER["ready"]:
-            problem = f"{where} holds a {self.kind} still being made"
+            problem = f"{where} holds {a_kind} still being made"
         if problem:
             self.close()
             raise MalformedObjectError(problem)
