@@ -1,17 +1,13 @@
 /** Bun's exit hook and subprocesses. Only `runtime.ts` imports this file, and only inside Bun. */
 import type { ProcessRuntime } from "./process.ts";
+import { type ChildProcessModule, spawnDetached } from "./detached_child.ts";
 
 /** The part of Node's `process` used here, as Bun provides it. */
 interface BunProcess {
   readonly pid: number;
   readonly execPath: string;
   on(event: string, listener: () => void): void;
-  getBuiltinModule(id: "node:child_process"): {
-    spawn(file: string, args: string[], options: object): {
-      on(event: "error", listener: (error: Error) => void): void;
-      unref(): void;
-    };
-  };
+  getBuiltinModule(id: "node:child_process"): ChildProcessModule;
 }
 
 const process = (globalThis as unknown as { process: BunProcess }).process;
@@ -29,16 +25,14 @@ export function bunProcess(): ProcessRuntime {
       return script.href.includes("/$bunfs/") ? "a compiled program cannot start one" : undefined;
     },
     spawn(script, fd, args) {
-      // `fd` becomes the child's stdin; `detached` gives the child its own session.
       const path = decodeURIComponent(script.pathname);
-      const child = process.getBuiltinModule("node:child_process").spawn(
+      spawnDetached(
+        process.getBuiltinModule("node:child_process"),
         process.execPath,
         ["run", path, "0", ...args],
-        { stdio: [fd, "ignore", "inherit"], detached: true, cwd: path.slice(0, path.lastIndexOf("/")) || "/" },
+        fd,
+        path,
       );
-      // A child that fails to start shows as a broken pipe at the next write.
-      child.on("error", () => {});
-      child.unref();
     },
   };
 }

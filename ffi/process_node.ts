@@ -1,5 +1,6 @@
 /** Node's exit event and subprocesses. Only `runtime.ts` imports this file, and only inside Node. */
 import type { ProcessRuntime } from "./process.ts";
+import { type ChildProcessModule, spawnDetached } from "./detached_child.ts";
 
 /** The part of Node's `process` used here. */
 interface NodeProcess {
@@ -7,12 +8,7 @@ interface NodeProcess {
   readonly execPath: string;
   readonly permission?: { has(scope: string): boolean };
   on(event: string, listener: () => void): void;
-  getBuiltinModule(id: "node:child_process"): {
-    spawn(file: string, args: string[], options: object): {
-      on(event: "error", listener: (error: Error) => void): void;
-      unref(): void;
-    };
-  };
+  getBuiltinModule(id: "node:child_process"): ChildProcessModule;
   getBuiltinModule(id: "node:fs"): { existsSync(path: string): boolean };
 }
 
@@ -58,16 +54,14 @@ export function nodeProcess(): ProcessRuntime {
       return undefined;
     },
     spawn(script, fd, args) {
-      // `fd` becomes the child's stdin; `detached` gives the child its own session.
       const path = watcherPath(script);
-      const child = process.getBuiltinModule("node:child_process").spawn(
+      spawnDetached(
+        process.getBuiltinModule("node:child_process"),
         process.execPath,
         [...WATCHER_FLAGS, path, "0", ...args],
-        { stdio: [fd, "ignore", "inherit"], detached: true, cwd: path.slice(0, path.lastIndexOf("/")) || "/" },
+        fd,
+        path,
       );
-      // A child that fails to start shows as a broken pipe at the next write.
-      child.on("error", () => {});
-      child.unref();
     },
   };
 }
