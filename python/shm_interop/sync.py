@@ -361,11 +361,30 @@ class _Held:
         _libc.pthread_mutex_unlock(self.address)
 
 
+class _Holdable:
+    """``with`` and ``async with`` hold it: ``acquire()`` / ``await acquire_async()`` on entry, ``release()``
+    on exit (Mutex, Semaphore)."""
+
+    def __enter__(self):
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc):
+        self.release()
+
+    async def __aenter__(self):
+        await self.acquire_async()
+        return self
+
+    async def __aexit__(self, *exc):
+        self.release()
+
+
 _lock = _libc.pthread_mutex_lock
 _unlock = _libc.pthread_mutex_unlock
 
 
-class Mutex(_Object):
+class Mutex(_Holdable, _Object):
     """The TypeScript Mutex: a process-shared, robust, error-checking pthread_mutex_t. ``owner_died`` is True
     after an acquire that found the previous owner dead (the lock is made consistent again).
 
@@ -502,20 +521,6 @@ class Mutex(_Object):
             _libc.pthread_mutex_unlock(address)
         return False
 
-    def __enter__(self):
-        self.acquire()
-        return self
-
-    def __exit__(self, *exc):
-        self.release()
-
-    async def __aenter__(self):
-        await self.acquire_async()
-        return self
-
-    async def __aexit__(self, *exc):
-        self.release()
-
     def close(self):
         """Releases the mutex first if this thread holds it: a held robust mutex is on the thread's robust
         list, linked through the mutex's own bytes, which must stay mapped while it is there."""
@@ -531,7 +536,7 @@ def _current_task():
         return None  # no running loop
 
 
-class Semaphore(_Object):
+class Semaphore(_Holdable, _Object):
     """The TypeScript Semaphore: ``acquire(blocking=True, timeout=None)``, ``await acquire_async(timeout=None)``,
     ``release(n=1)``, ``value``; ``with`` and ``async with`` hold one unit."""
 
@@ -579,20 +584,6 @@ class Semaphore(_Object):
                 self._set("seq", self._field("seq") + 1)
         if wake:
             _futex_wake_at(self._base + self._layout["seq"])
-
-    def __enter__(self):
-        self.acquire()
-        return self
-
-    def __exit__(self, *exc):
-        self.release()
-
-    async def __aenter__(self):
-        await self.acquire_async()
-        return self
-
-    async def __aexit__(self, *exc):
-        self.release()
 
 
 class Event(_Object):
