@@ -1,4 +1,5 @@
 """Helpers for the python3 side of the interop tests (imported by the children with sys.path set)."""
+import asyncio
 from multiprocessing import resource_tracker, shared_memory
 
 
@@ -24,3 +25,24 @@ def create(size, name=None):
         shm = shared_memory.SharedMemory(name=name, create=True, size=size)
         resource_tracker.unregister(shm._name, "shared_memory")
         return shm
+
+
+class Ticker:
+    """A 5 ms timer on the running event loop that counts how often it fired, the asyncio tests' proof that
+    the loop ran while a wait was pending: ``async with Ticker() as ticker: ...`` then ``ticker.ticks``."""
+
+    def __init__(self):
+        self.ticks = 0
+        self._timer = None
+
+    async def _tick(self):
+        while True:
+            await asyncio.sleep(0.005)
+            self.ticks += 1
+
+    async def __aenter__(self):
+        self._timer = asyncio.ensure_future(self._tick())
+        return self
+
+    async def __aexit__(self, *exc):
+        self._timer.cancel()
