@@ -15,7 +15,7 @@
  * alternates. Hold the benchmark lock: `flock /tmp/shm-bench.lock deno run -A bench/sync_alternate.ts`.
  */
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import process from "node:process";
 import { configArgs, CONFIGS } from "./config.ts";
 import type { Result } from "./harness.ts";
@@ -87,7 +87,9 @@ for (let round = 1; round <= rounds; round++) {
       : "";
     return `${impl} ${(ns / 1000).toFixed(2)} us (${(ns / p50.c).toFixed(3)}x C${versusPython})`;
   });
-  console.log(`round ${round}: ${cells.join("; ")}`);
+  // The load average says whether the machine was quiet (a one-CPU round trip is not, beside other work).
+  const load = readFileSync("/proc/loadavg", "utf8").split(" ")[0];
+  console.log(`round ${round} (load ${load}): ${cells.join("; ")}`);
 }
 for (const [impl, values] of Object.entries(ratios)) {
   console.log(
