@@ -47,7 +47,8 @@ function runChild(argv: string[]): Promise<string> {
   });
 }
 
-async function pingPong(config: Config, placement: string, mode: string): Promise<void> {
+/** One ping-pong row (also run alone by bench/sync_alternate.ts, in turn with C's). */
+export async function pingPong(config: Config, placement: string, mode: string): Promise<void> {
   const shm = new SharedMemory({ name: benchName("pingpong"), create: true, size: 64 });
   try {
     const samples = config.quick ? 3 : 15;
