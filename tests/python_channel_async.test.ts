@@ -58,12 +58,17 @@ for (const runtime of RUNTIMES) {
     SLOW,
     async () => {
       await withChannel(1024, async (_channel, json) => {
-        const receiver = finished(pythonScript("channel_peer.py", ["receive-async", json]));
+        const [, ...receiverArgs] = pythonScript("channel_peer.py", ["receive-async", json]);
+        const receiver = startPeer("python3", receiverArgs);
+        // the sender starts once python3's first wait is pending, so its loop has a wait to run beside
+        await receiver.line("waiting");
         const sent = await finished(
           scriptCommand(runtime, "tests/fixtures/channel_peer.ts", ["send", json, "1", "2000", "end"]),
         );
         assert.equal(sent, "sent 2000");
-        const report = JSON.parse(await receiver) as Report;
+        const [waiting, reportLine] = (await receiver.done).split("\n");
+        assert.equal(waiting, "waiting");
+        const report = JSON.parse(reportLine) as Report;
         assert.deepEqual([report.count, report.bad, report.outOfOrder], [2000, 0, 0]);
         assert.deepEqual(report.seqs["1"], Array.from({ length: 2000 }, (_, i) => i));
         assert.ok(report.ticks! >= 1, `the loop ran its timer ${report.ticks} times`);
