@@ -93,7 +93,8 @@ const OPERATIONS: Record<string, Record<string, string>> = {
     "pingpong/free": "round trip between two processes, placed by the kernel",
   },
   channel: {
-    oneway64: "64-byte messages one way between two processes, one on each CPU (pinned), per message",
+    oneway64:
+      "64-byte messages one way between two processes, per message (pinned one on each CPU, but `free` and `one-cpu`)",
     oneway1M: "1 MiB messages one way between two processes, one on each CPU (pinned), per message",
     "roundtrip/one-cpu": "request and reply over two channels between two processes, both on one CPU",
     "roundtrip/two-cpus": "request and reply over two channels between two processes, one on each CPU",
