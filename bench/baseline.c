@@ -191,7 +191,12 @@ static void forget(const char *name) {
     for (int i = 0; i < MAX_LIVE; i++) if (strcmp(live[i], name) == 0) live[i][0] = 0;
 }
 
+/* The process that made the segments in `live`: a forked child inherits the table, atexit and the signal
+ * handlers, and must not unlink the parent's segments when it exits or is killed. */
+static pid_t owner;
+
 static void unlink_live(void) {
+    if (getpid() != owner) return;
     for (int i = 0; i < MAX_LIVE; i++) if (live[i][0]) shm_unlink(live[i]);
 }
 
@@ -490,6 +495,7 @@ static void bench_handoff(const char *self) {
     if (pid < 0) die("fork");
     if (pid == 0) {
         memset(live, 0, sizeof live); /* the parent's segments are the parent's to unlink */
+        owner = getpid();              /* and its own are its own */
         close(down[1]); close(up[0]);
         child_loop(down[0], up[1]);
     }
@@ -674,39 +680,61 @@ static void bench_sync(void) {
  * The library's ring in C: one sender and one receiver, records of an 8-byte header (length, kind) and
  * a payload padded to 8 bytes, a WRAP record where one does not fit before the ring's end, the tail
  * and the head on cache lines of their own, each side caching the other's index. The same waiting
- * protocol as src/channel/channel.ts: a side that must wait spins a little (with more than one usable
- * CPU), then raises its waiting count, looks again and sleeps on the word with the futex; the other
- * side stores its index first (sequentially consistent, as JS's Atomics.store) and reads the count
- * after, and wakes it when raised. Each side is a forked process; the parent receives and times.
+ * protocol as src/channel/channel.ts: a side that must wait spins a little (only while the other side
+ * runs on another CPU: each side publishes sched_getcpu() + 1 in its CPU word, at 72 for the sender and
+ * 136 for the receiver, when it starts, every 64 waits and after a sleep, as the library does), then
+ * raises its waiting count, looks again and sleeps on the word with the futex; the other side stores
+ * its index first (sequentially consistent, as JS's Atomics.store) and reads the count after, and
+ * wakes it when raised. Each side is a forked process; the parent receives and times. The one-way
+ * rows pin the receiver (the parent) to CPU 0 and the sender to CPU 1, as bench/channel.ts does.
  */
 #define CH_RING_OFFSET 1024
 #define CH_WRAP 0x57524150u
 
 typedef struct {
     volatile uint32_t *tail, *receivers_waiting, *head, *senders_waiting;
+    volatile uint32_t *own_cpu, *peer_cpu; /* this side's CPU word and the other side's */
     unsigned char *ring;
     uint32_t capacity, mask, head_seen, tail_seen, next;
-    int spin;
+    uint32_t cpu; /* the CPU this side last published, plus one */
+    int until_check;
 } cring_t;
+
+enum { SENDER, RECEIVER };
 
 static size_t cring_bytes(uint32_t capacity) { return CH_RING_OFFSET + capacity; }
 
-static cring_t cring_at(unsigned char *base, uint32_t capacity, int spin) {
+/* Publishes the CPU this process runs on (sched_getcpu: the vDSO, no system call) in its side's word. */
+static void cring_publish(cring_t *r) {
+    r->until_check = 64;
+    r->cpu = (uint32_t)(sched_getcpu() + 1);
+    if (__atomic_load_n(r->own_cpu, __ATOMIC_RELAXED) != r->cpu) __atomic_store_n(r->own_cpu, r->cpu, __ATOMIC_SEQ_CST);
+}
+
+/* One side of the ring at `base`, as this process (placed already) sees it. */
+static cring_t cring_at(unsigned char *base, uint32_t capacity, int role) {
+    volatile uint32_t *sender_cpu = (volatile uint32_t *)(base + 72), *receiver_cpu = (volatile uint32_t *)(base + 136);
     cring_t r = {(volatile uint32_t *)(base + 64), (volatile uint32_t *)(base + 68),
                  (volatile uint32_t *)(base + 128), (volatile uint32_t *)(base + 132),
-                 base + CH_RING_OFFSET, capacity, capacity - 1, 0, 0, 0, spin};
+                 role == SENDER ? sender_cpu : receiver_cpu, role == SENDER ? receiver_cpu : sender_cpu,
+                 base + CH_RING_OFFSET, capacity, capacity - 1, 0, 0, 0, 0, 0};
+    cring_publish(&r);
     return r;
 }
 
 static uint32_t record_bytes(uint32_t length) { return 8 + ((length + 7) & ~7u); }
 
-/* Spins, then sleeps, while *word holds `seen` and `still()` says the wait is needed. */
+/* Spins (while the other side runs on another CPU), then sleeps, while *word holds `seen` and `still()`
+ * says the wait is needed. */
 static void cring_wait(cring_t *r, volatile uint32_t *word, volatile uint32_t *waiting, uint32_t seen,
                        int (*still)(cring_t *)) {
-    for (int i = 0; r->spin && i < 20000; i++) {
+    if (--r->until_check < 0) cring_publish(r);
+    uint32_t peer = __atomic_load_n(r->peer_cpu, __ATOMIC_RELAXED);
+    for (int i = 0; peer != 0 && peer != r->cpu && i < 20000; i++) {
         if (__atomic_load_n(word, __ATOMIC_SEQ_CST) != seen) return;
         __builtin_ia32_pause();
     }
+    r->until_check = 0; /* a sleep may come: after it, this process may run elsewhere */
     __atomic_fetch_add(waiting, 1, __ATOMIC_SEQ_CST);
     if (__atomic_load_n(word, __ATOMIC_SEQ_CST) == seen && still(r))
         futex_op((volatile int *)word, FUTEX_WAIT, (int)seen);
@@ -782,11 +810,6 @@ static void cring_receive(cring_t *r, void *target) {
     cring_release(r);
 }
 
-static int usable_cpus(void) {
-    cpu_set_t set;
-    return sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 1;
-}
-
 /* Receives batches x batch messages with `receive_one`, timing each batch (as timeBatches in channel.ts). */
 static stats_t time_batches(long batches, long batch, void (*receive_one)(cring_t *, void *), cring_t *r,
                             void *ctx) {
@@ -810,16 +833,18 @@ static void receive1M(cring_t *r, void *ctx) {
     cring_release(r);
 }
 
-static void one_way(const char *op, uint32_t capacity, uint32_t length, long batches, long batch) {
+/* One way from a forked sender on `send_cpu` to this process on `receive_cpu` (-1: placed by the kernel). */
+static void one_way(const char *op, const char *variant, uint32_t capacity, uint32_t length, long batches, long batch,
+                    int receive_cpu, int send_cpu) {
     char name[96];
-    progress(op);
+    progress(variant ? variant : op);
     unsigned char *base = create_segment(name, sizeof name, "chan", cring_bytes(capacity));
-    int spin = usable_cpus() > 1;
     long count = batches * batch;
     pid_t child = fork();
     if (child < 0) die("fork");
     if (child == 0) {
-        cring_t w = cring_at(base, capacity, spin);
+        pin(send_cpu);
+        cring_t w = cring_at(base, capacity, SENDER);
         unsigned char *source = malloc(length);
         memset(source, 7, length);
         for (long i = 0; i < count; i++) {
@@ -828,12 +853,16 @@ static void one_way(const char *op, uint32_t capacity, uint32_t length, long bat
         }
         _exit(0);
     }
-    cring_t r = cring_at(base, capacity, spin);
+    cpu_set_t before;
+    sched_getaffinity(0, sizeof before, &before);
+    pin(receive_cpu);
+    cring_t r = cring_at(base, capacity, RECEIVER);
     unsigned char target[64];
     stats_t st = length == 64 ? time_batches(batches, batch, receive64, &r, target)
                               : time_batches(batches, batch, receive1M, &r, NULL);
     waitpid(child, NULL, 0);
-    emit("channel", op, 0, "message", length, st);
+    sched_setaffinity(0, sizeof before, &before);
+    emit_variant("channel", op, variant, 0, "message", length, st);
     release_segment(name, base, cring_bytes(capacity));
 }
 
@@ -847,8 +876,7 @@ static void round_trips(const char *op, int ping_cpu, int pong_cpu, long batches
     if (child < 0) die("fork");
     if (child == 0) {
         pin(pong_cpu);
-        int spin = usable_cpus() > 1;
-        cring_t request = cring_at(a, 4096, spin), reply = cring_at(b, 4096, spin);
+        cring_t request = cring_at(a, 4096, RECEIVER), reply = cring_at(b, 4096, SENDER);
         unsigned char buffer[64];
         for (long i = 0; i < count; i++) {
             cring_receive(&request, buffer);
@@ -859,8 +887,7 @@ static void round_trips(const char *op, int ping_cpu, int pong_cpu, long batches
     cpu_set_t before;
     sched_getaffinity(0, sizeof before, &before);
     pin(ping_cpu);
-    int spin = usable_cpus() > 1;
-    cring_t request = cring_at(a, 4096, spin), reply = cring_at(b, 4096, spin);
+    cring_t request = cring_at(a, 4096, SENDER), reply = cring_at(b, 4096, RECEIVER);
     unsigned char buffer[64] = {0};
     cring_send(&request, buffer, 64);
     cring_receive(&reply, buffer);
@@ -882,8 +909,11 @@ static void round_trips(const char *op, int ping_cpu, int pong_cpu, long batches
 
 static void bench_channel(void) {
     long batches = cfg.quick ? 3 : 15;
-    one_way("oneway64", 1 << 16, 64, batches, cfg.quick ? 200000 >> 6 : 200000);
-    one_way("oneway1M", 4 << 20, 1 << 20, cfg.quick ? 3 : 10, cfg.quick ? 2 : 200);
+    long batch64 = cfg.quick ? 200000 >> 6 : 200000;
+    one_way("oneway64", NULL, 1 << 16, 64, batches, batch64, 0, 1);
+    one_way("oneway64", "free", 1 << 16, 64, batches, batch64, -1, -1);
+    one_way("oneway64", "one-cpu", 1 << 16, 64, batches, batch64, 0, 0);
+    one_way("oneway1M", NULL, 4 << 20, 1 << 20, cfg.quick ? 3 : 10, cfg.quick ? 2 : 200, 0, 1);
     static const struct { const char *op; int ping, pong; } PLACES[] = {
         {"roundtrip/one-cpu", 0, 0}, {"roundtrip/two-cpus", 0, 1}, {"roundtrip/free", -1, -1}};
     for (int p = 0; p < 3; p++) round_trips(PLACES[p].op, PLACES[p].ping, PLACES[p].pong, batches, cfg.quick ? 200 : 2000);
@@ -901,9 +931,14 @@ int main(int argc, char **argv) {
     if (argc >= 2 && strcmp(argv[1], "ready") == 0) return write(1, "k", 1) == 1 ? 0 : 1;
     if (argc < 2) { fprintf(stderr, "usage: baseline <lifecycle|memory|handoff|ffi> key=value...\n"); return 2; }
     parse_args(argc, argv);
+    owner = getpid();
     atexit(unlink_live);
+    /* SIGPIPE: stdout read by a reader that stopped (`| head`, a killed orchestrator) killed this process
+     * at its next result line with its segments still named (seen); SIGHUP: its terminal went away. */
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
+    signal(SIGPIPE, on_signal);
+    signal(SIGHUP, on_signal);
     if (strcmp(argv[1], "lifecycle") == 0) bench_lifecycle();
     else if (strcmp(argv[1], "memory") == 0) bench_memory();
     else if (strcmp(argv[1], "handoff") == 0) bench_handoff("/proc/self/exe");

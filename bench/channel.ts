@@ -3,6 +3,12 @@
  * one (or a round trip); the child is started once per row and sends `batches x batch` messages, and
  * this process times each batch it receives (times are per message).
  *
+ * Placement of the one-way rows: this process (the receiver) on CPU 0 and the child (the sender) on
+ * CPU 1, both pinned (`taskset`; this process pins itself, every thread, for the row and is given its
+ * own CPUs back after), as bench/baseline.c's ring is: placed freely, the kernel sometimes puts both on
+ * one CPU, and a row then measured 63-309 ns in one runtime from run to run. `oneway64` variant `free`
+ * is the reused-buffer row placed by the kernel, `one-cpu` both on CPU 0.
+ *
  * - `oneway64`: 64-byte messages through a channel of one sender and one receiver (the lock-free path):
  *   the child `trySend`s one reused buffer, this side `tryReceiveInto`s one reused buffer (variant
  *   `batch`: the sender `trySendMany`s 16 reused buffers at a time, one store of the tail per batch;
@@ -17,7 +23,7 @@
  *   Worker and back (variant `postMessage`, per round trip / 2), and as JSON lines over a pipe
  *   (variant `pipe`).
  */
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import process from "node:process";
 import { Channel } from "../mod.ts";
 import type { Config } from "./config.ts";
@@ -28,17 +34,44 @@ import { PLACEMENTS } from "./sync.ts";
 const CHILD = new URL("./channel_child.ts", import.meta.url).pathname;
 const WORKER = new URL("./channel_worker.ts", import.meta.url).href;
 
+/** Where a one-way row's two sides run: this process (the receiver) and the child (the sender), as taskset CPU lists. */
+const ONE_WAY: Record<string, [string | undefined, string | undefined]> = {
+  "two-cpus": ["0", "1"],
+  "one-cpu": ["0", "0"],
+  free: [undefined, undefined],
+};
+
 /** Starts channel_child.ts with `args`, under `taskset -c cpus` when given (see sync.ts PLACEMENTS). */
 function startChild(args: string[], cpus?: string) {
+  // Node's child gets this process's own flags (node:ffi, no ExperimentalWarning) before the script.
   const runtime = IMPL === "deno"
     ? [process.execPath, "run", "--allow-all", CHILD, ...args]
-    : [process.execPath, "run", CHILD, ...args];
+    : IMPL === "bun"
+    ? [process.execPath, "run", CHILD, ...args]
+    : [process.execPath, ...process.execArgv, CHILD, ...args];
   const argv = cpus === undefined ? runtime : ["taskset", "-c", cpus, ...runtime];
   const child = spawn(argv[0], argv.slice(1), { stdio: ["ignore", "pipe", "inherit"] });
   const exited = new Promise<void>((resolve, reject) =>
     child.on("exit", (code) => code === 0 ? resolve() : reject(new Error(`${args[0]} child exited with ${code}`)))
   );
   return { child, exited };
+}
+
+/**
+ * Pins every thread of this process to `cpus` (taskset -a -p) until the returned function gives it
+ * its CPUs back; nothing when `cpus` is undefined. New threads (a Worker) inherit the pinning.
+ */
+function pinSelf(cpus: string | undefined): () => void {
+  if (cpus === undefined) return () => {};
+  const taskset = (args: string[]) => {
+    const run = spawnSync("taskset", args, { encoding: "utf8" });
+    check(run.status === 0, `taskset ${args.join(" ")}: ${run.stderr}`);
+    return run.stdout;
+  };
+  // "pid 123's current affinity list: 0,1"
+  const own = taskset(["-c", "-p", String(process.pid)]).trim().split(": ").pop()!;
+  taskset(["-a", "-c", "-p", cpus, String(process.pid)]);
+  return () => taskset(["-a", "-c", "-p", own, String(process.pid)]);
 }
 
 interface Sizes {
@@ -62,36 +95,58 @@ function timeBatches({ batches, batch }: Sizes, receiveOne: () => void): ReturnT
   return statsOf(durations);
 }
 
-async function oneWay64(config: Config, variant: "reused" | "batch" | "plain" | "many"): Promise<void> {
+async function oneWay64(
+  config: Config,
+  variant: "reused" | "batch" | "plain" | "many",
+  placement = "two-cpus",
+): Promise<void> {
   const s = sizes(config, 200_000);
   const one = variant === "many" ? {} : { senders: "one", receivers: "one" } as const;
   using channel = Channel.create({ capacity: 1 << 16, name: benchName("chan64"), ...one });
-  const run = startChild([
-    variant === "plain" ? "sendplain" : variant === "batch" ? "send64many" : "send64",
-    JSON.stringify(channel),
-    String(s.batches * s.batch),
-  ]);
-  const buffer = new Uint8Array(64);
-  const stats = variant === "plain"
-    ? timeBatches(s, () => check(channel.receive() !== undefined, "a message came"))
-    : timeBatches(s, () => {
-      if (channel.tryReceiveInto(buffer) < 0) check(channel.receiveInto(buffer) === 64, "a message came");
+  const [receiverCpus, senderCpus] = ONE_WAY[placement];
+  const unpin = pinSelf(receiverCpus);
+  try {
+    const run = startChild([
+      variant === "plain" ? "sendplain" : variant === "batch" ? "send64many" : "send64",
+      JSON.stringify(channel),
+      String(s.batches * s.batch),
+    ], senderCpus);
+    const buffer = new Uint8Array(64);
+    const stats = variant === "plain"
+      ? timeBatches(s, () => check(channel.receive() !== undefined, "a message came"))
+      : timeBatches(s, () => {
+        if (channel.tryReceiveInto(buffer) < 0) check(channel.receiveInto(buffer) === 64, "a message came");
+      });
+    await run.exited;
+    const named = placement === "two-cpus" ? variant : placement; // the placement rows are of reused buffers
+    emit({
+      bench: "channel",
+      op: "oneway64",
+      impl: IMPL,
+      variant: named === "reused" ? undefined : named,
+      unit: "message",
+      bytes: 64,
+      ...stats,
     });
-  await run.exited;
-  emit({
-    bench: "channel",
-    op: "oneway64",
-    impl: IMPL,
-    variant: variant === "reused" ? undefined : variant,
-    unit: "message",
-    bytes: 64,
-    ...stats,
-  });
+  } finally {
+    unpin();
+  }
 }
 
+/** 64-byte writes (or JSON lines) to a pipe, the child on CPU 1 and this process on CPU 0, as the ring's rows. */
 async function pipe64(config: Config, json: boolean): Promise<void> {
+  const [receiverCpus, senderCpus] = ONE_WAY["two-cpus"];
+  const unpin = pinSelf(receiverCpus);
+  try {
+    await pipeRow(config, json, senderCpus);
+  } finally {
+    unpin();
+  }
+}
+
+async function pipeRow(config: Config, json: boolean, senderCpus: string | undefined): Promise<void> {
   const s = sizes(config, json ? 50_000 : 100_000);
-  const run = startChild([json ? "pipejson" : "pipe64", String(s.batches * s.batch)]);
+  const run = startChild([json ? "pipejson" : "pipe64", String(s.batches * s.batch)], senderCpus);
   const durations: number[] = [];
   let pending = "";
   let count = 0;
@@ -132,14 +187,20 @@ async function pipe64(config: Config, json: boolean): Promise<void> {
 async function oneWay1M(config: Config): Promise<void> {
   const s = { batches: config.quick ? 3 : 10, batch: config.quick ? 2 : 200 };
   using channel = Channel.create({ capacity: 4 << 20, name: benchName("chan1m"), senders: "one", receivers: "one" });
-  const run = startChild(["send1M", JSON.stringify(channel), String(s.batches * s.batch)]);
-  const stats = timeBatches(s, () => {
-    const view = channel.receiveView();
-    check(view !== undefined && view.length === 1 << 20 && view[12345] === 7, "a 1 MiB message came");
-    channel.release();
-  });
-  await run.exited;
-  emit({ bench: "channel", op: "oneway1M", impl: IMPL, unit: "message", bytes: 1 << 20, ...stats });
+  const [receiverCpus, senderCpus] = ONE_WAY["two-cpus"];
+  const unpin = pinSelf(receiverCpus);
+  try {
+    const run = startChild(["send1M", JSON.stringify(channel), String(s.batches * s.batch)], senderCpus);
+    const stats = timeBatches(s, () => {
+      const view = channel.receiveView();
+      check(view !== undefined && view.length === 1 << 20 && view[12345] === 7, "a 1 MiB message came");
+      channel.release();
+    });
+    await run.exited;
+    emit({ bench: "channel", op: "oneway1M", impl: IMPL, unit: "message", bytes: 1 << 20, ...stats });
+  } finally {
+    unpin();
+  }
 }
 
 /**
@@ -165,24 +226,58 @@ async function roundTrip(config: Config, placement: string): Promise<void> {
 async function jsonChannel(config: Config): Promise<void> {
   const s = sizes(config, 50_000);
   using channel = Channel.create({ capacity: 1 << 16, name: benchName("chanjson"), senders: "one", receivers: "one" });
-  const run = startChild(["sendjson", JSON.stringify(channel), String(s.batches * s.batch)]);
-  const stats = timeBatches(s, () => check(typeof channel.receive() === "object", "a JSON value came"));
-  await run.exited;
-  emit({ bench: "channel", op: "json", impl: IMPL, unit: "message", ...stats });
+  const [receiverCpus, senderCpus] = ONE_WAY["two-cpus"];
+  const unpin = pinSelf(receiverCpus);
+  try {
+    const run = startChild(["sendjson", JSON.stringify(channel), String(s.batches * s.batch)], senderCpus);
+    const stats = timeBatches(s, () => check(typeof channel.receive() === "object", "a JSON value came"));
+    await run.exited;
+    emit({ bench: "channel", op: "json", impl: IMPL, unit: "message", ...stats });
+  } finally {
+    unpin();
+  }
 }
 
+/** The part of a Worker used here: the web Worker (Deno, Bun) or node:worker_threads' (Node has no web Worker). */
+interface EchoWorker {
+  postMessage(message: unknown): void;
+  terminate(): unknown;
+  /** Sets the one listener of the Worker's answers. */
+  listen(onMessage: () => void): void;
+}
+
+function startWorker(): EchoWorker {
+  if (typeof Worker === "function") {
+    const worker = new Worker(WORKER, { type: "module" });
+    return Object.assign(worker, { listen: (onMessage: () => void) => worker.onmessage = onMessage });
+  }
+  const threads = process.getBuiltinModule("node:worker_threads") as unknown as {
+    Worker: new (
+      url: URL,
+    ) => EchoWorker & { removeAllListeners(event: string): void; on(e: string, l: () => void): void };
+  };
+  const worker = new threads.Worker(new URL(WORKER));
+  return Object.assign(worker, {
+    listen(onMessage: () => void) {
+      worker.removeAllListeners("message");
+      worker.on("message", onMessage);
+    },
+  });
+}
+
+/** JSON values to a Worker and back (the Worker is not pinned: its thread is this process's). */
 async function jsonPostMessage(config: Config): Promise<void> {
   const s = sizes(config, 20_000);
-  const worker = new Worker(WORKER, { type: "module" });
+  const worker = startWorker();
   try {
     const durations: number[] = [];
     for (let b = -1; b < s.batches; b++) {
       const t0 = now();
       await new Promise<void>((resolve) => {
         let left = s.batch;
-        worker.onmessage = () => {
+        worker.listen(() => {
           if (--left === 0) resolve();
-        };
+        });
         for (let i = 0; i < s.batch; i++) worker.postMessage(jsonValue(i));
       });
       if (b >= 0) durations.push((now() - t0) / s.batch / 2); // there and back: half is one way
@@ -195,8 +290,12 @@ async function jsonPostMessage(config: Config): Promise<void> {
 
 export async function run(config: Config): Promise<void> {
   for (const variant of ["reused", "batch", "plain", "many"] as const) {
-    log(`64-byte messages one way (${variant})`);
+    log(`64-byte messages one way (${variant}), one CPU each`);
     await oneWay64(config, variant);
+  }
+  for (const placement of ["free", "one-cpu"]) {
+    log(`64-byte messages one way (reused), ${placement}`);
+    await oneWay64(config, "reused", placement);
   }
   log("64-byte writes to a pipe");
   await pipe64(config, false);

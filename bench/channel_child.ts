@@ -20,6 +20,20 @@ import { now } from "./harness.ts";
 
 const [command, a, b, c] = process.argv.slice(2);
 
+/**
+ * One write(2) to stdout. A parent in Node hands its child a non-blocking stdout (a Unix socket pair,
+ * libuv's stdio "pipe"), where a full buffer is EAGAIN: tried again at once (this side has its own CPU).
+ */
+function write(bytes: Uint8Array, at: number): number {
+  for (;;) {
+    try {
+      return writeSync(1, bytes, at);
+    } catch (error) {
+      if ((error as { code?: string }).code !== "EAGAIN") throw error;
+    }
+  }
+}
+
 if (command === "pipe64" || command === "pipejson") {
   const n = Number(a);
   const encoder = new TextEncoder();
@@ -27,7 +41,7 @@ if (command === "pipe64" || command === "pipejson") {
   for (let i = 0; i < n; i++) {
     const bytes = command === "pipe64" ? buffer : encoder.encode(JSON.stringify(jsonValue(i)) + "\n");
     let written = 0;
-    while (written < bytes.length) written += writeSync(1, bytes, written);
+    while (written < bytes.length) written += write(bytes, written);
   }
 } else if (command === "ping") {
   using request = Channel.attach(a);

@@ -39,7 +39,7 @@ const BENCHMARKS: { name: string; impls: Impl[] }[] = [
   { name: "list", impls: ["cpython", "deno", "bun", "node"] },
   { name: "ffi", impls: ["c", "cpython", "deno", "bun", "node"] },
   { name: "sync", impls: ["c", "cpython", "deno", "bun", "node"] },
-  { name: "channel", impls: ["c", "cpython", "deno", "bun"] },
+  { name: "channel", impls: ["c", "cpython", "deno", "bun", "node"] },
 ];
 
 /** One benchmark process may take this long before it is killed and counted as failed. */

@@ -172,6 +172,8 @@ const waitSymbols: Record<string, BunSymbol> = {
   clock_gettime: { args: ["i32", "ptr"], returns: "i32" },
   // int sched_getaffinity(pid_t pid, size_t cpusetsize, cpu_set_t *mask)
   sched_getaffinity: { args: ["i32", "u64", "ptr"], returns: "i32" },
+  // int sched_getcpu(void)
+  sched_getcpu: { args: [], returns: "i32" },
   // pid_t getpid(void)
   getpid: { args: [], returns: "i32" },
   // int kill(pid_t pid, int sig)
@@ -219,6 +221,7 @@ export function bindBunWait(platform: Platform, sync: LinuxSync): RawWait {
       mutex_clocklock: (mutex, clock, abstime) => s.pthread_mutex_clocklock(mutex, clock, abstime),
       clock_gettime: (clock, time) => s.clock_gettime(clock, time),
       sched_getaffinity: (pid, size, mask) => s.sched_getaffinity(pid, size, mask),
+      sched_getcpu: s.sched_getcpu,
       getpid: () => s.getpid(),
       kill: (pid, signal) => s.kill(pid, signal),
       errno: () => ffi.read.i32(errnoAddress),

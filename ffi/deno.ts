@@ -164,6 +164,8 @@ function waitSymbols() {
     clock_gettime: { parameters: ["i32", "buffer"], result: "i32" },
     // int sched_getaffinity(pid_t pid, size_t cpusetsize, cpu_set_t *mask)
     sched_getaffinity: { parameters: ["i32", "usize", "buffer"], result: "i32" },
+    // int sched_getcpu(void)
+    sched_getcpu: { parameters: [], result: "i32" },
     // pid_t getpid(void)
     getpid: { parameters: [], result: "i32" },
     // int kill(pid_t pid, int sig)
@@ -218,6 +220,7 @@ export function bindDenoWait(platform: Platform, sync: LinuxSync): RawWait {
       mutex_clocklock: (mutex, clock, abstime) => s.pthread_mutex_clocklock(mutex, clock, abstime),
       clock_gettime: (clock, time) => s.clock_gettime(clock, time),
       sched_getaffinity: (pid, size, mask) => s.sched_getaffinity(pid, BigInt(size), mask),
+      sched_getcpu: s.sched_getcpu,
       getpid: () => s.getpid(),
       kill: (pid, signal) => s.kill(pid, signal),
       errno: () => errnoView.getInt32(),

@@ -226,6 +226,8 @@ const waitSymbols: Record<string, NodeSymbol> = {
   clock_gettime: { arguments: ["int32", "buffer"], return: "int32" },
   // int sched_getaffinity(pid_t pid, size_t cpusetsize, cpu_set_t *mask)
   sched_getaffinity: { arguments: ["int32", "uint64", "buffer"], return: "int32" },
+  // int sched_getcpu(void)
+  sched_getcpu: { arguments: [], return: "int32" },
   // pid_t getpid(void)
   getpid: { arguments: [], return: "int32" },
   // int kill(pid_t pid, int sig)
@@ -270,6 +272,7 @@ export function bindNodeWait(platform: Platform, sync: LinuxSync): RawWait {
       pthread_mutex_clocklock,
       clock_gettime,
       sched_getaffinity,
+      sched_getcpu,
       getpid,
       kill,
     } = s;
@@ -298,6 +301,7 @@ export function bindNodeWait(platform: Platform, sync: LinuxSync): RawWait {
       mutex_clocklock: (mutex, clock, abstime) => pthread_mutex_clocklock(mutex, clock, abstime) as number,
       clock_gettime: (clock, time) => clock_gettime(clock, time) as number,
       sched_getaffinity: (pid, size, mask) => sched_getaffinity(pid, BigInt(size), mask) as number,
+      sched_getcpu: sched_getcpu as () => number,
       getpid: () => getpid() as number,
       kill: (pid, signal) => kill(pid, signal) as number,
       errno: () => getInt32(errnoPointer, 0),

@@ -47,6 +47,8 @@ export interface RawWait {
   clock_gettime(clock: number, time: BigInt64Array): number;
   /** `int sched_getaffinity(pid_t pid, size_t cpusetsize, cpu_set_t *mask)` */
   sched_getaffinity(pid: number, size: number, mask: Uint8Array): number;
+  /** `int sched_getcpu(void)`: glibc reads it through the vDSO's getcpu, no system call (tens of ns) */
+  sched_getcpu(): number;
   /** `pid_t getpid(void)` */
   getpid(): number;
   /** `int kill(pid_t pid, int sig)` */
@@ -78,6 +80,8 @@ export type WaitResult = "ok" | "not-equal" | "timed-out";
 export interface WaitCalls {
   /** How many CPUs this process may run on (its affinity mask): spinning only pays with more than one. */
   usableCpus(): number;
+  /** The CPU the calling thread runs on now (it may move at any time after), or -1 when unknown. */
+  currentCpu(): number;
   /** This process's id. */
   readonly pid: number;
   /** Whether process `pid` exists (`kill(pid, 0)`). */
@@ -203,6 +207,7 @@ export function linuxWaitCalls(raw: RawWait, sync: LinuxSync, offLoop: () => Off
       for (const byte of mask) for (let bits = byte; bits; bits &= bits - 1) count++;
       return count;
     },
+    currentCpu: () => raw.sched_getcpu(),
     pid: raw.getpid(),
     alive: (pid) => raw.kill(pid, 0) === 0 || raw.errno() === sync.EPERM,
     addressOf: (buffer) => raw.addressOf(buffer),

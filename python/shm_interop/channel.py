@@ -28,15 +28,16 @@ from shm_interop import _wait_thread
 from shm_interop import sync as _sync
 from shm_interop._descriptor import read_descriptor as _read_descriptor
 from shm_interop._futex import MACHINE as _MACHINE
+from shm_interop._futex import _libc
 
 # Whether plain loads and stores are seen in program order (TSO), as the ring needs (see above).
 ORDERED_PLAIN_ACCESSES = _MACHINE in ("x86_64", "AMD64", "amd64")
 
 RING_OFFSET = 1024
-VERSION = 1
+VERSION = 2  # 2: the CPU words
 HEADER = {"capacity": 16, "mode": 20, "max_peers": 24}
-WORD = {"tail": 16, "receivers_waiting": 17, "head": 32, "senders_waiting": 33, "sender_pids": 48,
-        "receiver_pids": 80}
+WORD = {"tail": 16, "receivers_waiting": 17, "sender_cpu": 18, "head": 32, "senders_waiting": 33,
+        "receiver_cpu": 34, "sender_pids": 48, "receiver_pids": 80}
 MAX_PEERS = 32
 SEND_LOCK_OFFSET = 448
 RECEIVE_LOCK_OFFSET = 704
@@ -84,12 +85,18 @@ def _alive(pid):
         return True
 
 
+def _current_cpu():
+    """The CPU this thread runs on (glibc's sched_getcpu, through the vDSO), or -1."""
+    return _libc.sched_getcpu()
+
+
 class _Side:
-    def __init__(self, channel, many, pids_word, waiting_word, lock_offset):
+    def __init__(self, channel, many, pids_word, waiting_word, lock_offset, cpu_word):
         self.channel = channel
         self.slots = MAX_PEERS if many else 1
         self.pids_word = pids_word
         self.waiting_word = waiting_word
+        self.cpu_word = cpu_word
         self.lock = _sync.Mutex(_shm=channel._shm, _offset=channel._offset + lock_offset) if many else None
         self.registered = False
 
@@ -121,6 +128,14 @@ class _Side:
         if self.lock is not None:
             self.lock.release()
 
+    def publish_cpu(self):
+        """Writes the CPU this process runs on, plus one, into this side's CPU word (layout.ts): a
+        TypeScript peer waiting on this channel spins before it sleeps only while that is not its own CPU.
+        Python never spins; it publishes when it registers and before each sleep."""
+        cpu = _current_cpu() + 1
+        if self.channel._get(self.cpu_word) != cpu:
+            self.channel._set(self.cpu_word, cpu)
+
     def pids(self):
         return [p for p in (self.channel._get(self.pids_word + i) for i in range(self.slots)) if p]
 
@@ -136,6 +151,7 @@ class _Side:
                 held = self.channel._get(self.pids_word + i)
                 if held == me:
                     self.registered = True
+                    self.publish_cpu()
                     return
                 if free is None and (held == 0 or not _alive(held)):
                     free = i
@@ -143,6 +159,7 @@ class _Side:
                 raise ChannelError("taken", f"this channel's {name} side has no free slot (one of {self.slots})")
             self.channel._set(self.pids_word + free, me)
         self.registered = True
+        self.publish_cpu()
 
 
 class Channel:
@@ -168,9 +185,10 @@ class Channel:
         self._ring = buf[self._offset + RING_OFFSET:self._offset + RING_OFFSET + self.capacity]
         self._ring_words = self._ring.cast("i")
         mode = struct.unpack_from("<I", buf, self._offset + HEADER["mode"])[0]
-        self._send = _Side(self, mode & MANY_SENDERS, WORD["sender_pids"], WORD["senders_waiting"], SEND_LOCK_OFFSET)
+        self._send = _Side(self, mode & MANY_SENDERS, WORD["sender_pids"], WORD["senders_waiting"], SEND_LOCK_OFFSET,
+                           WORD["sender_cpu"])
         self._receive = _Side(self, mode & MANY_RECEIVERS, WORD["receiver_pids"], WORD["receivers_waiting"],
-                              RECEIVE_LOCK_OFFSET)
+                              RECEIVE_LOCK_OFFSET, WORD["receiver_cpu"])
         self.descriptor = {"kind": "channel", "name": self._shm.name, "offset": self._offset}
 
     attach = classmethod(lambda cls, descriptor: cls(descriptor))
@@ -360,6 +378,7 @@ class Channel:
         left = SLICE if deadline is None else min(SLICE, deadline - time.monotonic())
         if left <= 0:
             raise TimeoutError("the channel wait timed out")
+        side.publish_cpu()
         with side:
             side.channel._set(side.waiting_word, side.channel._get(side.waiting_word) + 1)
             observed = self._get(word)
@@ -428,6 +447,7 @@ class Channel:
         left = SLICE if deadline is None else min(SLICE, deadline - time.monotonic())
         if left <= 0:
             raise TimeoutError("the channel wait timed out")
+        side.publish_cpu()
         await side.acquire_async(deadline)
         try:
             side.channel._set(side.waiting_word, side.channel._get(side.waiting_word) + 1)

@@ -14,10 +14,11 @@
  * sees the new word and does not sleep. Only a waiter changes its count (under its side's lock, when the
  * side has many processes): a waker never clears anything, so it can never clear the flag of a later
  * wait. Each sleep lasts at most SLICE_MS, after which the waiter checks that the other side still has a
- * live process, so no peer's death leaves it hung. Before sleeping, a waiter spins a little (only with
- * more than one usable CPU: the sync objects' adaptive Spinner), since a sleep and its wake-up cost
- * 55-70 us across CPUs on this VM while the other side usually acts within a few; and a blocking wait
- * right after this process woke a sleeper spins on through that sleeper's wake-up (see #spinOn).
+ * live process, so no peer's death leaves it hung. Before sleeping, a waiter spins a little (the sync
+ * objects' adaptive Spinner), since a sleep and its wake-up cost 55-70 us across CPUs on this VM while
+ * the other side usually acts within a few; and a blocking wait right after this process woke a sleeper
+ * spins on through that sleeper's wake-up (see #spinOn). Either spin only while the other side runs on
+ * another CPU: each side publishes the CPU it runs on (layout.ts), see #spinsNow.
  *
  * The fast paths (`trySend` / `send` of a Uint8Array, `tryReceiveInto` / `receiveInto`, on a side of
  * one process) check once per handle what every call would (open, registered, no lock) and go straight
@@ -77,11 +78,8 @@ let wakeSpinMs = WAKE_SPIN_MS;
 
 /** Whether this process woke a sleeper of a channel since its last blocking wait on one (see #spinOn). */
 let wokeSleeper = false;
-let cpus: number | undefined;
-/** CPUs this process may run on, asked once (as the sync objects' Spinner does). */
-function usableCpus(): number {
-  return cpus ??= waitCalls().usableCpus();
-}
+/** A side asks again which CPU it runs on every this many waits (and after a spin that failed, before its sleep). */
+const CPU_CHECK_WAITS = 64;
 
 /** Whether a side is one process or many. */
 export type Parties = "one" | "many";
@@ -120,8 +118,18 @@ const ATTACH_OPTIONS = new Set(["shm"]);
 /** One side of the channel, as this handle sees it. */
 class Side {
   registered = false;
-  /** The short spin before a sleep (none with one usable CPU), adapted to how long the other side takes. */
+  /** The short spin before a sleep (only while the other side runs on another CPU), adapted to how long the other side takes. */
   readonly spinner = new Spinner();
+  /** Its CPU word (layout.ts), the CPU it last published there (plus one; 0: not known), and the waits until it asks again. */
+  readonly cpuIndex: number;
+  cpu = 0;
+  untilCpuCheck = 0;
+  /** What the wait being made spins for: the word, its value before, and whether to spin at all (see #spin). */
+  spinIndex = 0;
+  spinBefore = 0;
+  spins = false;
+  /** Whether the word moved: made once, not a closure per wait. */
+  readonly moved = (): boolean => Atomics.load(this.words, this.spinIndex) !== this.spinBefore;
   readonly words: Int32Array;
   readonly name: "sender" | "receiver";
   readonly waitingIndex: number;
@@ -139,6 +147,7 @@ class Side {
     this.waitingIndex = waitingIndex;
     this.peers = peers;
     this.lock = lock;
+    this.cpuIndex = name === "sender" ? WORD.senderCpu : WORD.receiverCpu;
   }
 
   get many(): boolean {
@@ -637,6 +646,7 @@ export class Channel extends SharedObject<ChannelDescriptor> implements AsyncIte
       );
     }
     side.registered = true;
+    this.#publishCpu(side); // the other side's waits spin from now on, if it runs elsewhere
     if (side === this.#send) this.#sendFast = !side.lock;
     else this.#receiveFast = !side.lock;
   }
@@ -828,16 +838,47 @@ export class Channel extends SharedObject<ChannelDescriptor> implements AsyncIte
     return index === WORD.head ? this.#ring.headSeen : Atomics.load(this.#words, index);
   }
 
-  /** Spins a little while the word to sleep on keeps its value `before`: whether it changed (no sleep needed). */
+  /**
+   * Spins a little while the word to sleep on keeps its value `before`, when the other side runs on
+   * another CPU (#spinsNow): whether it changed (no sleep needed).
+   */
   #spin(side: Side, index: number, before: number): boolean {
-    const words = this.#words;
-    if (usableCpus() < 2) return Atomics.load(words, index) !== before; // the Spinner's own rule, without its closure
-    return side.spinner.spin(() => Atomics.load(words, index) !== before);
+    side.spins = this.#spinsNow(side);
+    if (!side.spins) return Atomics.load(this.#words, index) !== before;
+    side.spinIndex = index;
+    side.spinBefore = before;
+    if (side.spinner.spinAnyway(side.moved)) return true;
+    side.untilCpuCheck = 0; // a sleep comes: after it, this process may run elsewhere
+    return false;
   }
 
   /**
-   * After this process woke a sleeper of a channel, its next blocking wait spins on (with more than one
-   * usable CPU) for WAKE_SPIN_MS while that sleeper comes back, rather than sleep: a sleeper takes 55-70
+   * Whether a wait of `side` spins: only while the other side's CPU word (layout.ts) names a CPU and
+   * not the one this process runs on. On one CPU a spin burns the time slice the other side needs
+   * (114-443 us a round trip, measured); across CPUs it saves a sleep and its wake-up. A waiter asks
+   * where it runs (sched_getcpu, through the vDSO: 4-10 ns in Deno and Bun, 35-45 in Node) every
+   * CPU_CHECK_WAITS waits and before each sleep, and publishes it on its own side's line, which it
+   * writes anyway; it publishes it when it registers, too. The other side's word is as fresh as that
+   * side's last wait: a process that never waits may have moved since, which costs at most a spin that
+   * fails and shrinks (the Spinner adapts). On a side of many, the word is whoever published last.
+   */
+  #spinsNow(side: Side): boolean {
+    if (--side.untilCpuCheck < 0) this.#publishCpu(side);
+    const other = side === this.#send ? this.#receive : this.#send;
+    const peer = Atomics.load(this.#words, other.cpuIndex);
+    return peer !== 0 && peer !== side.cpu;
+  }
+
+  /** Asks which CPU this thread runs on and writes it (plus one) into `side`'s CPU word, if it changed. */
+  #publishCpu(side: Side): void {
+    side.untilCpuCheck = CPU_CHECK_WAITS;
+    side.cpu = waitCalls().currentCpu() + 1;
+    if (Atomics.load(this.#words, side.cpuIndex) !== side.cpu) Atomics.store(this.#words, side.cpuIndex, side.cpu);
+  }
+
+  /**
+   * After this process woke a sleeper of a channel, its next blocking wait spins on (while the other side
+   * runs on another CPU, as #spin) for WAKE_SPIN_MS while that sleeper comes back, rather than sleep: a sleeper takes 55-70
    * us to run again here, longer than the spin before a sleep, so the waker would sleep too and hand
    * the next wake-up to the other side. The two then sleep in turn (seen: a ring full, then empty, 1 us
    * a message; a request and its reply, over two channels, two sleeps a round trip), where spinning
@@ -849,7 +890,8 @@ export class Channel extends SharedObject<ChannelDescriptor> implements AsyncIte
   #spinOn(index: number, before: number): boolean {
     if (!wokeSleeper) return false;
     wokeSleeper = false;
-    if (usableCpus() < 2) return false;
+    // #spin ran just before, for this wait: the same rule (its side is the one that sleeps on `index`)
+    if (!(index === WORD.tail ? this.#receive : this.#send).spins) return false;
     const words = this.#words;
     const end = performance.now() + wakeSpinMs;
     for (let i = 1;; i++) {

@@ -9,9 +9,9 @@
  *       0       4         6      8       12         16     20         24        |  own fields), written once by create,
  *       mode: bit 0 many senders, bit 1 many receivers; state is 1 once made  |  checked by every attach
  * 64    +--------+---------+------+-------------------------------------------+
- *       | tail (u32: bit 31 = ended) | receivers waiting (u32) |            |   written by senders
+ *       | tail (u32: bit 31 = ended) | receivers waiting (u32) | sender CPU |   written by senders
  * 128   +----------------------------+-------------------------+------------+
- *       | head (u32)                 | senders waiting (u32)   |            |   written by receivers
+ *       | head (u32)                 | senders waiting (u32)   | recv. CPU  |   written by receivers
  * 192   +----------------------------+-------------------------+------------+
  *       | sender pids: 32 x i32 (0 = free)                                   |
  * 320   +--------------------------------------------------------------------+
@@ -26,6 +26,11 @@
  *       | ring: capacity bytes (a power of two), records back to back        |
  * 1024 + capacity
  * ```
+ *
+ * `sender CPU` and `receiver CPU` (u32 at 72 and 136): the CPU a process of that side last said it runs
+ * on, plus one (0: not known yet), each on its side's own line. A waiter spins before it sleeps only
+ * while the other side's CPU is known and is not its own (see channel.ts #spinsNow): on one CPU a
+ * spin burns the time slice the other side needs. Version 2 added them; version 1 had zeros there.
  *
  * `tail` and `head` count bytes written and read, modulo 2^31 (bit 31 of the tail word says the channel
  * has ended, so that a receiver asleep on the tail wakes for either). A position's place in the ring is
@@ -47,8 +52,8 @@
  * never a read outside it.
  */
 
-/** The layout version in the shared-object header. */
-export const VERSION = 1;
+/** The layout version in the shared-object header (2: the two CPU words). */
+export const VERSION = 2;
 
 /** Byte offsets of the ring's own header fields, after the 16-byte shared-object header. */
 export const HEADER = { capacity: 16, mode: 20, maxPeers: 24 } as const;
@@ -57,8 +62,10 @@ export const HEADER = { capacity: 16, mode: 20, maxPeers: 24 } as const;
 export const WORD = {
   tail: 64 / 4,
   receiversWaiting: 68 / 4,
+  senderCpu: 72 / 4,
   head: 128 / 4,
   sendersWaiting: 132 / 4,
+  receiverCpu: 136 / 4,
   senderPids: 192 / 4,
   receiverPids: 320 / 4,
 } as const;

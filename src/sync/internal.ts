@@ -122,6 +122,14 @@ export class Spinner {
   spin(ready: () => boolean): boolean {
     Spinner.#cpus ??= waitCalls().usableCpus();
     if (Spinner.#cpus < 2) return ready();
+    return this.spinAnyway(ready);
+  }
+
+  /**
+   * `spin` without the rule on this process's CPUs, for a caller that knows the other side runs on
+   * another CPU now (a channel: each side publishes its CPU), which pinned apart has one usable CPU.
+   */
+  spinAnyway(ready: () => boolean): boolean {
     const limit = this.#limit;
     for (let i = 0; i < limit; i++) {
       if (ready()) {

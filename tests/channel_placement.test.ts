@@ -1,0 +1,161 @@
+/**
+ * Where the two sides of a channel run: each side publishes the CPU it runs on (plus one) in its CPU
+ * word (src/channel/layout.ts, version 2), and a waiter spins only while the other side's CPU is not its
+ * own. Observable here: the words after registering, after a run pinned with `taskset`, from Python
+ * too; a channel pinned apart and one pinned to one CPU both deliver every message; a version-1 channel
+ * is refused. (Whether a spin paid is timing, which tests never assert: see bench/channel.ts.)
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { availableParallelism } from "node:os";
+import process from "node:process";
+import { Channel, MalformedObjectError } from "../mod.ts";
+import { PYTHON, ROOT, type Runtime, scriptCommand } from "./helpers/processes.ts";
+import { segmentExists, uniqueName } from "./helpers/segments.ts";
+
+/** The CPU words, as Int32 indices of the channel's first 1024 bytes (layout.ts WORD). */
+const SENDER_CPU = 72 / 4;
+const RECEIVER_CPU = 136 / 4;
+const CPUS = availableParallelism();
+
+function words(channel: Channel): Int32Array {
+  const control = channel.shm.view(0, 1024);
+  return new Int32Array(control.buffer, control.byteOffset, 256);
+}
+
+async function withChannel(
+  options: Parameters<typeof Channel.create>[0],
+  body: (c: Channel) => Promise<void> | void,
+) {
+  const name = uniqueName("chanpin");
+  const channel = Channel.create({ ...options, name });
+  try {
+    await body(channel);
+  } finally {
+    channel[Symbol.dispose]();
+    assert.equal(segmentExists(name), false, `segment ${name} left behind`);
+  }
+}
+
+type Peer = Runtime | "python";
+
+/** Runs a channel peer (tests/fixtures/channel_peer.*) under `taskset -c cpu`: its stdout, or a failure after `limitMs`. */
+function runPinned(peer: Peer, cpu: number, args: string[], limitMs = 60_000): Promise<string> {
+  const command = peer === "python"
+    ? [PYTHON, `${ROOT}tests/fixtures/channel_peer.py`, ...args]
+    : scriptCommand(peer, "tests/fixtures/channel_peer.ts", args);
+  const child = spawn("taskset", ["-c", String(cpu), ...command], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, PYTHONPATH: `${ROOT}python` },
+  });
+  let out = "";
+  let err = "";
+  child.stdout.on("data", (chunk) => out += chunk);
+  child.stderr.on("data", (chunk) => err += chunk);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`${peer} ${args[0]} on CPU ${cpu} did not finish in ${limitMs} ms\n${err}`));
+    }, limitMs);
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      if (code === 0) resolve(out.trim());
+      else reject(new Error(`${peer} ${args[0]} on CPU ${cpu} exited with ${code ?? signal}\n${err}`));
+    });
+  });
+}
+
+test("each side publishes the CPU it runs on, plus one, when it registers; 0 until then", async () => {
+  await withChannel({ capacity: 4096, senders: "one", receivers: "one" }, (channel) => {
+    const w = words(channel);
+    assert.equal(w[SENDER_CPU], 0);
+    assert.equal(w[RECEIVER_CPU], 0);
+    assert.equal(channel.trySend(new Uint8Array(8)), true);
+    assert.ok(w[SENDER_CPU] >= 1 && w[SENDER_CPU] <= CPUS, `sender CPU word ${w[SENDER_CPU]}`);
+    assert.equal(w[RECEIVER_CPU], 0, "the receiver has not registered");
+    assert.equal(channel.tryReceiveInto(new Uint8Array(8)), 8);
+    assert.ok(w[RECEIVER_CPU] >= 1 && w[RECEIVER_CPU] <= CPUS, `receiver CPU word ${w[RECEIVER_CPU]}`);
+  });
+});
+
+test("a channel of layout version 1 (no CPU words) is refused on attach, by name of its version", async () => {
+  await withChannel({ capacity: 4096 }, (channel) => {
+    new DataView(channel.shm.view(0, 8).buffer, channel.shm.view(0, 8).byteOffset).setUint16(4, 1, true);
+    assert.throws(
+      () => Channel.attach(channel.descriptor),
+      (error: unknown) => error instanceof MalformedObjectError && /version 1\b.*version 2/.test(error.message),
+    );
+  });
+});
+
+// A 4 KiB ring and 30,000 stream messages (8 to 1,008 bytes): the sender fills the ring often and the
+// receiver empties it often, so both sides wait (spin or sleep) many times; every message is checked.
+const PAIRS: [Runtime, Runtime][] = [["deno", "bun"], ["bun", "node"], ["node", "deno"]];
+for (const [sender, receiver] of PAIRS) {
+  for (const apart of CPUS >= 2 ? [true, false] : [false]) {
+    const where = apart ? "the sender on CPU 1, the receiver on CPU 0" : "both on CPU 0";
+    test(`${sender} -> ${receiver}, ${where}: every message arrives, and each side's CPU word names its CPU`, {
+      timeout: 120_000,
+    }, async () => {
+      await withChannel({ capacity: 4096, senders: "one", receivers: "one" }, async (channel) => {
+        const d = JSON.stringify(channel);
+        const senderCpu = apart ? 1 : 0;
+        const [received, sent] = await Promise.all([
+          runPinned(receiver, 0, ["check-stream", d]),
+          runPinned(sender, senderCpu, ["stream", d, "3", "30000"]),
+        ]);
+        const checksum = sent.match(/^sent 30000, checksum (\d+)$/);
+        assert.ok(checksum, `the sender said: ${sent}`);
+        assert.deepEqual(JSON.parse(received), { count: 30000, bad: 0, outOfOrder: 0, checksum: Number(checksum[1]) });
+        const w = words(channel);
+        assert.equal(w[SENDER_CPU], senderCpu + 1, "the sender's CPU word");
+        assert.equal(w[RECEIVER_CPU], 1, "the receiver's CPU word");
+      });
+    });
+  }
+}
+
+test("Python publishes its CPU as TypeScript does: pinned apart, both ways, every message arrives", {
+  timeout: 120_000,
+  skip: CPUS < 2 ? "one CPU" : false,
+}, async () => {
+  for (const [sender, receiver] of [["python", "deno"], ["deno", "python"]] as Peer[][]) {
+    await withChannel({ capacity: 4096, senders: "one", receivers: "one" }, async (channel) => {
+      const d = JSON.stringify(channel);
+      const [report, sent] = await Promise.all([
+        runPinned(receiver, 0, ["receive", d]),
+        runPinned(sender, 1, ["send", d, "4", "2000", "end"]),
+      ]);
+      assert.equal(sent, "sent 2000");
+      const { count, bad, outOfOrder } = JSON.parse(report);
+      assert.deepEqual({ count, bad, outOfOrder }, { count: 2000, bad: 0, outOfOrder: 0 }, `${sender} -> ${receiver}`);
+      const w = words(channel);
+      assert.deepEqual([w[SENDER_CPU], w[RECEIVER_CPU]], [2, 1], `${sender} -> ${receiver}: the CPU words`);
+    });
+  }
+});
+
+test("Python refuses a channel of layout version 1 too", { timeout: 30_000 }, async () => {
+  await withChannel({ capacity: 4096 }, async (channel) => {
+    new DataView(channel.shm.view(0, 8).buffer, channel.shm.view(0, 8).byteOffset).setUint16(4, 1, true);
+    const script = [
+      "import sys",
+      "from shm_interop.channel import Channel, MalformedChannelError",
+      "try:",
+      "    Channel(sys.argv[1])",
+      "    print('attached')",
+      "except MalformedChannelError as error:",
+      "    print(error)",
+    ].join("\n");
+    const child = spawn(PYTHON, ["-c", script, JSON.stringify(channel)], {
+      stdio: ["ignore", "pipe", "inherit"],
+      env: { ...process.env, PYTHONPATH: `${ROOT}python` },
+    });
+    let out = "";
+    child.stdout.on("data", (chunk) => out += chunk);
+    const code = await new Promise((resolve) => child.on("close", resolve));
+    assert.equal(code, 0);
+    assert.match(out, /has version 1 /);
+  });
+});
