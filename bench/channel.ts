@@ -205,7 +205,8 @@ async function oneWay1M(config: Config): Promise<void> {
 
 /**
  * Round trips between two children placed as sync.ts places its ping-pong (one CPU, two, free): `ping`
- * sends a 64-byte request and waits for the reply, timing batches; `echo` sends each request back.
+ * sends a 64-byte request and waits for the reply, warming up for 1 s as the ping-pong does, then timing
+ * batches; `echo` sends each request back until `ping` ends the request channel.
  */
 async function roundTrip(config: Config, placement: string): Promise<void> {
   const s = { batches: config.quick ? 3 : 15, batch: config.quick ? 200 : 2000 }; // as sync.ts's ping-pong
@@ -213,8 +214,9 @@ async function roundTrip(config: Config, placement: string): Promise<void> {
   using reply = Channel.create({ capacity: 4096, name: benchName("chanrep"), senders: "one", receivers: "one" });
   const [pingCpus, echoCpus] = PLACEMENTS[placement];
   const channels = [JSON.stringify(request), JSON.stringify(reply)];
-  const echo = startChild(["echo", ...channels, String(s.batches * s.batch)], echoCpus);
-  const ping = startChild(["ping", ...channels, String(s.batches), String(s.batch)], pingCpus);
+  const warmupMs = config.quick ? 0 : 1000; // as sync.ts's ping-pong
+  const echo = startChild(["echo", ...channels], echoCpus);
+  const ping = startChild(["ping", ...channels, String(s.batches), String(s.batch), String(warmupMs)], pingCpus);
   let out = "";
   ping.child.stdout!.setEncoding("utf8").on("data", (chunk: string) => out += chunk);
   await Promise.all([ping.exited, echo.exited]);
@@ -288,7 +290,15 @@ async function jsonPostMessage(config: Config): Promise<void> {
   }
 }
 
+/**
+ * Every row, or with SHM_BENCH_ROWS=roundtrip in the environment only the round trips (a quick look at
+ * one row: the key=value config is shared with C and Python, which run every row).
+ */
 export async function run(config: Config): Promise<void> {
+  if (process.env.SHM_BENCH_ROWS === "roundtrip") {
+    for (const placement of Object.keys(PLACEMENTS)) await roundTrip(config, placement);
+    return;
+  }
   for (const variant of ["reused", "batch", "plain", "many"] as const) {
     log(`64-byte messages one way (${variant}), one CPU each`);
     await oneWay64(config, variant);

@@ -5,9 +5,11 @@
  *   sendplain DESCRIPTOR N     the same with send(new Uint8Array(64)) per message
  *   send1M DESCRIPTOR N        N 1 MiB messages: reserve, copy one source buffer in, commit
  *   sendjson DESCRIPTOR N      N small JSON values
- *   echo REQ REPLY N           N round trips: receive a request from REQ, send it back on REPLY
- *   ping REQ REPLY BATCHES B   BATCHES x B round trips (one more first): send a request on REQ, wait for
- *                              the reply on REPLY; prints each batch's time per round trip (ns) as JSON
+ *   echo REQ REPLY             receives each request from REQ and sends it back on REPLY, until REQ ends
+ *   ping REQ REPLY BATCHES B WARMUP_MS
+ *                              round trips for WARMUP_MS (at least B), then BATCHES x B timed ones: send a
+ *                              request on REQ, wait for the reply on REPLY; ends REQ; prints each timed
+ *                              batch's time per round trip (ns) as JSON
  *   pipe64 N                   N 64-byte writes to stdout, one write(2) each
  *   pipejson N                 N JSON lines to stdout, one write(2) each
  * Each but ping prints nothing (the parent times the receiving side).
@@ -46,28 +48,13 @@ if (command === "pipe64" || command === "pipejson") {
 } else if (command === "ping") {
   using request = Channel.attach(a);
   using reply = Channel.attach(b);
-  const [batches, batch] = [Number(c), Number(process.argv[6])];
-  const buffer = new Uint8Array(64);
-  const roundTrip = () => {
-    request.send(buffer);
-    if (reply.receiveInto(buffer) !== 64) throw new Error("the reply did not come");
-  };
-  roundTrip(); // both sides are running
-  const durations: number[] = [];
-  for (let s = 0; s < batches; s++) {
-    const t0 = now();
-    for (let i = s === 0 ? 1 : 0; i < batch; i++) roundTrip();
-    durations.push((now() - t0) / (s === 0 ? batch - 1 : batch));
-  }
-  process.stdout.write(JSON.stringify(durations) + "\n");
+  const [batches, batch, warmupMs] = [Number(c), Number(process.argv[6]), Number(process.argv[7] ?? 0)];
+  process.stdout.write(JSON.stringify(ping(request, reply, batches, batch, warmupMs)) + "\n");
+  request.end(); // echo stops
 } else if (command === "echo") {
   using request = Channel.attach(a);
   using reply = Channel.attach(b);
-  const buffer = new Uint8Array(64);
-  for (let i = 0; i < Number(c); i++) {
-    const length = request.receiveInto(buffer);
-    reply.send(length === buffer.length ? buffer : buffer.subarray(0, length));
-  }
+  echo(request, reply);
 } else {
   using channel = Channel.attach(a);
   const n = Number(b);
@@ -102,4 +89,39 @@ if (command === "pipe64" || command === "pipejson") {
     for (let i = 0; i < n; i++) channel.send(jsonValue(i));
   }
   channel.end();
+}
+
+/**
+ * Round trips for `warmupMs` (at least one batch), then `batches` timed batches of `batch`: the time per
+ * round trip of each (ns). The warm-up is sync_child.ts's, for the same reason: on one CPU the first tens
+ * of thousands of round trips ran 1.5-8x slower (the JIT's threads share that CPU; Bun's tiers took the
+ * longest). The loops are small functions of their own: in the module's body, Bun's FTL compiled the
+ * whole body (every command) on that CPU for 40-60 ms, at about 1 s, in the middle of the timed batches.
+ */
+function ping(request: Channel, reply: Channel, batches: number, batch: number, warmupMs: number): number[] {
+  const buffer = new Uint8Array(64);
+  const durations: number[] = [];
+  const begin = now();
+  let timing = false;
+  for (let t0 = begin; durations.length < batches;) {
+    for (let i = 0; i < batch; i++) {
+      request.send(buffer);
+      if (reply.receiveInto(buffer) !== 64) throw new Error("the reply did not come");
+    }
+    const t = now();
+    if (timing) durations.push((t - t0) / batch);
+    else timing = t - begin >= warmupMs * 1e6;
+    t0 = t;
+  }
+  return durations;
+}
+
+/** Sends each request back until the request channel ends. */
+function echo(request: Channel, reply: Channel): void {
+  const buffer = new Uint8Array(64);
+  for (;;) {
+    const length = request.receiveInto(buffer);
+    if (length < 0) return;
+    reply.send(length === buffer.length ? buffer : buffer.subarray(0, length));
+  }
 }

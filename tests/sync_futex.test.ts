@@ -43,6 +43,28 @@ test("futex refuses what is not an Int32Array over shared memory, and indexes ou
   assert.throws(() => futex.notify(closed, 0), RangeError);
 });
 
+test("futex finds the words of two segments used in turn, and refuses one closed since", LONG, () => {
+  using a = segment("fx_turn_a");
+  const b = segment("fx_turn_b");
+  Atomics.store(a.words, 0, 5);
+  Atomics.store(b.words, 0, 7);
+  // a wait that found the other segment's word would see its value and time out instead
+  for (let i = 0; i < 3; i++) {
+    assert.equal(futex.wait(a.words, 0, 7, 0), "not-equal");
+    assert.equal(futex.wait(b.words, 0, 5, 0), "not-equal");
+    assert.equal(futex.wait(a.words, 0, 5, 0), "timed-out");
+    assert.equal(futex.notify(b.words, 0), 0);
+  }
+  assert.throws(() => futex.wait(a.words, 1024, 5, 0), RangeError);
+  const closed = new Int32Array(b.shm.buf.buffer);
+  assert.equal(futex.notify(closed, 0), 0);
+  assert.equal(futex.notify(a.words, 0), 0); // the closed one is now the view seen before last
+  b[Symbol.dispose]();
+  assert.throws(() => futex.notify(closed, 0), RangeError);
+  assert.throws(() => futex.notify(closed, 0), RangeError);
+  assert.equal(futex.wait(a.words, 0, 7, 0), "not-equal");
+});
+
 test("futex works on a SharedArrayBuffer too (one process: its threads)", LONG, async () => {
   const words = new Int32Array(new SharedArrayBuffer(16));
   assert.equal(futex.wait(words, 1, 0, 5), "timed-out");

@@ -917,15 +917,15 @@ export class Channel extends SharedObject<ChannelDescriptor> implements AsyncIte
   }
 
   #raiseHeld(side: Side, index: number, before: number): number {
-    Atomics.store(this.#words, side.waitingIndex, Atomics.load(this.#words, side.waitingIndex) + 1);
-    const observed = Atomics.load(this.#words, index);
-    // with the count raised, look again: a message (or room) that came meanwhile means no sleep
-    const tail = Atomics.load(this.#words, WORD.tail);
-    const head = Atomics.load(this.#words, WORD.head);
-    if (index === WORD.tail) {
-      if ((tail & POSITION_MASK) !== head || tail !== observed || (tail & ENDED) !== 0) return CHANGED;
-    } else if (head !== before || head !== observed || this.#ring.ended) return CHANGED;
-    return observed;
+    const words = this.#words;
+    Atomics.store(words, side.waitingIndex, Atomics.load(words, side.waitingIndex) + 1);
+    // with the count raised, look again: a message (or room) that came meanwhile means no sleep (each
+    // word read once: the word slept on is one of the two)
+    const tail = Atomics.load(words, WORD.tail);
+    const head = Atomics.load(words, WORD.head);
+    if ((tail & ENDED) !== 0) return CHANGED;
+    if (index === WORD.tail) return (tail & POSITION_MASK) !== head ? CHANGED : tail;
+    return head !== before ? CHANGED : head;
   }
 
   #lower(side: Side): void {

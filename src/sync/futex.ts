@@ -41,15 +41,26 @@ const ALL = 0x7fffffff;
 const bases = new WeakMap<ArrayBufferLike, number>();
 
 /** The view last seen and the address of its element 0: a loop waiting on one word skips the checks and
- * the WeakMap (that one view is kept alive until another is used). */
+ * the WeakMap (that one view is kept alive until another is used). The view seen before it too: a
+ * request/reply loop notifies one channel's words and sleeps on another's, every time. */
 let lastView: Int32Array | undefined;
 let lastBase = 0;
+let otherView: Int32Array | undefined;
+let otherBase = 0;
 
 /** The address of `int32[index]`, after checking both. */
 function addressOf(int32: Int32Array, index: number, what: string): number {
   // The same view as last time: it is an Int32Array over shared memory; only the index needs checking
   // (a closed segment's view has length 0 and fails here).
   if (int32 === lastView && (index >>> 0) === index && index < int32.length) return lastBase + index * 4;
+  if (int32 === otherView && (index >>> 0) === index && index < int32.length) {
+    const base = otherBase;
+    otherView = lastView;
+    otherBase = lastBase;
+    lastView = int32;
+    lastBase = base;
+    return base + index * 4;
+  }
   if (!(int32 instanceof Int32Array)) throw new TypeError(`${what} needs an Int32Array, got ${describe(int32)}`);
   if (!Number.isInteger(index)) throw new TypeError(`index must be an integer, got ${describe(index)}`);
   if (index < 0 || index >= int32.length) {
@@ -69,6 +80,8 @@ function addressOf(int32: Int32Array, index: number, what: string): number {
     base = waitCalls().addressOf(buffer);
     bases.set(buffer, base);
   }
+  otherView = lastView;
+  otherBase = lastBase;
   lastView = int32;
   lastBase = base + int32.byteOffset;
   return lastBase + index * 4;
