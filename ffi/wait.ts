@@ -59,6 +59,8 @@ export interface RawWait {
 
 /** One thread, not the event loop's, that blocks on a set of words for this process. */
 export interface OffLoopWaiter {
+  /** What waits: Deno's pool of threads, the kernel through io_uring (`uring.ts`), or a thread of ours. */
+  readonly via: "pool" | "ring" | "thread";
   /** The most words one `wait` takes. */
   readonly capacity: number;
   /**
@@ -294,6 +296,7 @@ export function poolOffLoop(raw: RawWait, sync: LinuxSync): OffLoopWaiter {
     throw error;
   };
   return {
+    via: "pool",
     capacity,
     wait(addresses, expected) {
       const word = { address: control.address, expected: Atomics.load(control.word, 0) };
@@ -399,6 +402,7 @@ export function workerOffLoop(
     last?.resolve(index);
   };
   return {
+    via: "thread",
     capacity,
     wait(addresses, expected) {
       if (failure) return Promise.reject(failure);
