@@ -276,7 +276,9 @@ export function bindBunUring(platform: Platform, numbers: { setup: number; enter
       arrayBuffer: (address, length) => ffi.toArrayBuffer(address, 0, length),
       watch(fd, onReadable) {
         let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
-        let stop: ReturnType<typeof setTimeout> | undefined;
+        let wanted = false;
+        // One timer at a time, not one per wait: a ping-pong unrefs and refs again on every round trip.
+        let check: ReturnType<typeof setImmediate> | undefined;
         const read = async (mine: ReadableStreamDefaultReader<Uint8Array>) => {
           try {
             while (!(await mine.read()).done && reader === mine) onReadable();
@@ -284,22 +286,23 @@ export function bindBunUring(platform: Platform, numbers: { setup: number; enter
             // cancelled
           }
         };
+        const stopIfIdle = () => {
+          check = undefined;
+          if (wanted || !reader) return;
+          const last = reader;
+          reader = undefined;
+          last.cancel().catch(() => {});
+        };
         return {
           ref() {
-            if (stop !== undefined) clearTimeout(stop);
-            stop = undefined;
+            wanted = true;
             if (reader) return;
             reader = bun.file(fd).stream().getReader();
             void read(reader);
           },
           unref() {
-            if (!reader || stop !== undefined) return;
-            stop = setTimeout(() => {
-              stop = undefined;
-              const last = reader;
-              reader = undefined;
-              last?.cancel().catch(() => {});
-            }, 0);
+            wanted = false;
+            check ??= setImmediate(stopIfIdle);
           },
         };
       },
