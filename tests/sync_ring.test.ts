@@ -13,7 +13,9 @@ import { rawWaitBinding, waitCalls } from "../ffi/runtime.ts";
 import { type RawUring, uringOffLoop } from "../ffi/uring.ts";
 import { webWorkerThread, workerOffLoop } from "../ffi/wait.ts";
 import { nodeWorkerThread } from "../ffi/node.ts";
+import { futex, SharedMemory } from "../mod.ts";
 import { THIS_RUNTIME } from "./helpers/processes.ts";
+import { uniqueName } from "./helpers/segments.ts";
 
 const LONG = { timeout: 60_000 };
 const sync = platformFor(
@@ -110,5 +112,34 @@ test(
     const interrupted = waiter.wait([at], [0]);
     waiter.interrupt();
     assert.equal(await interrupted, -1);
+  },
+);
+
+test(
+  `300 waits on 300 words (3 groups of at most 127, one ring or pool) each wake on their own notify (${THIS_RUNTIME})`,
+  LONG,
+  async () => {
+    using shm = new SharedMemory({ name: uniqueName("ring_groups"), create: true, size: 4096 });
+    const words = new Int32Array(shm.buf.buffer);
+    const COUNT = 300;
+    const answers: (string | undefined)[] = new Array(COUNT);
+    const waits = Array.from(
+      { length: COUNT },
+      (_, i) => futex.waitAsync(words, i, 0, { timeout: 30_000 }).then((answer) => answers[i] = answer),
+    );
+    // Added while the first group's wait is pending: the set changes (an interrupt) and no wait is lost.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    for (let i = COUNT - 1; i >= 0; i -= 2) {
+      Atomics.store(words, i, 1);
+      futex.notify(words, i);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(answers.filter((answer) => answer !== undefined).length, COUNT / 2, "only the words notified woke");
+    for (let i = 0; i < COUNT; i += 2) {
+      Atomics.store(words, i, 1);
+      futex.notify(words, i);
+    }
+    await Promise.all(waits);
+    assert.deepEqual(answers, new Array(COUNT).fill("ok"));
   },
 );
