@@ -1,6 +1,7 @@
 /** libc through `bun:ffi`. Only `ffi/runtime.ts` imports this file, and only inside Bun. */
 import type { Address, RawLibc } from "./libc.ts";
 import type { LibraryCandidate, LinuxSync, Platform } from "./platforms.ts";
+import type { RawUring } from "./uring.ts";
 import type { RawWait } from "./wait.ts";
 import { type MaybeOptional, openWithOptional } from "./optional_symbols.ts";
 
@@ -229,4 +230,86 @@ export function bindBunWait(platform: Platform, sync: LinuxSync): RawWait {
     };
   }
   throw lastError;
+}
+
+/** io_uring (`uring.ts`): two `syscall`s of their own argument lists, each in a `dlopen` of its own (Bun keys
+ * symbols by name), and the calls that map the ring and make its doorbell pipe. */
+const uringSymbols: Record<string, BunSymbol> = {
+  // long syscall(SYS_io_uring_setup, unsigned entries, struct io_uring_params *p)
+  syscall: { args: ["i64", "u32", "ptr"], returns: "i32" },
+  // void *mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset); MAP_FAILED is -1
+  mmap: { args: ["ptr", "u64", "i32", "i32", "i32", "i64"], returns: "i64_fast" },
+  // int munmap(void *addr, size_t length)
+  munmap: { args: ["ptr", "u64"], returns: "i32" },
+  // int close(int fd)
+  close: { args: ["i32"], returns: "i32" },
+  // int pipe2(int pipefd[2], int flags)
+  pipe2: { args: ["ptr", "i32"], returns: "i32" },
+};
+const uringEnterSymbol: Record<string, BunSymbol> = {
+  // long syscall(SYS_io_uring_enter, int fd, unsigned to_submit, unsigned min_complete, unsigned flags, const sigset_t *sig, size_t sz)
+  syscall: { args: ["i64", "i32", "u32", "u32", "u32", "ptr", "u64"], returns: "i32" },
+};
+
+/** The io_uring calls (Linux), or undefined where libc will not open them. The doorbell is read as a stream on
+ * Bun's event loop (a FIFO read that way woke in 13.6-17 us, docs/runtime-facts.md); `node:net` over a pipe's
+ * descriptor reads nothing in Bun 1.4. A pending read keeps the process alive and a stream cannot be unref'd, so
+ * `unref` cancels it (the descriptor stays open) one macrotask later, unless a `ref` came meanwhile. */
+export function bindBunUring(platform: Platform, numbers: { setup: number; enter: number }): RawUring | undefined {
+  const ffi = bunFfi();
+  const bun = (globalThis as unknown as {
+    Bun: { file(fd: number): { stream(): ReadableStream<Uint8Array> } };
+  }).Bun;
+  for (const candidate of platform.libraries) {
+    let s: BunSymbols;
+    let enter: BunSymbols[string];
+    try {
+      s = ffi.dlopen(candidate.libc, uringSymbols).symbols;
+      enter = ffi.dlopen(candidate.libc, uringEnterSymbol).symbols.syscall;
+    } catch {
+      continue;
+    }
+    return {
+      setup: (entries, params) => s.syscall(numbers.setup, entries, params),
+      enter: (fd, toSubmit, minComplete, flags) => enter(numbers.enter, fd, toSubmit, minComplete, flags, null, 0),
+      mmap: (length, prot, flags, fd, offset) => s.mmap(null, length, prot, flags, fd, offset),
+      munmap: (address, length) => s.munmap(address, length),
+      close: (fd) => s.close(fd),
+      pipe2: (fds, flags) => s.pipe2(fds, flags),
+      arrayBuffer: (address, length) => ffi.toArrayBuffer(address, 0, length),
+      watch(fd, onReadable) {
+        let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+        let wanted = false;
+        // One timer at a time, not one per wait: a ping-pong unrefs and refs again on every round trip.
+        let check: ReturnType<typeof setImmediate> | undefined;
+        const read = async (mine: ReadableStreamDefaultReader<Uint8Array>) => {
+          try {
+            while (!(await mine.read()).done && reader === mine) onReadable();
+          } catch {
+            // cancelled
+          }
+        };
+        const stopIfIdle = () => {
+          check = undefined;
+          if (wanted || !reader) return;
+          const last = reader;
+          reader = undefined;
+          last.cancel().catch(() => {});
+        };
+        return {
+          ref() {
+            wanted = true;
+            if (reader) return;
+            reader = bun.file(fd).stream().getReader();
+            void read(reader);
+          },
+          unref() {
+            wanted = false;
+            check ??= setImmediate(stopIfIdle);
+          },
+        };
+      },
+    };
+  }
+  return undefined;
 }

@@ -10,6 +10,7 @@
 import type { Address, RawLibc } from "./libc.ts";
 import type { LibraryCandidate, LinuxSync, Platform } from "./platforms.ts";
 import { type MaybeOptional, openWithOptional } from "./optional_symbols.ts";
+import type { RawUring } from "./uring.ts";
 import { type RawWait, THREAD_SLOTS, type WaitThread, type WaitThreadStarter } from "./wait.ts";
 
 /** A symbol's declaration, as `node:ffi` takes it (the result type's key is `return`: `result` is ignored). */
@@ -375,4 +376,80 @@ export function nodeWorkerThread(raw: RawWait): WaitThreadStarter {
       unref: () => worker.unref(),
     };
   };
+}
+
+/** io_uring (`uring.ts`): two `syscall`s of their own argument lists, each in a `dlopen` of its own, and the calls
+ * that map the ring and make its doorbell pipe. */
+const uringSymbols: Record<string, NodeSymbol> = {
+  // long syscall(SYS_io_uring_setup, unsigned entries, struct io_uring_params *p)
+  syscall: { arguments: ["int64", "uint32", "buffer"], return: "int32" },
+  // void *mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset); MAP_FAILED is -1
+  mmap: { arguments: ["uint64", "uint64", "int32", "int32", "int32", "int64"], return: "int64" },
+  // int munmap(void *addr, size_t length)
+  munmap: { arguments: ["uint64", "uint64"], return: "int32" },
+  // int close(int fd)
+  close: { arguments: ["int32"], return: "int32" },
+  // int pipe2(int pipefd[2], int flags)
+  pipe2: { arguments: ["buffer", "int32"], return: "int32" },
+};
+const uringEnterSymbol: Record<string, NodeSymbol> = {
+  // long syscall(SYS_io_uring_enter, int fd, unsigned to_submit, unsigned min_complete, unsigned flags, const sigset_t *sig, size_t sz)
+  syscall: { arguments: ["int64", "int32", "uint32", "uint32", "uint32", "uint64", "uint64"], return: "int32" },
+};
+
+/** The part of `node:net` used here. */
+interface NodeNet {
+  Socket: new (options: { fd: number; readable: boolean; writable: boolean }) => {
+    on(event: "data" | "error", listener: () => void): void;
+    ref(): void;
+    unref(): void;
+  };
+}
+
+/** The io_uring calls (Linux), or undefined where libc will not open them. The doorbell is a `net.Socket` over
+ * the pipe's read end: libuv watches it with epoll on the event loop's thread (an `fs` stream would read on
+ * libuv's thread pool). */
+export function bindNodeUring(platform: Platform, numbers: { setup: number; enter: number }): RawUring | undefined {
+  const ffi = nodeFfi();
+  if (!ffi) return undefined;
+  const process = (globalThis as unknown as { process: { getBuiltinModule(id: string): unknown } }).process;
+  for (const candidate of platform.libraries) {
+    let s: NodeFunctions;
+    let enter: NodeFunctions[string];
+    try {
+      s = ffi.dlopen(candidate.libc, uringSymbols).functions;
+      enter = ffi.dlopen(candidate.libc, uringEnterSymbol).functions.syscall;
+    } catch {
+      continue;
+    }
+    const setupNumber = BigInt(numbers.setup);
+    const enterNumber = BigInt(numbers.enter);
+    return {
+      setup: (entries, params) => s.syscall(setupNumber, entries, params) as number,
+      enter: (fd, toSubmit, minComplete, flags) =>
+        enter(enterNumber, fd, toSubmit, minComplete, flags, 0n, 0n) as number,
+      mmap: (length, prot, flags, fd, offset) => Number(s.mmap(0n, BigInt(length), prot, flags, fd, BigInt(offset))),
+      munmap: (address, length) => s.munmap(BigInt(address), BigInt(length)) as number,
+      close: (fd) => s.close(fd) as number,
+      pipe2: (fds, flags) => s.pipe2(fds, flags) as number,
+      arrayBuffer: (address, length) => ffi.toArrayBuffer(BigInt(address), length, false),
+      watch(fd, onReadable) {
+        // Made at the first wait: a ring that fails its probe closes the descriptor, which libuv must not hold.
+        let socket: InstanceType<NodeNet["Socket"]> | undefined;
+        return {
+          ref() {
+            if (!socket) {
+              const { Socket } = process.getBuiltinModule("node:net") as NodeNet;
+              socket = new Socket({ fd, readable: true, writable: false });
+              socket.on("data", onReadable);
+              socket.on("error", onReadable); // read what completed; the next wait finds the ring's state
+            }
+            socket.ref();
+          },
+          unref: () => socket?.unref(),
+        };
+      },
+    };
+  }
+  return undefined;
 }

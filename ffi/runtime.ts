@@ -8,12 +8,13 @@ import { posixLibc, posixSystemCalls } from "./posix.ts";
 import type { ProcessRuntime } from "./process.ts";
 import { bindDeno } from "./deno.ts";
 import { bindBun } from "./bun.ts";
-import { bindNode, bindNodeWait, nodeFfi, nodeWorkerThread } from "./node.ts";
+import { bindNode, bindNodeUring, bindNodeWait, nodeFfi, nodeWorkerThread } from "./node.ts";
 import { denoProcess } from "./process_deno.ts";
 import { bunProcess } from "./process_bun.ts";
 import { nodeProcess } from "./process_node.ts";
 import { bindDenoWait } from "./deno.ts";
-import { bindBunWait } from "./bun.ts";
+import { bindBunUring, bindBunWait } from "./bun.ts";
+import { type RawUring, URING_SYSCALLS, uringOffLoop } from "./uring.ts";
 import type { LinuxSync } from "./platforms.ts";
 import { linuxWaitCalls, poolOffLoop, type RawWait, type WaitCalls, webWorkerThread, workerOffLoop } from "./wait.ts";
 
@@ -182,7 +183,18 @@ export function waitCalls(): WaitCalls {
   if (waits) return waits;
   const { raw, sync } = bindWait();
   // Deno runs a blocking call on its pool of threads; Bun needs a web Worker for it, Node a worker_threads one.
-  const thread = currentRuntime()?.name === "node" ? nodeWorkerThread(raw) : webWorkerThread;
-  const offLoop = raw.waitvNonblocking ? () => poolOffLoop(raw, sync) : () => workerOffLoop(raw, sync, thread);
+  // Where io_uring waits on futexes (Linux 6.7+), Bun and Node need no thread at all (uring.ts).
+  const name = currentRuntime()?.name;
+  const thread = name === "node" ? nodeWorkerThread(raw) : webWorkerThread;
+  let uring: RawUring | undefined;
+  const ring = () => {
+    const runtime = supportedRuntime();
+    uring ??= (name === "node" ? bindNodeUring : bindBunUring)(platformFor(runtime.os, runtime.arch)!, URING_SYSCALLS);
+    const futex = (address: number, op: number, value: number) => raw.futex(address, op, value, null);
+    return uringOffLoop(uring, sync, futex, raw.addressOf);
+  };
+  const offLoop = raw.waitvNonblocking
+    ? () => poolOffLoop(raw, sync)
+    : () => ring() ?? workerOffLoop(raw, sync, thread);
   return waits = linuxWaitCalls(raw, sync, offLoop);
 }

@@ -8,9 +8,10 @@
  *
  * Waiting off the event loop (`OffLoopWaiter`) is the one place that differs by runtime:
  * - Deno runs a `nonblocking: true` `futex_waitv` on its pool of threads and gets a Promise;
- * - Bun ignores `nonblocking`, so a Worker blocks in `futex_waitv` and relays each wake-up by
- *   `postMessage` (`wait_thread.ts`, run by `wait_worker.ts`); a runtime without `nonblocking` (Node.js)
- *   takes the same road, starting its own kind of thread (`WaitThreadStarter`).
+ * - Bun and Node.js have no `nonblocking`: where io_uring waits on futexes (Linux 6.7+) the kernel waits
+ *   and rings the event loop through a pipe (`uring.ts`, no thread); elsewhere a Worker blocks in
+ *   `futex_waitv` and relays each wake-up by `postMessage` (`wait_thread.ts`, run by `wait_worker.ts`; Node
+ *   starts its own kind of thread, `WaitThreadStarter`).
  * Either way ONE blocked thread waits on up to 127 words at once, plus a private control word that
  * this process bumps to change the set: 1,000 pending waits need no thousand threads.
  */
@@ -61,6 +62,8 @@ export interface RawWait {
 
 /** One thread, not the event loop's, that blocks on a set of words for this process. */
 export interface OffLoopWaiter {
+  /** What waits: Deno's pool of threads, the kernel through io_uring (`uring.ts`), or a thread of ours. */
+  readonly via: "pool" | "ring" | "thread";
   /** The most words one `wait` takes. */
   readonly capacity: number;
   /**
@@ -299,6 +302,7 @@ export function poolOffLoop(raw: RawWait, sync: LinuxSync): OffLoopWaiter {
     throw error;
   };
   return {
+    via: "pool",
     capacity,
     wait(addresses, expected) {
       const word = { address: control.address, expected: Atomics.load(control.word, 0) };
@@ -404,6 +408,7 @@ export function workerOffLoop(
     last?.resolve(index);
   };
   return {
+    via: "thread",
     capacity,
     wait(addresses, expected) {
       if (failure) return Promise.reject(failure);

@@ -1,6 +1,7 @@
 /**
  * The loop of the thread that waits off the event loop where the runtime has no `nonblocking` calls
- * (Bun; Node.js): it blocks in `futex_waitv` on the set of words the main thread wrote into the shared
+ * (Bun; Node.js) and io_uring cannot wait instead (`uring.ts`: refused, or a kernel before 6.7): it
+ * blocks in `futex_waitv` on the set of words the main thread wrote into the shared
  * slots (`THREAD_SLOTS`), plus the generation slot as its control word, and posts `[generation, index]`
  * when a word is woken or differs. It answers each generation once, then sleeps until the next.
  * The main thread reaches it only through the shared slots. `wait_worker.ts` runs it in a web Worker;

@@ -6,7 +6,8 @@
  *
  * Async waits share threads: every pending `waitAsync` of this process on the same word and the same
  * expected value is one entry, and up to 127 entries are waited on by ONE blocked thread
- * (`futex_waitv`; Deno's pool, or a Worker in Bun: `ffi/wait.ts`). When the kernel wakes that thread
+ * (`futex_waitv`; Deno's pool, the kernel itself through io_uring in Bun and Node, else a Worker:
+ * `ffi/wait.ts`, `ffi/uring.ts`). When the kernel wakes that thread
  * for an entry, every JS waiter of the entry resolves "ok": a notify from another process with a count
  * wakes this process's thread once, which cannot tell how many of the JS waiters it meant, so all of
  * them wake (a wake-up more than asked for, which every object built on futexes checks for anyway).
@@ -178,9 +179,11 @@ class Entry {
   wake(result: WaitResult | Error): void {
     forget(this);
     this.group.entries.delete(this);
-    // Taken off first: a waiter settled here must not go on to interrupt the thread (it has returned)
-    const waiters = this.waiters.splice(0);
-    for (const waiter of waiters) waiter.settle(result, true);
+    // Settled as from the entry: a waiter settled here must not go on to interrupt the thread (it has
+    // returned); settling runs no caller code (promise reactions are microtasks), so the list stays as it is.
+    const waiters = this.waiters;
+    for (let i = 0; i < waiters.length; i++) waiters[i].settle(result, true);
+    waiters.length = 0;
   }
 
   /** After a wait that ended without naming this entry: wakes it if its word changed. */
@@ -210,47 +213,66 @@ class Group {
   add(entry: Entry): void {
     this.entries.add(entry);
     if (this.#running) this.thread.interrupt();
-    else void this.#run();
+    else this.#next();
   }
 
   remove(entry: Entry): void {
     this.entries.delete(entry);
     // The thread may go on waiting on a word no one here waits for: a wake-up it takes there is passed on
-    // (#run), so it costs a wake-up, never one lost; with no entry left, the thread stops waiting.
+    // (#answered), so it costs a wake-up, never one lost; with no entry left, the thread stops waiting.
     if (this.entries.size === 0) this.thread.interrupt();
   }
 
-  async #run(): Promise<void> {
-    this.#running = true;
+  /** Waits on the entries there are now (the thread's next wait), or stops when there are none. Callbacks
+   * rather than an async loop: one promise and one resumption fewer per wake-up (measured: a wait woken at
+   * once cost 0.5-0.9 us of JS). */
+  #next(): void {
     const waited = this.#waited;
     const addresses = this.#addresses;
     const expected = this.#expected;
-    try {
-      while (this.entries.size > 0) {
-        waited.length = addresses.length = expected.length = 0;
-        for (const entry of this.entries) {
-          waited.push(entry);
-          addresses.push(entry.address);
-          expected.push(entry.expected);
-        }
-        const index = await this.thread.wait(addresses, expected);
-        if (index >= 0) {
-          if (this.entries.has(waited[index])) waited[index].wake("ok");
-          // Its waiters all left (aborted, timed out) while the thread slept on it: the wake-up it took was
-          // meant for some sleeper, maybe in another process, so it goes on to the word's next one.
-          else waitCalls().wake(addresses[index], 1);
-        }
-        // Entries added meanwhile are waited on next time round; the others may have changed unseen.
-        for (const entry of waited) if (this.entries.has(entry)) entry.recheck();
-      }
-    } catch (error) {
-      // The waiting thread failed (a Worker that could not start): every waiter hears it, none hangs.
-      for (const entry of [...this.entries]) entry.wake(error instanceof Error ? error : new Error(String(error)));
-    } finally {
-      waited.length = 0;
+    waited.length = addresses.length = expected.length = 0;
+    if (this.entries.size === 0) {
       this.#running = false;
+      return;
     }
+    this.#running = true;
+    for (const entry of this.entries) {
+      waited.push(entry);
+      addresses.push(entry.address);
+      expected.push(entry.expected);
+    }
+    let answer: Promise<number>;
+    try {
+      answer = this.thread.wait(addresses, expected);
+    } catch (error) {
+      answer = Promise.reject(error);
+    }
+    answer.then(this.#answered, this.#failed);
   }
+
+  readonly #answered = (index: number): void => {
+    const waited = this.#waited;
+    try {
+      if (index >= 0) {
+        if (this.entries.has(waited[index])) waited[index].wake("ok");
+        // Its waiters all left (aborted, timed out) while the thread slept on it: the wake-up it took was
+        // meant for some sleeper, maybe in another process, so it goes on to the word's next one.
+        else waitCalls().wake(this.#addresses[index], 1);
+      }
+      // Entries added meanwhile are waited on next time round; the others may have changed unseen.
+      for (const entry of waited) if (this.entries.has(entry)) entry.recheck();
+    } catch (error) {
+      return this.#failed(error);
+    }
+    this.#next();
+  };
+
+  /** The waiting thread failed (a Worker that could not start): every waiter hears it, none hangs. */
+  readonly #failed = (error: unknown): void => {
+    this.#waited.length = 0;
+    this.#running = false;
+    for (const entry of [...this.entries]) entry.wake(error instanceof Error ? error : new Error(String(error)));
+  };
 }
 
 /**

@@ -44,8 +44,15 @@ export function startPeer(peer: Peer, args: readonly string[], limitMs = 60_000,
     const timer = setTimeout(() => child.kill("SIGKILL"), limitMs);
     child.on("exit", (code, signal) => {
       clearTimeout(timer);
-      if (code === 0) resolve(stdout.trim());
-      else reject(new Error(`${peer} ${args.join(" ")} ended with ${code ?? signal}\n${stdout}\n${stderr}`));
+      const end = () => {
+        if (code === 0) resolve(stdout.trim());
+        else reject(new Error(`${peer} ${args.join(" ")} ended with ${code ?? signal}\n${stdout}\n${stderr}`));
+      };
+      // "exit" may come before the last of stdout (seen in Node: a peer's one line read as ""); a grandchild
+      // that keeps the pipe open must not hold the answer back for long, though.
+      if (child.stdout!.readableEnded) return end();
+      child.stdout!.once("end", end);
+      setTimeout(end, 500);
     });
   });
   done.catch(() => {});
