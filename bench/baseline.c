@@ -630,6 +630,10 @@ static void pin(int cpu) {
 
 static void bench_sync(void) {
     char name[96];
+    /* SHM_BENCH_ROWS=pingpong-one-cpu: that row alone (bench/main.ts's rounds in turn, as bench/sync.ts) */
+    const char *rows = getenv("SHM_BENCH_ROWS");
+    int one_row = rows != NULL && strcmp(rows, "pingpong-one-cpu") == 0;
+    if (!one_row) {
     progress("lock + unlock");
     pthread_mutex_t *m = (pthread_mutex_t *)create_segment(name, sizeof name, "lock", 4096);
     pthread_mutexattr_t attr;
@@ -640,12 +644,14 @@ static void bench_sync(void) {
     pthread_mutex_init(m, &attr);
     emit("sync", "lock", 0, "op", 0, micro(lock_unlock, m));
     release_segment(name, m, 4096);
+    }
 
     static const struct { const char *op; int ping, pong; } PLACES[] = {
         {"pingpong/one-cpu", 0, 0}, {"pingpong/two-cpus", 0, 1}, {"pingpong/free", -1, -1}};
     long samples_n = cfg.quick ? 3 : 15, batch = cfg.quick ? 200 : 2000;
     for (int p = 0; p < 3; p++) {
         for (int mode = 0; mode < MODES; mode++) {
+            if (one_row && (p != 0 || mode != 0)) continue;
             progress(PLACES[p].op);
             volatile int *word = (volatile int *)create_segment(name, sizeof name, "pingpong", 4096);
             pid_t child = fork();

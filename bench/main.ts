@@ -31,6 +31,10 @@ if (unknown.length > 0 || (quick && renderOnly)) {
 }
 const config: Config = CONFIGS[quick ? "quick" : "full"];
 
+/** How many rounds of the one-CPU ping-pong in turn follow the benchmarks (roundsInTurn), and by whom. */
+const IN_TURN_ROUNDS = 3;
+const IN_TURN: Impl[] = ["c", "deno", "bun", "node"];
+
 /** The benchmarks, in the order they run and are reported, and who implements each. */
 const BENCHMARKS: { name: string; impls: Impl[] }[] = [
   { name: "lifecycle", impls: ["c", "cpython", "deno", "bun", "node"] },
@@ -78,8 +82,8 @@ function command(impl: Impl, benchmark: string): string[] {
 }
 
 /** Runs a command to its end; stdout is returned, stderr is shown as it comes and its tail kept. */
-async function runProcess(argv: string[], timeoutMs: number) {
-  const child = new Deno.Command(argv[0], { args: argv.slice(1), stdout: "piped", stderr: "piped", cwd: ROOT })
+async function runProcess(argv: string[], timeoutMs: number, env?: Record<string, string>) {
+  const child = new Deno.Command(argv[0], { args: argv.slice(1), stdout: "piped", stderr: "piped", cwd: ROOT, env })
     .spawn();
   let timedOut = false;
   const timer = setTimeout(() => {
@@ -203,6 +207,8 @@ async function main(): Promise<number> {
     }
   }
 
+  const inTurn = await roundsInTurn(compiled.code === 0, failures);
+
   const leaked = leftoverSegments().filter((name) => !before.has(name));
   for (const name of leaked) {
     failures.push({ bench: "cleanup", impl: name.split("_")[1] as Impl, message: `left /dev/shm/${name} behind` });
@@ -224,6 +230,7 @@ async function main(): Promise<number> {
     stealSeconds: (runEnd.steal - runStart.steal) / TICKS_PER_SECOND,
     contention,
     config,
+    inTurn,
   };
   const host = machine();
   const report = renderReport({ results, failures, skipped, machine: host, info });
@@ -241,6 +248,41 @@ async function main(): Promise<number> {
     return 1;
   }
   return 0;
+}
+
+/**
+ * The one-CPU futex ping-pong of C and of each runtime once more, in turn, IN_TURN_ROUNDS times: the
+ * same row as in the sync section (`SHM_BENCH_ROWS=pingpong-one-cpu` makes baseline.c and sync.ts run it
+ * alone), taken minutes apart there. On this VM a one-CPU round trip moves with whatever else runs on
+ * that CPU (C 2.1 us alone, 4.2-5.9 us beside other work, the runtimes losing more than C then), so
+ * rows measured minutes apart compare the moments more than the runtimes; rounds in turn compare the
+ * runtimes. The p50 of each round, by implementation (the report divides each by C's of its round).
+ */
+async function roundsInTurn(haveC: boolean, failures: Failure[]): Promise<Partial<Record<Impl, number>>[]> {
+  if (!haveC) return [];
+  const rounds: Partial<Record<Impl, number>>[] = [];
+  for (let round = 1; round <= (quick ? 1 : IN_TURN_ROUNDS); round++) {
+    const p50: Partial<Record<Impl, number>> = {};
+    for (const impl of IN_TURN) {
+      console.error(`bench: one-CPU ping-pong in turn, round ${round}, ${impl}`);
+      const run = await runProcess(command(impl, "sync"), TIMEOUT_MS, { SHM_BENCH_ROWS: "pingpong-one-cpu" });
+      const row = run.stdout.split("\n").filter((line) => line.startsWith("{")).map((line) =>
+        JSON.parse(line) as Result
+      )
+        .find((result) => result.op === "pingpong/one-cpu" && result.variant === undefined);
+      if (run.code !== 0 || !row) {
+        failures.push({
+          bench: "sync-in-turn",
+          impl,
+          message: `no row (exit ${run.signal ?? run.code}): ${run.stderrTail}`,
+        });
+        continue;
+      }
+      p50[impl] = row.p50;
+    }
+    rounds.push(p50);
+  }
+  return rounds;
 }
 
 function machine() {

@@ -47,7 +47,7 @@ function runChild(argv: string[]): Promise<string> {
   });
 }
 
-/** One ping-pong row (also run alone by bench/sync_alternate.ts, in turn with C's). */
+/** One ping-pong row. */
 export async function pingPong(config: Config, placement: string, mode: string): Promise<void> {
   const shm = new SharedMemory({ name: benchName("pingpong"), create: true, size: 64 });
   try {
@@ -78,6 +78,11 @@ export async function pingPong(config: Config, placement: string, mode: string):
 }
 
 export async function run(config: Config): Promise<void> {
+  if (process.env.SHM_BENCH_ROWS === "pingpong-one-cpu") {
+    // that row alone: bench/main.ts's rounds in turn with C's (IN_TURN there)
+    await pingPong(config, "one-cpu", "sync");
+    return;
+  }
   log("lock + unlock");
   const mutex = Mutex.create({ name: benchName("lock") });
   try {
