@@ -9,7 +9,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Barrier, Condition, Event, futex, Mutex, Semaphore, SharedMemory } from "../mod.ts";
 import { ROOT, type Runtime, RUNTIMES, THIS_RUNTIME } from "./helpers/processes.ts";
-import { type Running, runPeer, startPeer } from "./helpers/sync.ts";
+import { type Running, runPeer, startPeer, untilInFutex } from "./helpers/sync.ts";
 import { segmentExists, uniqueName } from "./helpers/segments.ts";
 import { SLOW } from "./fixtures/python_interop.ts";
 
@@ -81,6 +81,8 @@ test(
     const python = pythonAsync(["futex-many", shm.name, "1", "1000"]);
     const waiting = await python.nextLine();
     assert.equal(waiting, "waiting 1 1", "one thread besides the main one, one entry for the 1,000 waits");
+    // counted as pending is not yet asleep: its thread may still be on its way into futex_waitv
+    await untilInFutex(python.child.pid!, 5_000, "futex_waitv");
     Atomics.store(words, 1, 1);
     assert.equal(futex.notify(words, 1), 1, "python3 counts as one sleeper");
     assert.equal((await python.done).split("\n").at(-1), "1000 1000");

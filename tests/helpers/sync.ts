@@ -1,6 +1,6 @@
 /** Peers for the sync tests: a Deno, Bun, Node or python3 process running tests/fixtures/sync_peer.{ts,py}. */
 import { type ChildProcess, spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { PYTHON, ROOT, scriptCommand } from "./processes.ts";
 
 /** The four kinds of process every sync behaviour is tried across. */
@@ -90,13 +90,22 @@ export function runPeer(peer: Peer, args: readonly string[], limitMs = 60_000): 
   return startPeer(peer, args, limitMs).done;
 }
 
-/** Waits (at most `ms`) until process `pid`'s main thread sleeps in the futex system call (202 on x86-64). */
-export async function untilInFutex(pid: number, ms: number): Promise<void> {
+/**
+ * Waits (at most `ms`) until process `pid` sleeps in the kernel: its main thread in `futex` (202 on
+ * x86-64), or with `"futex_waitv"` any of its threads in `futex_waitv` (449: the thread of a pending
+ * async wait, where the main thread may sit in the GIL's futex or the event loop's poll meanwhile).
+ */
+export async function untilInFutex(pid: number, ms: number, call: "futex" | "futex_waitv" = "futex"): Promise<void> {
   const end = performance.now() + ms;
   while (performance.now() < end) {
     try {
-      if (readFileSync(`/proc/${pid}/syscall`, "utf8").startsWith("202 ")) return;
-    } catch { /* not readable here: the time bound below is all we have */ }
+      if (call === "futex" && readFileSync(`/proc/${pid}/syscall`, "utf8").startsWith("202 ")) return;
+      if (call === "futex_waitv") {
+        for (const task of readdirSync(`/proc/${pid}/task`)) {
+          if (readFileSync(`/proc/${pid}/task/${task}/syscall`, "utf8").startsWith("449 ")) return;
+        }
+      }
+    } catch { /* not readable here (or a thread ended meanwhile): the time bound below is all we have */ }
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
