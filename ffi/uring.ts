@@ -188,19 +188,23 @@ class Ring {
     this.#sqTail = (this.#sqTail + 1) >>> 0;
   }
 
-  /** Every completion posted, in order; then the ring's head moves past them. */
+  /** Every completion posted, in order; then the ring's head moves past them. More than the queue holds
+   * (128: over 128 groups completing at once) wait in the kernel's overflow list, flushed into the queue
+   * only once it has room: so again after each pass, until none is left there (their doorbell bytes may
+   * all have been read already: one left there would be a wait that never wakes). */
   #completions(each: (userData: number, res: number) => void): void {
     const ring = this.#ring;
-    if (ring[this.#sq.flags] & URING.IORING_SQ_CQ_OVERFLOW) {
+    for (;;) {
+      let head = ring[this.#cq.head];
+      const tail = Atomics.load(ring, this.#cq.tail);
+      for (; head !== tail; head = (head + 1) >>> 0) {
+        const at = this.#cq.cqes + (head & this.#cq.mask) * CQE_WORDS;
+        each(ring[at], this.#cqes[at + 2]);
+      }
+      Atomics.store(ring, this.#cq.head, head);
+      if (!(Atomics.load(ring, this.#sq.flags) & URING.IORING_SQ_CQ_OVERFLOW)) return;
       this.#raw.enter(this.#fd, 0, 0, URING.IORING_ENTER_GETEVENTS);
     }
-    let head = ring[this.#cq.head];
-    const tail = Atomics.load(ring, this.#cq.tail);
-    for (; head !== tail; head = (head + 1) >>> 0) {
-      const at = this.#cq.cqes + (head & this.#cq.mask) * CQE_WORDS;
-      each(ring[at], this.#cqes[at + 2]);
-    }
-    Atomics.store(ring, this.#cq.head, head);
   }
 
   /** The doorbell rang (or may have): hands each group its completion. */
