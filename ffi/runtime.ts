@@ -178,6 +178,12 @@ export function rawWaitBinding(): RawWait {
 
 let waits: WaitCalls | undefined;
 
+/** Whether this is the process's main thread, not a Worker's (Bun and Node both have `node:worker_threads`). */
+function onMainThread(): boolean {
+  const process = (globalThis as { process?: { getBuiltinModule?(id: string): { isMainThread?: boolean } } }).process;
+  return process?.getBuiltinModule?.("node:worker_threads")?.isMainThread ?? true;
+}
+
 /** Waiting and waking across processes, and the robust mutex (issue 14), loaded on first use. */
 export function waitCalls(): WaitCalls {
   if (waits) return waits;
@@ -193,8 +199,10 @@ export function waitCalls(): WaitCalls {
     const futex = (address: number, op: number, value: number) => raw.futex(address, op, value, null);
     return uringOffLoop(uring, sync, futex, raw.addressOf);
   };
+  // The ring only on the main thread: a terminated Worker runs nothing at its end, so a ring of its own
+  // (an io_uring and a pipe) would outlive it, 2-3 descriptors per Worker; a Worker's waits take the thread.
   const offLoop = raw.waitvNonblocking
     ? () => poolOffLoop(raw, sync)
-    : () => ring() ?? workerOffLoop(raw, sync, thread);
+    : () => (onMainThread() ? ring() : undefined) ?? workerOffLoop(raw, sync, thread);
   return waits = linuxWaitCalls(raw, sync, offLoop);
 }
