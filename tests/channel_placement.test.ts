@@ -11,8 +11,8 @@ import { spawn } from "node:child_process";
 import { availableParallelism } from "node:os";
 import process from "node:process";
 import { Channel, MalformedObjectError } from "../mod.ts";
-import { PYTHON, ROOT, type Runtime, scriptCommand } from "./helpers/processes.ts";
-import { segmentExists, uniqueName } from "./helpers/segments.ts";
+import { PYTHON, ROOT, type Runtime } from "./helpers/processes.ts";
+import { type ChannelPeer, ok, startChannelPeer, withChannel } from "./helpers/channels.ts";
 
 /** The CPU words, as Int32 indices of the channel's first 1024 bytes (layout.ts WORD). */
 const SENDER_CPU = 72 / 4;
@@ -24,50 +24,15 @@ function words(channel: Channel): Int32Array {
   return new Int32Array(control.buffer, control.byteOffset, 256);
 }
 
-async function withChannel(
-  options: Parameters<typeof Channel.create>[0],
-  body: (c: Channel) => Promise<void> | void,
-) {
-  const name = uniqueName("chanpin");
-  const channel = Channel.create({ ...options, name });
-  try {
-    await body(channel);
-  } finally {
-    channel[Symbol.dispose]();
-    assert.equal(segmentExists(name), false, `segment ${name} left behind`);
-  }
-}
+type Peer = ChannelPeer;
 
-type Peer = Runtime | "python";
-
-/** Runs a channel peer (tests/fixtures/channel_peer.*) under `taskset -c cpu`: its stdout, or a failure after `limitMs`. */
+/** Runs a channel peer under `taskset -c cpu`: its stdout, or a failure after `limitMs`. */
 function runPinned(peer: Peer, cpu: number, args: string[], limitMs = 60_000): Promise<string> {
-  const command = peer === "python"
-    ? [PYTHON, `${ROOT}tests/fixtures/channel_peer.py`, ...args]
-    : scriptCommand(peer, "tests/fixtures/channel_peer.ts", args);
-  const child = spawn("taskset", ["-c", String(cpu), ...command], {
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, PYTHONPATH: `${ROOT}python` },
-  });
-  let out = "";
-  let err = "";
-  child.stdout.on("data", (chunk) => out += chunk);
-  child.stderr.on("data", (chunk) => err += chunk);
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`${peer} ${args[0]} on CPU ${cpu} did not finish in ${limitMs} ms\n${err}`));
-    }, limitMs);
-    child.on("close", (code, signal) => {
-      clearTimeout(timer);
-      if (code === 0) resolve(out.trim());
-      else reject(new Error(`${peer} ${args[0]} on CPU ${cpu} exited with ${code ?? signal}\n${err}`));
-    });
-  });
+  return ok(startChannelPeer(peer, args, { limitMs, cpu }));
 }
 
 test("each side publishes the CPU it runs on, plus one, when it registers; 0 until then", async () => {
-  await withChannel({ capacity: 4096, senders: "one", receivers: "one" }, (channel) => {
+  await withChannel("chanpin", { capacity: 4096, senders: "one", receivers: "one" }, (channel) => {
     const w = words(channel);
     assert.equal(w[SENDER_CPU], 0);
     assert.equal(w[RECEIVER_CPU], 0);
@@ -80,7 +45,7 @@ test("each side publishes the CPU it runs on, plus one, when it registers; 0 unt
 });
 
 test("a channel of layout version 1 (no CPU words) is refused on attach, by name of its version", async () => {
-  await withChannel({ capacity: 4096 }, (channel) => {
+  await withChannel("chanpin", { capacity: 4096 }, (channel) => {
     new DataView(channel.shm.view(0, 8).buffer, channel.shm.view(0, 8).byteOffset).setUint16(4, 1, true);
     assert.throws(
       () => Channel.attach(channel.descriptor),
@@ -98,7 +63,7 @@ for (const [sender, receiver] of PAIRS) {
     test(`${sender} -> ${receiver}, ${where}: every message arrives, and each side's CPU word names its CPU`, {
       timeout: 120_000,
     }, async () => {
-      await withChannel({ capacity: 4096, senders: "one", receivers: "one" }, async (channel) => {
+      await withChannel("chanpin", { capacity: 4096, senders: "one", receivers: "one" }, async (channel) => {
         const d = JSON.stringify(channel);
         const senderCpu = apart ? 1 : 0;
         const [received, sent] = await Promise.all([
@@ -121,7 +86,7 @@ test("Python publishes its CPU as TypeScript does: pinned apart, both ways, ever
   skip: CPUS < 2 ? "one CPU" : false,
 }, async () => {
   for (const [sender, receiver] of [["python", "deno"], ["deno", "python"]] as Peer[][]) {
-    await withChannel({ capacity: 4096, senders: "one", receivers: "one" }, async (channel) => {
+    await withChannel("chanpin", { capacity: 4096, senders: "one", receivers: "one" }, async (channel) => {
       const d = JSON.stringify(channel);
       const [report, sent] = await Promise.all([
         runPinned(receiver, 0, ["receive", d]),
@@ -137,7 +102,7 @@ test("Python publishes its CPU as TypeScript does: pinned apart, both ways, ever
 });
 
 test("Python refuses a channel of layout version 1 too", { timeout: 30_000 }, async () => {
-  await withChannel({ capacity: 4096 }, async (channel) => {
+  await withChannel("chanpin", { capacity: 4096 }, async (channel) => {
     new DataView(channel.shm.view(0, 8).buffer, channel.shm.view(0, 8).byteOffset).setUint16(4, 1, true);
     const script = [
       "import sys",

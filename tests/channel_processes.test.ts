@@ -6,15 +6,14 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import process from "node:process";
-import { Channel, SharedMemory } from "../mod.ts";
-import { PYTHON, ROOT, type Runtime, scriptCommand } from "./helpers/processes.ts";
+import { type Channel, SharedMemory } from "../mod.ts";
+import { PYTHON, ROOT } from "./helpers/processes.ts";
 import { makeMessage } from "./fixtures/channel_messages.ts";
-import { segmentExists, uniqueName } from "./helpers/segments.ts";
+import { uniqueName } from "./helpers/segments.ts";
+import { type ChannelPeer, ok, startChannelPeer, withChannel } from "./helpers/channels.ts";
 
-type Peer = Runtime | "python";
+type Peer = ChannelPeer;
 const PEERS: Peer[] = ["deno", "bun", "python"];
-const PEER_TS = "tests/fixtures/channel_peer.ts";
-const PEER_PY = `${ROOT}tests/fixtures/channel_peer.py`;
 
 interface Report {
   count: number;
@@ -23,40 +22,9 @@ interface Report {
   seqs: Record<string, number[]>;
 }
 
-function command(peer: Peer, args: string[]): string[] {
-  return peer === "python" ? [PYTHON, PEER_PY, ...args] : scriptCommand(peer, PEER_TS, args);
-}
-
-/** Starts a peer; `done` resolves with its exit and output, or rejects after `limitMs`, killing it. */
+/** Starts a channel peer (tests/helpers/channels.ts). */
 function startPeer(peer: Peer, args: string[], limitMs = 60_000) {
-  const [file, ...rest] = command(peer, args);
-  const child = spawn(file, rest, {
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, PYTHONPATH: `${ROOT}python` },
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (chunk) => stdout += chunk);
-  child.stderr.on("data", (chunk) => stderr += chunk);
-  const done = new Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }>(
-    (resolve, reject) => {
-      const timer = setTimeout(() => {
-        child.kill("SIGKILL");
-        reject(new Error(`${peer} ${args[0]} did not finish in ${limitMs} ms\n${stderr}`));
-      }, limitMs);
-      child.on("close", (code, signal) => {
-        clearTimeout(timer);
-        resolve({ code, signal, stdout, stderr });
-      });
-    },
-  );
-  return { child, done };
-}
-
-async function ok(peer: ReturnType<typeof startPeer>): Promise<string> {
-  const result = await peer.done;
-  assert.equal(result.code, 0, `exited with ${result.code ?? result.signal}\n${result.stderr}`);
-  return result.stdout.trim();
+  return startChannelPeer(peer, args, { limitMs });
 }
 
 /** Every (sender id, seq) exactly once across the reports, in order within each report. */
@@ -72,18 +40,6 @@ function assertExactlyOnce(reports: Report[], senders: Record<string, number>): 
   }
 }
 
-/** Runs `body` with a new channel, then proves its segment is gone (by name: Bun runs other files' tests meanwhile). */
-async function withChannel(options: Parameters<typeof Channel.create>[0], body: (c: Channel) => Promise<void>) {
-  const name = uniqueName("chan");
-  const channel = Channel.create({ ...options, name });
-  try {
-    await body(channel);
-  } finally {
-    channel[Symbol.dispose]();
-    assert.equal(segmentExists(name), false, `segment ${name} left behind`);
-  }
-}
-
 // Every pairing, through a lock-free channel of one sender and one receiver: 5,000 messages of random
 // sizes (bytes, strings and JSON) each, every byte checked, order kept (the issue's 10 million go
 // through one pairing below; 9 pairings x 10 million of mixed kinds would take the suite many minutes).
@@ -93,7 +49,7 @@ for (const sender of PEERS) {
       `${sender} -> ${receiver}: 5,000 messages of random sizes arrive whole and in order (one sender, one receiver)`,
       { timeout: 120_000 },
       async () => {
-        await withChannel({ capacity: 16384, senders: "one", receivers: "one" }, async (channel) => {
+        await withChannel("chan", { capacity: 16384, senders: "one", receivers: "one" }, async (channel) => {
           const d = JSON.stringify(channel);
           const r = startPeer(receiver, ["receive", d]);
           const s = startPeer(sender, ["send", d, "1", "5000", "end"]);
@@ -114,7 +70,7 @@ test(
     timeout: 300_000,
   },
   async () => {
-    await withChannel({ capacity: 1 << 16, senders: "one", receivers: "one" }, async (channel) => {
+    await withChannel("chan", { capacity: 1 << 16, senders: "one", receivers: "one" }, async (channel) => {
       const d = JSON.stringify(channel);
       const r = startPeer("deno", ["check-stream", d], 280_000);
       const s = startPeer("bun", ["stream", d, "5", "10000000"], 280_000);
@@ -131,7 +87,7 @@ test(
 );
 
 test("200,000 messages from a Deno sender to a Bun receiver, checked and in order", { timeout: 120_000 }, async () => {
-  await withChannel({ capacity: 1 << 16, senders: "one", receivers: "one" }, async (channel) => {
+  await withChannel("chan", { capacity: 1 << 16, senders: "one", receivers: "one" }, async (channel) => {
     const d = JSON.stringify(channel);
     const r = startPeer("bun", ["receive", d]);
     const s = startPeer("deno", ["send", d, "9", "200000", "end"]);
@@ -143,7 +99,7 @@ test("200,000 messages from a Deno sender to a Bun receiver, checked and in orde
 test("four senders and four receivers of Deno, Bun and Python: every message exactly once, each sender's in order", {
   timeout: 120_000,
 }, async () => {
-  await withChannel({ capacity: 8192 }, async (channel) => {
+  await withChannel("chan", { capacity: 8192 }, async (channel) => {
     const d = JSON.stringify(channel);
     // this process sends one message too: a live sender from the start, so that no receiver takes a
     // moment when every sender that has started so far is done for the end (a sender starting later
@@ -169,7 +125,7 @@ for (const victim of ["deno", "bun", "python"] as Peer[]) {
     { timeout: 120_000 },
     async () => {
       for (let round = 0; round < 7; round++) {
-        await withChannel({ capacity: 4096 }, async (channel) => {
+        await withChannel("chan", { capacity: 4096 }, async (channel) => {
           const d = JSON.stringify(channel);
           const receiver = startPeer(round % 2 ? "bun" : "deno", ["receive", d]);
           const sender = startPeer(victim, ["send-forever", d, "1"]);
@@ -195,7 +151,7 @@ for (const victim of ["deno", "bun", "python"] as Peer[]) {
     { timeout: 120_000 },
     async () => {
       for (let round = 0; round < 7; round++) {
-        await withChannel({ capacity: 4096 }, async (channel) => {
+        await withChannel("chan", { capacity: 4096 }, async (channel) => {
           const d = JSON.stringify(channel);
           const receiver = startPeer(victim, ["receive", d, "5"]); // slow, so the sender fills the ring and waits
           const sender = startPeer(round % 2 ? "bun" : "deno", ["send-forever", d, "1"]);
@@ -219,7 +175,7 @@ for (const [sender, receiver] of [["deno", "bun"], ["bun", "deno"], ["python", "
   test(`no lost wake-up: 40,000 messages ${sender} -> ${receiver} through a 1 KiB ring, both sides waiting`, {
     timeout: 120_000,
   }, async () => {
-    await withChannel({ capacity: 1024, senders: "one", receivers: "one" }, async (channel) => {
+    await withChannel("chan", { capacity: 1024, senders: "one", receivers: "one" }, async (channel) => {
       const d = JSON.stringify(channel);
       const started = performance.now();
       const r = startPeer(receiver, ["receive", d]);
@@ -232,7 +188,7 @@ for (const [sender, receiver] of [["deno", "bun"], ["bun", "deno"], ["python", "
 }
 
 test("a slow receiver: the sender waits, and memory stays the ring's", { timeout: 120_000 }, async () => {
-  await withChannel({ capacity: 1024 }, async (channel) => {
+  await withChannel("chan", { capacity: 1024 }, async (channel) => {
     const d = JSON.stringify(channel);
     const receiver = startPeer("python", ["receive", d, "1"]);
     let waited = 0;
@@ -253,8 +209,8 @@ test("a slow receiver: the sender waits, and memory stays the ring's", { timeout
 test("Python: receive, try_receive, timeouts, the end as EOFError, asyncio, a segment that is not a channel", {
   timeout: 60_000,
 }, async () => {
-  await withChannel({ capacity: 4096 }, async (full) => {
-    await withChannel({ capacity: 4096 }, async (empty) => {
+  await withChannel("chan", { capacity: 4096 }, async (full) => {
+    await withChannel("chan", { capacity: 4096 }, async (empty) => {
       using notChannel = new SharedMemory({ create: true, size: 4096, name: uniqueName("chan") });
       full.send("one");
       full.send(new Uint8Array([116, 119, 111]));
