@@ -81,6 +81,20 @@ function command(impl: Impl, benchmark: string): string[] {
   }
 }
 
+/** The JSON lines of a benchmark's stdout, as objects; each line that does not parse goes to `unreadable`. */
+function outputRecords(stdout: string, unreadable: (message: string) => void): (Result & { skipped?: string })[] {
+  const records: (Result & { skipped?: string })[] = [];
+  for (const line of stdout.split("\n")) {
+    if (!line.trim().startsWith("{")) continue;
+    try {
+      records.push(JSON.parse(line));
+    } catch {
+      unreadable(`unreadable output line: ${line.slice(0, 200)}`);
+    }
+  }
+  return records;
+}
+
 /** Runs a command to its end; stdout is returned, stderr is shown as it comes and its tail kept. */
 async function runProcess(argv: string[], timeoutMs: number, env?: Record<string, string>) {
   const child = new Deno.Command(argv[0], { args: argv.slice(1), stdout: "piped", stderr: "piped", cwd: ROOT, env })
@@ -180,16 +194,10 @@ async function main(): Promise<number> {
       const end = cpuSnapshot();
       contention.push({ bench: name, impl, seconds: (end.at - start.at) / 1000, otherCores: othersCores(start, end) });
       let produced = 0;
-      for (const line of run.stdout.split("\n")) {
-        if (!line.trim().startsWith("{")) continue;
-        try {
-          const record = JSON.parse(line);
-          if (record.skipped) skipped.push({ bench: name, impl, reason: record.skipped });
-          else results.push(record as Result);
-          produced++;
-        } catch {
-          failures.push({ bench: name, impl, message: `unreadable output line: ${line.slice(0, 200)}` });
-        }
+      for (const record of outputRecords(run.stdout, (line) => failures.push({ bench: name, impl, message: line }))) {
+        if (record.skipped) skipped.push({ bench: name, impl, reason: record.skipped });
+        else results.push(record);
+        produced++;
       }
       if (run.code !== 0 || produced === 0) {
         const why = run.timedOut
@@ -266,10 +274,11 @@ async function roundsInTurn(haveC: boolean, failures: Failure[]): Promise<Partia
     for (const impl of IN_TURN) {
       console.error(`bench: one-CPU ping-pong in turn, round ${round}, ${impl}`);
       const run = await runProcess(command(impl, "sync"), TIMEOUT_MS, { SHM_BENCH_ROWS: "pingpong-one-cpu" });
-      const row = run.stdout.split("\n").filter((line) => line.startsWith("{")).map((line) =>
-        JSON.parse(line) as Result
-      )
-        .find((result) => result.op === "pingpong/one-cpu" && result.variant === undefined);
+      const records = outputRecords(
+        run.stdout,
+        (line) => failures.push({ bench: "sync-in-turn", impl, message: line }),
+      );
+      const row = records.find((result) => result.op === "pingpong/one-cpu" && result.variant === undefined);
       if (run.code !== 0 || !row) {
         failures.push({
           bench: "sync-in-turn",
