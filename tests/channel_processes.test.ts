@@ -6,7 +6,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import process from "node:process";
-import { type Channel, SharedMemory } from "../mod.ts";
+import { SharedMemory } from "../mod.ts";
 import { PYTHON, ROOT } from "./helpers/processes.ts";
 import { makeMessage } from "./fixtures/channel_messages.ts";
 import { uniqueName } from "./helpers/segments.ts";
