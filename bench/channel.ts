@@ -291,12 +291,17 @@ async function jsonPostMessage(config: Config): Promise<void> {
 }
 
 /**
- * Every row, or with SHM_BENCH_ROWS=roundtrip in the environment only the round trips (a quick look at
- * one row: the key=value config is shared with C and Python, which run every row).
+ * Every row, or with SHM_BENCH_ROWS=roundtrip in the environment only the round trips, with
+ * SHM_BENCH_ROWS=oneway64 only the 64-byte rows one way (a quick look at a few rows: the key=value
+ * config is shared with C and Python, which run every row).
  */
 export async function run(config: Config): Promise<void> {
   if (process.env.SHM_BENCH_ROWS === "roundtrip") {
     for (const placement of Object.keys(PLACEMENTS)) await roundTrip(config, placement);
+    return;
+  }
+  if (process.env.SHM_BENCH_ROWS === "oneway64") {
+    for (const variant of ["reused", "batch", "plain", "many"] as const) await oneWay64(config, variant);
     return;
   }
   for (const variant of ["reused", "batch", "plain", "many"] as const) {
