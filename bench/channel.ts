@@ -290,6 +290,14 @@ async function jsonPostMessage(config: Config): Promise<void> {
   }
 }
 
+/** The 64-byte rows one way, each variant with one side pinned on each CPU. */
+async function oneWay64Variants(config: Config): Promise<void> {
+  for (const variant of ["reused", "batch", "plain", "many"] as const) {
+    log(`64-byte messages one way (${variant}), one CPU each`);
+    await oneWay64(config, variant);
+  }
+}
+
 /**
  * Every row, or with SHM_BENCH_ROWS=roundtrip in the environment only the round trips, with
  * SHM_BENCH_ROWS=oneway64 only the 64-byte rows one way (a quick look at a few rows: the key=value
@@ -300,14 +308,8 @@ export async function run(config: Config): Promise<void> {
     for (const placement of Object.keys(PLACEMENTS)) await roundTrip(config, placement);
     return;
   }
-  if (process.env.SHM_BENCH_ROWS === "oneway64") {
-    for (const variant of ["reused", "batch", "plain", "many"] as const) await oneWay64(config, variant);
-    return;
-  }
-  for (const variant of ["reused", "batch", "plain", "many"] as const) {
-    log(`64-byte messages one way (${variant}), one CPU each`);
-    await oneWay64(config, variant);
-  }
+  await oneWay64Variants(config);
+  if (process.env.SHM_BENCH_ROWS === "oneway64") return;
   for (const placement of ["free", "one-cpu"]) {
     log(`64-byte messages one way (reused), ${placement}`);
     await oneWay64(config, "reused", placement);
