@@ -204,12 +204,14 @@ export function bindBunWait(platform: Platform, sync: LinuxSync): RawWait {
       continue;
     }
     const errnoAddress = s.__errno_location();
-    const { SYS_futex, SYS_futex_waitv } = sync;
+    const { SYS_futex, SYS_futex_waitv, SYS_membarrier } = sync;
     return {
       futex: (address, op, value, timeout) => s.syscall(SYS_futex, address, op, value, timeout, null, 0),
       waitv: (waiters, count, deadline = null) =>
         waitv(SYS_futex_waitv, waiters, count, 0, deadline, sync.CLOCK_MONOTONIC),
       waitvNonblocking: undefined,
+      // the command in the pointer's register (Bun takes a number there)
+      membarrier: (command) => s.syscall(SYS_membarrier, command, 0, 0, null, null, 0),
       mutexattr_init: (attr) => s.pthread_mutexattr_init(attr),
       mutexattr_settype: (attr, type) => s.pthread_mutexattr_settype(attr, type),
       mutexattr_setpshared: (attr, shared) => s.pthread_mutexattr_setpshared(attr, shared),

@@ -281,6 +281,7 @@ export function bindNodeWait(platform: Platform, sync: LinuxSync): RawWait {
     const { getInt32, getRawPointer } = ffi;
     const SYS_futex = BigInt(sync.SYS_futex);
     const SYS_futex_waitv = BigInt(sync.SYS_futex_waitv);
+    const SYS_membarrier = BigInt(sync.SYS_membarrier);
     // The BigInt of the address used last, kept: a loop on one word makes none.
     let lastAddress = -1;
     let lastBig = 0n;
@@ -290,6 +291,8 @@ export function bindNodeWait(platform: Platform, sync: LinuxSync): RawWait {
       waitv: (waiters, count, deadline = null) =>
         Number(waitv(SYS_futex_waitv, waiters, count, 0, deadline, sync.CLOCK_MONOTONIC)),
       waitvNonblocking: undefined,
+      // the command in the pointer's register
+      membarrier: (command) => syscall(SYS_membarrier, BigInt(command), 0, 0, null, 0n, 0) as number,
       mutexattr_init: (attr) => pthread_mutexattr_init(attr) as number,
       mutexattr_settype: (attr, type) => pthread_mutexattr_settype(attr, type) as number,
       mutexattr_setpshared: (attr, shared) => pthread_mutexattr_setpshared(attr, shared) as number,

@@ -90,6 +90,22 @@ export interface LinuxSync extends PthreadConstants {
   readonly FUTEX_OWNER_DIED: number;
   readonly FUTEX_TID_MASK: number;
   readonly CLOCK_MONOTONIC: number;
+  /**
+   * `SYS_membarrier` (Linux >= 4.3; the expedited global commands >= 4.16) and the commands of
+   * <linux/membarrier.h> that the channel's asymmetric fence uses (src/sync/fence.ts): QUERY returns the
+   * mask of commands the kernel has; REGISTER_GLOBAL_EXPEDITED marks this process as one whose plain
+   * stores the others' GLOBAL_EXPEDITED fences.
+   */
+  readonly SYS_membarrier: number;
+  readonly MEMBARRIER_CMD_QUERY: number;
+  readonly MEMBARRIER_CMD_GLOBAL_EXPEDITED: number;
+  readonly MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED: number;
+  /**
+   * Whether the CPU makes stores visible in program order and never lets a load pass an earlier load
+   * (x86-64's TSO): then a plain store of a channel's tail publishes the record written before it, and
+   * the fence is used; arm64 needs Atomics.store's ordering, and keeps it.
+   */
+  readonly storesInOrder: boolean;
 }
 
 /** macOS: the calls by name, and their flags. */
@@ -254,6 +270,9 @@ const LINUX_SYNC = {
   FUTEX_OWNER_DIED: 0x40000000,
   FUTEX_TID_MASK: 0x3fffffff,
   CLOCK_MONOTONIC: 1,
+  MEMBARRIER_CMD_QUERY: 0,
+  MEMBARRIER_CMD_GLOBAL_EXPEDITED: 2,
+  MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED: 4,
   mutexAttrSize: 4,
   PTHREAD_MUTEX_ERRORCHECK: 2,
   PTHREAD_PROCESS_SHARED: 1,
@@ -346,7 +365,7 @@ export const PLATFORMS: Readonly<Record<string, Platform>> = {
     statSizeOffset: 48,
     // ... nlink 8, mode 4, uid 4, gid 4, pad 4, rdev 8, size 8, blksize 8, blocks 8 -> st_atim at 72, st_ctim at 104
     statIdentity: { devOffset: 0, devBytes: 8, inoOffset: 8, ctimeOffset: 104 },
-    sync: { ...LINUX_SYNC, SYS_futex: 202, mutexSize: 40 },
+    sync: { ...LINUX_SYNC, SYS_futex: 202, SYS_membarrier: 324, storesInOrder: true, mutexSize: 40 },
   },
   // arm64 uses <asm-generic/stat.h>: dev 8, ino 8, mode 4, nlink 4, uid 4, gid 4, rdev 8, pad 8
   // -> st_size at 48; 128 bytes.
@@ -364,7 +383,14 @@ export const PLATFORMS: Readonly<Record<string, Platform>> = {
     // ... size 8, blksize 4, pad 4, blocks 8 -> st_atim at 72, st_ctim at 104
     statIdentity: { devOffset: 0, devBytes: 8, inoOffset: 8, ctimeOffset: 104 },
     // arm64 glibc's pthread_mutex_t is 48 bytes (__SIZEOF_PTHREAD_MUTEX_T), its attr 8
-    sync: { ...LINUX_SYNC, SYS_futex: 98, mutexSize: 48, mutexAttrSize: 8 },
+    sync: {
+      ...LINUX_SYNC,
+      SYS_futex: 98,
+      SYS_membarrier: 283,
+      storesInOrder: false,
+      mutexSize: 48,
+      mutexAttrSize: 8,
+    },
   },
   // x86-64 macOS: plain `fstat` is the 32-bit-inode one; `fstat$INODE64` fills the layout above.
   "darwin-x86_64": { ...DARWIN, id: "darwin-x86_64", fstatSymbol: "fstat$INODE64" },

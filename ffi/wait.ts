@@ -28,6 +28,11 @@ export interface RawWait {
    * of the word woken, or -1 (errno: EAGAIN a value differed, ETIMEDOUT, EINTR).
    */
   waitv(waiters: Uint8Array, count: number, deadline?: BigInt64Array | null): number;
+  /**
+   * `int syscall(SYS_membarrier, int cmd, unsigned flags, int cpu_id)`, through the futex's `syscall`
+   * symbol (its integer arguments go in the same registers): QUERY's mask, 0, or -1 (errno).
+   */
+  membarrier(command: number): number;
   /** The same on another thread, the event loop running meanwhile (Deno); undefined where the runtime cannot. */
   readonly waitvNonblocking: ((waiters: Uint8Array, count: number) => Promise<number>) | undefined;
   /** `int pthread_mutexattr_init(pthread_mutexattr_t *attr)`, and the setters: each 0 or an error number. */
@@ -99,6 +104,21 @@ export interface WaitCalls {
   offLoop(): OffLoopWaiter;
   /** The process-shared, robust, error-checking mutex. */
   readonly mutex: MutexCalls;
+  /** The asymmetric fence of the channel's wake-ups (src/sync/fence.ts). */
+  readonly fence: FenceCalls;
+}
+
+/**
+ * Linux's membarrier (MEMBARRIER_CMD_GLOBAL_EXPEDITED): a full memory barrier run on every CPU that runs a
+ * process which registered, at the moment of the call. Both are false, and make no call, on a machine
+ * that does not keep stores in order (`LinuxSync.storesInOrder`), and false where the kernel has no such
+ * command (before 4.16) or refuses it (a seccomp filter).
+ */
+export interface FenceCalls {
+  /** Registers this process (once is enough; again is a no-op): whether others' `fenceOthers()` now reach it. */
+  register(): boolean;
+  /** The barrier, on every CPU running a registered process, and on this thread: whether it ran. */
+  fenceOthers(): boolean;
 }
 
 /** A `pthread_mutex_t`, passed as its bytes (a view of the segment: a typed array is the cheapest way
@@ -203,6 +223,15 @@ export function linuxWaitCalls(raw: RawWait, sync: LinuxSync, offLoop: () => Off
   const mask = new Uint8Array(128);
   const attr = new Uint8Array(Math.max(sync.mutexAttrSize, 16));
   const errno = () => -raw.errno();
+  // what the kernel offers, asked once, when first needed
+  let fences: boolean | undefined;
+  const canFence = () => {
+    if (fences === undefined) {
+      const commands = sync.storesInOrder ? raw.membarrier(sync.MEMBARRIER_CMD_QUERY) : 0;
+      fences = commands > 0 && (commands & sync.MEMBARRIER_CMD_GLOBAL_EXPEDITED) !== 0;
+    }
+    return fences;
+  };
   return {
     usableCpus() {
       if (raw.sched_getaffinity(0, mask.length, mask) < 0) return 1;
@@ -272,6 +301,10 @@ export function linuxWaitCalls(raw: RawWait, sync: LinuxSync, offLoop: () => Off
       unlock: (mutex) => -raw.mutex_unlock(mutex),
       consistent: (mutex) => -raw.mutex_consistent(mutex),
       lockWord: { waiters: sync.FUTEX_WAITERS, ownerDied: sync.FUTEX_OWNER_DIED, tidMask: sync.FUTEX_TID_MASK },
+    },
+    fence: {
+      register: () => canFence() && raw.membarrier(sync.MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED) === 0,
+      fenceOthers: () => canFence() && raw.membarrier(sync.MEMBARRIER_CMD_GLOBAL_EXPEDITED) === 0,
     },
   };
 }

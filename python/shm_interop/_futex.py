@@ -17,11 +17,16 @@ _libc.syscall.restype = ctypes.c_long
 
 # <asm/unistd.h>: futex_waitv is 449 on every architecture (it came after the tables were unified)
 SYSCALLS = {
-    "x86_64": {"futex": 202, "futex_waitv": 449},
-    "aarch64": {"futex": 98, "futex_waitv": 449},
+    "x86_64": {"futex": 202, "futex_waitv": 449, "membarrier": 324},
+    "aarch64": {"futex": 98, "futex_waitv": 449, "membarrier": 283},
 }
 MACHINE = _platform.machine()
 _NUMBERS = SYSCALLS.get(MACHINE, {})
+
+# <linux/membarrier.h>
+MEMBARRIER_CMD_QUERY = 0
+MEMBARRIER_CMD_GLOBAL_EXPEDITED = 2
+MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED = 4
 
 # <linux/futex.h>
 FUTEX_WAIT = 0
@@ -149,3 +154,35 @@ def _futex_waitv(waiters, count):
 def _futex_waitv_exists():
     """Whether the kernel has futex_waitv (Linux 5.16+): an empty call is EINVAL there, ENOSYS before."""
     return _futex_waitv(None, 0) != -_errno.ENOSYS
+
+
+def _membarrier(command):
+    number = _NUMBERS.get("membarrier")
+    if number is None:
+        return -1
+    return _libc.syscall(ctypes.c_long(number), ctypes.c_int(command), ctypes.c_uint(0), ctypes.c_int(0))
+
+
+_fences = None
+
+
+def _can_fence():
+    global _fences
+    if _fences is None:
+        commands = _membarrier(MEMBARRIER_CMD_QUERY)
+        _fences = commands > 0 and bool(commands & MEMBARRIER_CMD_GLOBAL_EXPEDITED)
+    return _fences
+
+
+def register_fence():
+    """Registers this process for the channel's asymmetric fence (src/sync/fence.ts): other processes'
+    ``fence_wakers()`` then reach the plain stores it publishes with (Python has no other kind). Whether it
+    registered; once is enough."""
+    return _can_fence() and _membarrier(MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED) == 0
+
+
+def fence_wakers():
+    """A sleeper's fence, with its waiting count raised and before it loads the word it sleeps on: a full
+    barrier here and on every CPU that runs a registered process (membarrier GLOBAL_EXPEDITED), so a waker's
+    plain store of that word is seen, or the waker sees the count. Whether it ran."""
+    return _can_fence() and _membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED) == 0

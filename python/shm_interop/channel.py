@@ -16,6 +16,11 @@ sees the new tail sees the whole payload, and a sender never overwrites bytes st
 every weaker machine) may reorder both: a receiver could read a torn or stale message with no error.
 ctypes has no fences, so on any machine but x86-64 attaching a Channel raises NotImplementedError rather
 than risk that (ORDERED_PLAIN_ACCESSES says which case this is).
+
+The one ordering TSO does not give is a store before a later load, which the wake-up handshake needs (a
+waker stores the tail, then loads the count; a sleeper raises the count, then loads the tail): a process
+registers with membarrier when it registers a side, and a sleeper runs membarrier's global fence between
+its count and its look, as TypeScript's do (src/sync/fence.ts, _futex.fence_wakers).
 """
 import ctypes
 import json
@@ -29,12 +34,14 @@ from shm_interop import sync as _sync
 from shm_interop._descriptor import read_descriptor as _read_descriptor
 from shm_interop._futex import MACHINE as _MACHINE
 from shm_interop._futex import _libc
+from shm_interop._futex import fence_wakers as _fence_wakers
+from shm_interop._futex import register_fence as _register_fence
 
 # Whether plain loads and stores are seen in program order (TSO), as the ring needs (see above).
 ORDERED_PLAIN_ACCESSES = _MACHINE in ("x86_64", "AMD64", "amd64")
 
 RING_OFFSET = 1024
-VERSION = 2  # 2: the CPU words
+VERSION = 3  # 2: the CPU words; 3: wakers may store plainly, so every sleeper fences (src/channel/layout.ts)
 HEADER = {"capacity": 16, "mode": 20, "max_peers": 24}
 WORD = {"tail": 16, "receivers_waiting": 17, "sender_cpu": 18, "head": 32, "senders_waiting": 33,
         "receiver_cpu": 34, "sender_pids": 48, "receiver_pids": 80}
@@ -145,6 +152,7 @@ class _Side:
 
     def register(self, name):
         me = os.getpid()
+        _register_fence()  # before this process's first plain store of the tail or the head
         with self:
             free = None
             for i in range(self.slots):
@@ -381,6 +389,7 @@ class Channel:
         side.publish_cpu()
         with side:
             side.channel._set(side.waiting_word, side.channel._get(side.waiting_word) + 1)
+            _fence_wakers()  # the count seen by a waker's later load, or its store seen by the loads below
             observed = self._get(word)
             tail, head = self._tail(), self._get(WORD["head"])
             changed = ((tail & POSITION_MASK) != head or tail != (observed & 0xFFFFFFFF) or tail & ENDED) \
@@ -451,6 +460,7 @@ class Channel:
         await side.acquire_async(deadline)
         try:
             side.channel._set(side.waiting_word, side.channel._get(side.waiting_word) + 1)
+            _fence_wakers()  # as in _sleep
             observed = self._get(word)
             tail, head = self._tail(), self._get(WORD["head"])
             changed = ((tail & POSITION_MASK) != head or tail != (observed & 0xFFFFFFFF) or tail & ENDED) \

@@ -11,7 +11,9 @@
  * it sleeps on (the tail for a receiver, the head for a sender), checks once more that it must wait,
  * and sleeps on that word with the futex while it still holds that value. The other side stores the
  * word first and reads the count after: either it sees the waiter and wakes it, or the waiter's futex
- * sees the new word and does not sleep. Only a waiter changes its count (under its side's lock, when the
+ * sees the new word and does not sleep. That store is a plain one (on x86-64, where the kernel has
+ * membarrier), and the waiter's fence between its count and its look makes the handshake hold
+ * (src/sync/fence.ts): the cost of ordering is paid before a sleep, not on every message. Only a waiter changes its count (under its side's lock, when the
  * side has many processes): a waker never clears anything, so it can never clear the flag of a later
  * wait. Each sleep lasts at most SLICE_MS, after which the waiter checks that the other side still has a
  * live process, so no peer's death leaves it hung. Before sleeping, a waiter spins a little (the sync
@@ -22,7 +24,8 @@
  *
  * The fast paths (`trySend` / `send` of a Uint8Array, `tryReceiveInto` / `receiveInto`, on a side of
  * one process) check once per handle what every call would (open, registered, no lock) and go straight
- * to the ring (ring.ts `writeBytes`, `readInto`): no closure, no allocation, one atomic store each.
+ * to the ring (ring.ts `writeBytes`, `readInto`): no closure, no allocation, one store of the tail or the
+ * head each.
  */
 import { printAsString } from "../../ffi/inspect.ts";
 import type { SharedMemory } from "../shared_memory.ts";
@@ -41,6 +44,7 @@ import {
 import { futex } from "../sync/futex.ts";
 import { Mutex } from "../sync/mutex.ts";
 import { Spinner } from "../sync/internal.ts";
+import { fenceWakers, plainStores } from "../sync/fence.ts";
 import {
   ALIGNMENT,
   channelBytes,
@@ -646,6 +650,7 @@ export class Channel extends SharedObject<ChannelDescriptor> implements AsyncIte
       );
     }
     side.registered = true;
+    this.#ring.plainStores = plainStores(); // registered for the sleepers' fence: see #raiseHeld
     this.#publishCpu(side); // the other side's waits spin from now on, if it runs elsewhere
     if (side === this.#send) this.#sendFast = !side.lock;
     else this.#receiveFast = !side.lock;
@@ -919,6 +924,9 @@ export class Channel extends SharedObject<ChannelDescriptor> implements AsyncIte
   #raiseHeld(side: Side, index: number, before: number): number {
     const words = this.#words;
     Atomics.store(words, side.waitingIndex, Atomics.load(words, side.waitingIndex) + 1);
+    // a waker stores the word plainly and then loads the count: the fence makes its store visible to
+    // the loads below, or this count visible to its load (src/sync/fence.ts)
+    fenceWakers();
     // with the count raised, look again: a message (or room) that came meanwhile means no sleep (each
     // word read once: the word slept on is one of the two)
     const tail = Atomics.load(words, WORD.tail);

@@ -52,8 +52,13 @@
  * never a read outside it.
  */
 
-/** The layout version in the shared-object header (2: the two CPU words). */
-export const VERSION = 2;
+/**
+ * The layout version in the shared-object header. 2: the two CPU words. 3: the same bytes, and a new
+ * rule: a waker may publish the tail or the head with a plain store, so every sleeper fences first
+ * (src/sync/fence.ts); a version-2 reader would not, and could sleep through a message, so versions
+ * are not mixed.
+ */
+export const VERSION = 3;
 
 /** Byte offsets of the ring's own header fields, after the 16-byte shared-object header. */
 export const HEADER = { capacity: 16, mode: 20, maxPeers: 24 } as const;
