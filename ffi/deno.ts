@@ -190,6 +190,7 @@ export function bindDenoWait(platform: Platform, sync: LinuxSync): RawWait {
     const SYS_futex = BigInt(sync.SYS_futex);
     const SYS_waitv = BigInt(sync.SYS_futex_waitv);
     const SYS_membarrier = BigInt(sync.SYS_membarrier);
+    const commands: Deno.PointerValue[] = [];
     // The pointer of each address waited on or woken, made once: one for the address used last (a loop on one
     // word), the others in a map, emptied when it grows past a few hundred (segments come and go).
     const pointers = new Map<number, Deno.PointerValue>();
@@ -208,8 +209,9 @@ export function bindDenoWait(platform: Platform, sync: LinuxSync): RawWait {
     return {
       futex: (address, op, value, timeout) => s.futex(SYS_futex, pointerOf(address), op, value, timeout, null, 0),
       waitv: (waiters, count) => s.waitv(SYS_waitv, waiters, count, 0, null, 0),
-      // the command in the pointer's register (a pointer of its number; 0 is null)
-      membarrier: (command) => s.futex(SYS_membarrier, Deno.UnsafePointer.create(BigInt(command)), 0, 0, null, null, 0),
+      // the command in the pointer's register: a pointer of its number (0 is null), made once per command
+      membarrier: (command) =>
+        s.futex(SYS_membarrier, commands[command] ??= Deno.UnsafePointer.create(BigInt(command)), 0, 0, null, null, 0),
       waitvNonblocking: (waiters, count) => s.waitv_nb(SYS_waitv, waiters, count, 0, null, 0),
       mutexattr_init: (attr) => s.pthread_mutexattr_init(attr),
       mutexattr_settype: (attr, type) => s.pthread_mutexattr_settype(attr, type),
