@@ -1,4 +1,5 @@
 /** libc through `bun:ffi`. Only `ffi/runtime.ts` imports this file, and only inside Bun. */
+import { firstLibrary } from "./first_library.ts";
 import type { Address, RawLibc } from "./libc.ts";
 import type { LibraryCandidate, LinuxSync, Platform } from "./platforms.ts";
 import type { RawUring } from "./uring.ts";
@@ -90,58 +91,47 @@ const BUN_MAX_ARRAY_BUFFER = 2 ** 32;
 /** Opens the first library of `platform.libraries` that has every symbol (optional ones may be missing). */
 export function bindBun(platform: Platform): RawLibc {
   const ffi = bunFfi();
-  let lastError: unknown;
-  for (const candidate of platform.libraries) {
-    let opened;
-    try {
-      opened = open(ffi, platform, candidate);
-    } catch (error) {
-      lastError = error;
-      continue;
-    }
-    const { libc, shm } = opened;
-    const pipe2: BunSymbols[string] | undefined = libc.pipe2;
-    const fstat = libc[platform.fstatSymbol];
-    const errnoAddress = libc[platform.errnoSymbol]();
-    const fallocate: BunSymbols[string] | undefined = libc.posix_fallocate;
-    // munmap's own address, as the deallocator of a mapping's buffer: called as munmap(ptr, ctx = length).
-    const munmapAddress = (libc.munmap as unknown as { ptr: number }).ptr;
-    return {
-      shm_open: (path, oflag, mode) => shm.shm_open(path, oflag, mode),
-      shm_unlink: (path) => shm.shm_unlink(path),
-      ftruncate: (fd, length) => libc.ftruncate(fd, length),
-      posix_fallocate: fallocate && ((fd, length) => fallocate(fd, 0, length)),
-      fchmod: (fd, mode) => libc.fchmod(fd, mode),
-      fstat: (fd, buf) => fstat(fd, buf),
-      mmap: (address, length, prot, flags, fd) => Number(libc.mmap(address || null, length, prot, flags, fd, 0)),
-      munmap: (address, length) => libc.munmap(address, length),
-      close: (fd) => libc.close(fd),
-      pipe2: pipe2 && ((fds, flags) => pipe2(fds, flags)),
-      write: (fd, bytes) => Number(libc.write(fd, bytes, bytes.length)),
-      read: (fd, buffer) => Promise.resolve(Number(libc.read(fd, buffer, buffer.length))),
-      sigaction: (signal, act, old) => libc.sigaction(signal, act, old),
-      getppid: () => libc.getppid(),
-      fcntl: (fd, command, argument) => libc.fcntl(fd, command, argument),
-      getenv: (name) => {
-        const value = libc.getenv(name);
-        return value ? String(new ffi.CString(value)) : null;
-      },
-      setenv: (name, value, overwrite) => libc.setenv(name, value, overwrite),
-      clock_gettime: (clock, timespec) => libc.clock_gettime(clock, timespec),
-      errno: () => ffi.read.i32(errnoAddress),
-      arrayBuffer: (address: Address, offset: number, length: number) => ffi.toArrayBuffer(address, offset, length),
-      maxArrayBufferBytes: BUN_MAX_ARRAY_BUFFER,
-      // Runs munmap when the buffer is collected or detached, exactly once (docs/runtime-facts.md): when the
-      // buffer itself dies, not merely a handle of it, so a native use that holds the buffer holds the mapping.
-      unmappingArrayBuffer: (address: Address, length: number) =>
-        ffi.toArrayBuffer(address, 0, length, length, munmapAddress),
-      collectGarbage: () => {
-        (globalThis as unknown as { Bun: { gc(force: boolean): void } }).Bun.gc(true);
-        return true;
-      },
-    };
-  }
-  throw lastError;
+  const { libc, shm } = firstLibrary(platform.libraries, (candidate) => open(ffi, platform, candidate));
+  const pipe2: BunSymbols[string] | undefined = libc.pipe2;
+  const fstat = libc[platform.fstatSymbol];
+  const errnoAddress = libc[platform.errnoSymbol]();
+  const fallocate: BunSymbols[string] | undefined = libc.posix_fallocate;
+  // munmap's own address, as the deallocator of a mapping's buffer: called as munmap(ptr, ctx = length).
+  const munmapAddress = (libc.munmap as unknown as { ptr: number }).ptr;
+  return {
+    shm_open: (path, oflag, mode) => shm.shm_open(path, oflag, mode),
+    shm_unlink: (path) => shm.shm_unlink(path),
+    ftruncate: (fd, length) => libc.ftruncate(fd, length),
+    posix_fallocate: fallocate && ((fd, length) => fallocate(fd, 0, length)),
+    fchmod: (fd, mode) => libc.fchmod(fd, mode),
+    fstat: (fd, buf) => fstat(fd, buf),
+    mmap: (address, length, prot, flags, fd) => Number(libc.mmap(address || null, length, prot, flags, fd, 0)),
+    munmap: (address, length) => libc.munmap(address, length),
+    close: (fd) => libc.close(fd),
+    pipe2: pipe2 && ((fds, flags) => pipe2(fds, flags)),
+    write: (fd, bytes) => Number(libc.write(fd, bytes, bytes.length)),
+    read: (fd, buffer) => Promise.resolve(Number(libc.read(fd, buffer, buffer.length))),
+    sigaction: (signal, act, old) => libc.sigaction(signal, act, old),
+    getppid: () => libc.getppid(),
+    fcntl: (fd, command, argument) => libc.fcntl(fd, command, argument),
+    getenv: (name) => {
+      const value = libc.getenv(name);
+      return value ? String(new ffi.CString(value)) : null;
+    },
+    setenv: (name, value, overwrite) => libc.setenv(name, value, overwrite),
+    clock_gettime: (clock, timespec) => libc.clock_gettime(clock, timespec),
+    errno: () => ffi.read.i32(errnoAddress),
+    arrayBuffer: (address: Address, offset: number, length: number) => ffi.toArrayBuffer(address, offset, length),
+    maxArrayBufferBytes: BUN_MAX_ARRAY_BUFFER,
+    // Runs munmap when the buffer is collected or detached, exactly once (docs/runtime-facts.md): when the
+    // buffer itself dies, not merely a handle of it, so a native use that holds the buffer holds the mapping.
+    unmappingArrayBuffer: (address: Address, length: number) =>
+      ffi.toArrayBuffer(address, 0, length, length, munmapAddress),
+    collectGarbage: () => {
+      (globalThis as unknown as { Bun: { gc(force: boolean): void } }).Bun.gc(true);
+      return true;
+    },
+  };
 }
 
 /** Waiting and waking (issue 14): the futex system call, the robust pthread mutex, the clock. */
@@ -192,46 +182,40 @@ const waitvSymbol: Record<string, BunSymbol> = {
  * Bun has no `nonblocking` calls: waits off the event loop go through a Worker (`wait.ts`). */
 export function bindBunWait(platform: Platform, sync: LinuxSync): RawWait {
   const ffi = bunFfi() as BunFfi & { ptr(value: ArrayBufferLike | ArrayBufferView): number };
-  let lastError: unknown;
-  for (const candidate of platform.libraries) {
-    let s: BunSymbols;
-    let waitv: BunSymbols[string];
-    try {
-      s = ffi.dlopen(candidate.libc, waitSymbols).symbols;
-      waitv = ffi.dlopen(candidate.libc, waitvSymbol).symbols.syscall;
-    } catch (error) {
-      lastError = error;
-      continue;
-    }
-    const errnoAddress = s.__errno_location();
-    const { SYS_futex, SYS_futex_waitv, SYS_membarrier } = sync;
-    return {
-      futex: (address, op, value, timeout) => s.syscall(SYS_futex, address, op, value, timeout, null, 0),
-      waitv: (waiters, count, deadline = null) =>
-        waitv(SYS_futex_waitv, waiters, count, 0, deadline, sync.CLOCK_MONOTONIC),
-      waitvNonblocking: undefined,
-      // the command in the pointer's register (Bun takes a number there)
-      membarrier: (command) => s.syscall(SYS_membarrier, command, 0, 0, null, null, 0),
-      mutexattr_init: (attr) => s.pthread_mutexattr_init(attr),
-      mutexattr_settype: (attr, type) => s.pthread_mutexattr_settype(attr, type),
-      mutexattr_setpshared: (attr, shared) => s.pthread_mutexattr_setpshared(attr, shared),
-      mutexattr_setrobust: (attr, robust) => s.pthread_mutexattr_setrobust(attr, robust),
-      mutex_init: (mutex, attr) => s.pthread_mutex_init(mutex, attr),
-      mutex_lock: (mutex) => s.pthread_mutex_lock(mutex),
-      mutex_trylock: (mutex) => s.pthread_mutex_trylock(mutex),
-      mutex_unlock: (mutex) => s.pthread_mutex_unlock(mutex),
-      mutex_consistent: (mutex) => s.pthread_mutex_consistent(mutex),
-      mutex_clocklock: (mutex, clock, abstime) => s.pthread_mutex_clocklock(mutex, clock, abstime),
-      clock_gettime: (clock, time) => s.clock_gettime(clock, time),
-      sched_getaffinity: (pid, size, mask) => s.sched_getaffinity(pid, size, mask),
-      sched_getcpu: s.sched_getcpu,
-      getpid: () => s.getpid(),
-      kill: (pid, signal) => s.kill(pid, signal),
-      errno: () => ffi.read.i32(errnoAddress),
-      addressOf: (buffer) => ffi.ptr(buffer),
-    };
-  }
-  throw lastError;
+  const { s, waitv } = firstLibrary(
+    platform.libraries,
+    (candidate): { s: BunSymbols; waitv: BunSymbols[string] } => ({
+      s: ffi.dlopen(candidate.libc, waitSymbols).symbols,
+      waitv: ffi.dlopen(candidate.libc, waitvSymbol).symbols.syscall,
+    }),
+  );
+  const errnoAddress = s.__errno_location();
+  const { SYS_futex, SYS_futex_waitv, SYS_membarrier } = sync;
+  return {
+    futex: (address, op, value, timeout) => s.syscall(SYS_futex, address, op, value, timeout, null, 0),
+    waitv: (waiters, count, deadline = null) =>
+      waitv(SYS_futex_waitv, waiters, count, 0, deadline, sync.CLOCK_MONOTONIC),
+    waitvNonblocking: undefined,
+    // the command in the pointer's register (Bun takes a number there)
+    membarrier: (command) => s.syscall(SYS_membarrier, command, 0, 0, null, null, 0),
+    mutexattr_init: (attr) => s.pthread_mutexattr_init(attr),
+    mutexattr_settype: (attr, type) => s.pthread_mutexattr_settype(attr, type),
+    mutexattr_setpshared: (attr, shared) => s.pthread_mutexattr_setpshared(attr, shared),
+    mutexattr_setrobust: (attr, robust) => s.pthread_mutexattr_setrobust(attr, robust),
+    mutex_init: (mutex, attr) => s.pthread_mutex_init(mutex, attr),
+    mutex_lock: (mutex) => s.pthread_mutex_lock(mutex),
+    mutex_trylock: (mutex) => s.pthread_mutex_trylock(mutex),
+    mutex_unlock: (mutex) => s.pthread_mutex_unlock(mutex),
+    mutex_consistent: (mutex) => s.pthread_mutex_consistent(mutex),
+    mutex_clocklock: (mutex, clock, abstime) => s.pthread_mutex_clocklock(mutex, clock, abstime),
+    clock_gettime: (clock, time) => s.clock_gettime(clock, time),
+    sched_getaffinity: (pid, size, mask) => s.sched_getaffinity(pid, size, mask),
+    sched_getcpu: s.sched_getcpu,
+    getpid: () => s.getpid(),
+    kill: (pid, signal) => s.kill(pid, signal),
+    errno: () => ffi.read.i32(errnoAddress),
+    addressOf: (buffer) => ffi.ptr(buffer),
+  };
 }
 
 /** io_uring (`uring.ts`): two `syscall`s of their own argument lists, each in a `dlopen` of its own (Bun keys
@@ -262,56 +246,58 @@ export function bindBunUring(platform: Platform, numbers: { setup: number; enter
   const bun = (globalThis as unknown as {
     Bun: { file(fd: number): { stream(): ReadableStream<Uint8Array> } };
   }).Bun;
-  for (const candidate of platform.libraries) {
-    let s: BunSymbols;
-    let enter: BunSymbols[string];
-    try {
-      s = ffi.dlopen(candidate.libc, uringSymbols).symbols;
-      enter = ffi.dlopen(candidate.libc, uringEnterSymbol).symbols.syscall;
-    } catch {
-      continue;
-    }
-    return {
-      setup: (entries, params) => s.syscall(numbers.setup, entries, params),
-      enter: (fd, toSubmit, minComplete, flags) => enter(numbers.enter, fd, toSubmit, minComplete, flags, null, 0),
-      mmap: (length, prot, flags, fd, offset) => s.mmap(null, length, prot, flags, fd, offset),
-      munmap: (address, length) => s.munmap(address, length),
-      close: (fd) => s.close(fd),
-      pipe2: (fds, flags) => s.pipe2(fds, flags),
-      arrayBuffer: (address, length) => ffi.toArrayBuffer(address, 0, length),
-      watch(fd, onReadable) {
-        let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
-        let wanted = false;
-        // One timer at a time, not one per wait: a ping-pong unrefs and refs again on every round trip.
-        let check: ReturnType<typeof setImmediate> | undefined;
-        const read = async (mine: ReadableStreamDefaultReader<Uint8Array>) => {
-          try {
-            while (!(await mine.read()).done && reader === mine) onReadable();
-          } catch {
-            // cancelled
-          }
-        };
-        const stopIfIdle = () => {
-          check = undefined;
-          if (wanted || !reader) return;
-          const last = reader;
-          reader = undefined;
-          last.cancel().catch(() => {});
-        };
-        return {
-          ref() {
-            wanted = true;
-            if (reader) return;
-            reader = bun.file(fd).stream().getReader();
-            void read(reader);
-          },
-          unref() {
-            wanted = false;
-            check ??= setImmediate(stopIfIdle);
-          },
-        };
-      },
-    };
+  let opened;
+  try {
+    opened = firstLibrary(
+      platform.libraries,
+      (candidate): { s: BunSymbols; enter: BunSymbols[string] } => ({
+        s: ffi.dlopen(candidate.libc, uringSymbols).symbols,
+        enter: ffi.dlopen(candidate.libc, uringEnterSymbol).symbols.syscall,
+      }),
+    );
+  } catch {
+    return undefined; // no library here has them
   }
-  return undefined;
+  const { s, enter } = opened;
+  return {
+    setup: (entries, params) => s.syscall(numbers.setup, entries, params),
+    enter: (fd, toSubmit, minComplete, flags) => enter(numbers.enter, fd, toSubmit, minComplete, flags, null, 0),
+    mmap: (length, prot, flags, fd, offset) => s.mmap(null, length, prot, flags, fd, offset),
+    munmap: (address, length) => s.munmap(address, length),
+    close: (fd) => s.close(fd),
+    pipe2: (fds, flags) => s.pipe2(fds, flags),
+    arrayBuffer: (address, length) => ffi.toArrayBuffer(address, 0, length),
+    watch(fd, onReadable) {
+      let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+      let wanted = false;
+      // One timer at a time, not one per wait: a ping-pong unrefs and refs again on every round trip.
+      let check: ReturnType<typeof setImmediate> | undefined;
+      const read = async (mine: ReadableStreamDefaultReader<Uint8Array>) => {
+        try {
+          while (!(await mine.read()).done && reader === mine) onReadable();
+        } catch {
+          // cancelled
+        }
+      };
+      const stopIfIdle = () => {
+        check = undefined;
+        if (wanted || !reader) return;
+        const last = reader;
+        reader = undefined;
+        last.cancel().catch(() => {});
+      };
+      return {
+        ref() {
+          wanted = true;
+          if (reader) return;
+          reader = bun.file(fd).stream().getReader();
+          void read(reader);
+        },
+        unref() {
+          wanted = false;
+          check ??= setImmediate(stopIfIdle);
+        },
+      };
+    },
+  };
 }

@@ -1,4 +1,5 @@
 /** libc through `Deno.dlopen`. Only `ffi/runtime.ts` imports this file, and only inside Deno. */
+import { firstLibrary } from "./first_library.ts";
 import type { Address, RawLibc } from "./libc.ts";
 import type { LibraryCandidate, LinuxSync, Platform } from "./platforms.ts";
 import type { RawWait } from "./wait.ts";
@@ -74,53 +75,40 @@ function isPermissionError(error: unknown): boolean {
 
 /** Opens the first library of `platform.libraries` that has every symbol (optional ones may be missing). */
 export function bindDeno(platform: Platform): RawLibc {
-  let lastError: unknown;
-  for (const candidate of platform.libraries) {
-    let opened;
-    try {
-      opened = open(platform, candidate);
-    } catch (error) {
-      if (isPermissionError(error)) throw error;
-      lastError = error;
-      continue;
-    }
-    const { libc, shm } = opened;
-    const errnoView = new Deno.UnsafePointerView(libc.errno_location()!);
-    const pipe2 = libc.pipe2;
-    const fallocate = libc.posix_fallocate;
-    return {
-      shm_open: (path, oflag, mode) => shm.shm_open(path, oflag, mode),
-      shm_unlink: (path) => shm.shm_unlink(path),
-      ftruncate: (fd, length) => libc.ftruncate(fd, BigInt(length)),
-      posix_fallocate: fallocate ? (fd, length) => fallocate(fd, 0n, BigInt(length)) : undefined,
-      fchmod: (fd, mode) => libc.fchmod(fd, mode),
-      fstat: (fd, buf) => libc.fstat(fd, buf),
-      mmap: (address, length, prot, flags, fd) =>
-        Number(libc.mmap(BigInt(address), BigInt(length), prot, flags, fd, 0n)),
-      munmap: (address, length) => libc.munmap(BigInt(address), BigInt(length)),
-      close: (fd) => libc.close(fd),
-      pipe2: pipe2 ? (fds, flags) => pipe2(fds, flags) : undefined,
-      write: (fd, bytes) => Number(libc.write(fd, bytes, BigInt(bytes.length))),
-      read: async (fd, buffer) => Number(await libc.read(fd, buffer, BigInt(buffer.length))),
-      sigaction: (signal, act, old) => libc.sigaction(signal, act, old),
-      getppid: () => libc.getppid(),
-      fcntl: (fd, command, argument) => libc.fcntl(fd, command, argument),
-      getenv: (name) => {
-        const value = libc.getenv(name);
-        return value === null ? null : Deno.UnsafePointerView.getCString(value);
-      },
-      setenv: (name, value, overwrite) => libc.setenv(name, value, overwrite),
-      clock_gettime: (clock, timespec) => libc.clock_gettime(clock, timespec),
-      errno: () => errnoView.getInt32(),
-      arrayBuffer: (address: Address, offset: number, length: number) =>
-        Deno.UnsafePointerView.getArrayBuffer(Deno.UnsafePointer.create(BigInt(address))!, length, offset),
-      maxArrayBufferBytes: Number.MAX_SAFE_INTEGER,
-      // Deno's getArrayBuffer takes no deallocator: src/mapping.ts unmaps forgotten mappings itself.
-      unmappingArrayBuffer: undefined,
-      collectGarbage,
-    };
-  }
-  throw lastError;
+  const { libc, shm } = firstLibrary(platform.libraries, (candidate) => open(platform, candidate), isPermissionError);
+  const errnoView = new Deno.UnsafePointerView(libc.errno_location()!);
+  const pipe2 = libc.pipe2;
+  const fallocate = libc.posix_fallocate;
+  return {
+    shm_open: (path, oflag, mode) => shm.shm_open(path, oflag, mode),
+    shm_unlink: (path) => shm.shm_unlink(path),
+    ftruncate: (fd, length) => libc.ftruncate(fd, BigInt(length)),
+    posix_fallocate: fallocate ? (fd, length) => fallocate(fd, 0n, BigInt(length)) : undefined,
+    fchmod: (fd, mode) => libc.fchmod(fd, mode),
+    fstat: (fd, buf) => libc.fstat(fd, buf),
+    mmap: (address, length, prot, flags, fd) => Number(libc.mmap(BigInt(address), BigInt(length), prot, flags, fd, 0n)),
+    munmap: (address, length) => libc.munmap(BigInt(address), BigInt(length)),
+    close: (fd) => libc.close(fd),
+    pipe2: pipe2 ? (fds, flags) => pipe2(fds, flags) : undefined,
+    write: (fd, bytes) => Number(libc.write(fd, bytes, BigInt(bytes.length))),
+    read: async (fd, buffer) => Number(await libc.read(fd, buffer, BigInt(buffer.length))),
+    sigaction: (signal, act, old) => libc.sigaction(signal, act, old),
+    getppid: () => libc.getppid(),
+    fcntl: (fd, command, argument) => libc.fcntl(fd, command, argument),
+    getenv: (name) => {
+      const value = libc.getenv(name);
+      return value === null ? null : Deno.UnsafePointerView.getCString(value);
+    },
+    setenv: (name, value, overwrite) => libc.setenv(name, value, overwrite),
+    clock_gettime: (clock, timespec) => libc.clock_gettime(clock, timespec),
+    errno: () => errnoView.getInt32(),
+    arrayBuffer: (address: Address, offset: number, length: number) =>
+      Deno.UnsafePointerView.getArrayBuffer(Deno.UnsafePointer.create(BigInt(address))!, length, offset),
+    maxArrayBufferBytes: Number.MAX_SAFE_INTEGER,
+    // Deno's getArrayBuffer takes no deallocator: src/mapping.ts unmaps forgotten mappings itself.
+    unmappingArrayBuffer: undefined,
+    collectGarbage,
+  };
 }
 
 /** Waiting and waking (issue 14): the futex system call, the robust pthread mutex, the clock. */
@@ -177,60 +165,50 @@ function waitSymbols() {
 
 /** Opens the wait calls from the first of `platform.libraries` that has them all (Linux only for now). */
 export function bindDenoWait(platform: Platform, sync: LinuxSync): RawWait {
-  let lastError: unknown;
-  for (const candidate of platform.libraries) {
-    let s;
-    try {
-      s = Deno.dlopen(candidate.libc, waitSymbols()).symbols;
-    } catch (error) {
-      lastError = error;
-      continue;
+  const s = firstLibrary(platform.libraries, (candidate) => Deno.dlopen(candidate.libc, waitSymbols()).symbols);
+  const errnoView = new Deno.UnsafePointerView(s.errno_location()!);
+  const SYS_futex = BigInt(sync.SYS_futex);
+  const SYS_waitv = BigInt(sync.SYS_futex_waitv);
+  const SYS_membarrier = BigInt(sync.SYS_membarrier);
+  const commands: Deno.PointerValue[] = [];
+  // The pointer of each address waited on or woken, made once: one for the address used last (a loop on one
+  // word), the others in a map, emptied when it grows past a few hundred (segments come and go).
+  const pointers = new Map<number, Deno.PointerValue>();
+  let lastAddress = -1;
+  let lastPointer: Deno.PointerValue = null;
+  const pointerOf = (address: number): Deno.PointerValue => {
+    if (address === lastAddress) return lastPointer;
+    let pointer = pointers.get(address);
+    if (pointer === undefined) {
+      if (pointers.size >= 256) pointers.clear();
+      pointers.set(address, pointer = Deno.UnsafePointer.create(BigInt(address)));
     }
-    const errnoView = new Deno.UnsafePointerView(s.errno_location()!);
-    const SYS_futex = BigInt(sync.SYS_futex);
-    const SYS_waitv = BigInt(sync.SYS_futex_waitv);
-    const SYS_membarrier = BigInt(sync.SYS_membarrier);
-    const commands: Deno.PointerValue[] = [];
-    // The pointer of each address waited on or woken, made once: one for the address used last (a loop on one
-    // word), the others in a map, emptied when it grows past a few hundred (segments come and go).
-    const pointers = new Map<number, Deno.PointerValue>();
-    let lastAddress = -1;
-    let lastPointer: Deno.PointerValue = null;
-    const pointerOf = (address: number): Deno.PointerValue => {
-      if (address === lastAddress) return lastPointer;
-      let pointer = pointers.get(address);
-      if (pointer === undefined) {
-        if (pointers.size >= 256) pointers.clear();
-        pointers.set(address, pointer = Deno.UnsafePointer.create(BigInt(address)));
-      }
-      lastAddress = address;
-      return lastPointer = pointer;
-    };
-    return {
-      futex: (address, op, value, timeout) => s.futex(SYS_futex, pointerOf(address), op, value, timeout, null, 0),
-      waitv: (waiters, count) => s.waitv(SYS_waitv, waiters, count, 0, null, 0),
-      // the command in the pointer's register: a pointer of its number (0 is null), made once per command
-      membarrier: (command) =>
-        s.futex(SYS_membarrier, commands[command] ??= Deno.UnsafePointer.create(BigInt(command)), 0, 0, null, null, 0),
-      waitvNonblocking: (waiters, count) => s.waitv_nb(SYS_waitv, waiters, count, 0, null, 0),
-      mutexattr_init: (attr) => s.pthread_mutexattr_init(attr),
-      mutexattr_settype: (attr, type) => s.pthread_mutexattr_settype(attr, type),
-      mutexattr_setpshared: (attr, shared) => s.pthread_mutexattr_setpshared(attr, shared),
-      mutexattr_setrobust: (attr, robust) => s.pthread_mutexattr_setrobust(attr, robust),
-      mutex_init: (mutex, attr) => s.pthread_mutex_init(mutex, attr),
-      mutex_lock: (mutex) => s.pthread_mutex_lock(mutex),
-      mutex_trylock: (mutex) => s.pthread_mutex_trylock(mutex),
-      mutex_unlock: (mutex) => s.pthread_mutex_unlock(mutex),
-      mutex_consistent: (mutex) => s.pthread_mutex_consistent(mutex),
-      mutex_clocklock: (mutex, clock, abstime) => s.pthread_mutex_clocklock(mutex, clock, abstime),
-      clock_gettime: (clock, time) => s.clock_gettime(clock, time),
-      sched_getaffinity: (pid, size, mask) => s.sched_getaffinity(pid, BigInt(size), mask),
-      sched_getcpu: s.sched_getcpu,
-      getpid: () => s.getpid(),
-      kill: (pid, signal) => s.kill(pid, signal),
-      errno: () => errnoView.getInt32(),
-      addressOf: (buffer) => Number(Deno.UnsafePointer.value(Deno.UnsafePointer.of(buffer as ArrayBuffer))),
-    };
-  }
-  throw lastError;
+    lastAddress = address;
+    return lastPointer = pointer;
+  };
+  return {
+    futex: (address, op, value, timeout) => s.futex(SYS_futex, pointerOf(address), op, value, timeout, null, 0),
+    waitv: (waiters, count) => s.waitv(SYS_waitv, waiters, count, 0, null, 0),
+    // the command in the pointer's register: a pointer of its number (0 is null), made once per command
+    membarrier: (command) =>
+      s.futex(SYS_membarrier, commands[command] ??= Deno.UnsafePointer.create(BigInt(command)), 0, 0, null, null, 0),
+    waitvNonblocking: (waiters, count) => s.waitv_nb(SYS_waitv, waiters, count, 0, null, 0),
+    mutexattr_init: (attr) => s.pthread_mutexattr_init(attr),
+    mutexattr_settype: (attr, type) => s.pthread_mutexattr_settype(attr, type),
+    mutexattr_setpshared: (attr, shared) => s.pthread_mutexattr_setpshared(attr, shared),
+    mutexattr_setrobust: (attr, robust) => s.pthread_mutexattr_setrobust(attr, robust),
+    mutex_init: (mutex, attr) => s.pthread_mutex_init(mutex, attr),
+    mutex_lock: (mutex) => s.pthread_mutex_lock(mutex),
+    mutex_trylock: (mutex) => s.pthread_mutex_trylock(mutex),
+    mutex_unlock: (mutex) => s.pthread_mutex_unlock(mutex),
+    mutex_consistent: (mutex) => s.pthread_mutex_consistent(mutex),
+    mutex_clocklock: (mutex, clock, abstime) => s.pthread_mutex_clocklock(mutex, clock, abstime),
+    clock_gettime: (clock, time) => s.clock_gettime(clock, time),
+    sched_getaffinity: (pid, size, mask) => s.sched_getaffinity(pid, BigInt(size), mask),
+    sched_getcpu: s.sched_getcpu,
+    getpid: () => s.getpid(),
+    kill: (pid, signal) => s.kill(pid, signal),
+    errno: () => errnoView.getInt32(),
+    addressOf: (buffer) => Number(Deno.UnsafePointer.value(Deno.UnsafePointer.of(buffer as ArrayBuffer))),
+  };
 }

@@ -7,6 +7,7 @@
  * above it sees plain numbers, as with Deno and Bun. It has no `nonblocking` calls: `read` blocks the
  * thread, as in Bun, and only the watcher, a process of its own, ever reads.
  */
+import { firstLibrary } from "./first_library.ts";
 import type { Address, RawLibc } from "./libc.ts";
 import type { LibraryCandidate, LinuxSync, Platform } from "./platforms.ts";
 import { type MaybeOptional, openWithOptional } from "./optional_symbols.ts";
@@ -125,69 +126,58 @@ function collectGarbage(): boolean {
 export function bindNode(platform: Platform): RawLibc {
   const ffi = nodeFfi();
   if (!ffi) throw new Error("node:ffi is not available");
-  let lastError: unknown;
-  for (const candidate of platform.libraries) {
-    let opened;
-    try {
-      opened = open(ffi, platform, candidate);
-    } catch (error) {
-      lastError = error;
-      continue;
-    }
-    const { libc, shm } = opened;
-    const {
-      ftruncate,
-      posix_fallocate: fallocate,
-      fchmod,
-      mmap,
-      munmap,
-      close,
-      pipe2,
-      write,
-      read,
-      sigaction,
-      getppid,
-      fcntl,
-      getenv,
-      setenv,
-      clock_gettime,
-    } = libc;
-    const fstat = libc[platform.fstatSymbol];
-    const errnoPointer = libc[platform.errnoSymbol]() as bigint;
-    const { getInt32, toArrayBuffer, toString } = ffi;
-    return {
-      shm_open: (path, oflag, mode) => shm.shm_open(path, oflag, mode) as number,
-      shm_unlink: (path) => shm.shm_unlink(path) as number,
-      ftruncate: (fd, length) => ftruncate(fd, BigInt(length)) as number,
-      posix_fallocate: fallocate && ((fd, length) => fallocate(fd, 0n, BigInt(length)) as number),
-      fchmod: (fd, mode) => fchmod(fd, mode) as number,
-      fstat: (fd, buf) => fstat(fd, buf) as number,
-      mmap: (address, length, prot, flags, fd) => Number(mmap(BigInt(address), BigInt(length), prot, flags, fd, 0n)),
-      munmap: (address, length) => munmap(BigInt(address), BigInt(length)) as number,
-      close: (fd) => close(fd) as number,
-      pipe2: pipe2 && ((fds, flags) => pipe2(fds, flags) as number),
-      write: (fd, bytes) => Number(write(fd, bytes, BigInt(bytes.length))),
-      read: (fd, buffer) => Promise.resolve(Number(read(fd, buffer, BigInt(buffer.length)))),
-      sigaction: (signal, act, old) => sigaction(signal, act, old) as number,
-      getppid: () => getppid() as number,
-      fcntl: (fd, command, argument) => fcntl(fd, command, argument) as number,
-      getenv: (name) => {
-        const value = getenv(name) as bigint;
-        return value === 0n ? null : toString(value);
-      },
-      setenv: (name, value, overwrite) => setenv(name, value, overwrite) as number,
-      clock_gettime: (clock, timespec) => clock_gettime(clock, timespec) as number,
-      errno: () => getInt32(errnoPointer, 0),
-      arrayBuffer: (address: Address, offset: number, length: number) =>
-        toArrayBuffer(BigInt(address + offset), length, false),
-      // V8 on 64-bit makes ArrayBuffers of any size a mapping can have (5 GiB tried).
-      maxArrayBufferBytes: Number.MAX_SAFE_INTEGER,
-      // node:ffi's toArrayBuffer takes no deallocator: a forgotten mapping goes through the registry (src/mapping.ts).
-      unmappingArrayBuffer: undefined,
-      collectGarbage,
-    };
-  }
-  throw lastError;
+  const { libc, shm } = firstLibrary(platform.libraries, (candidate) => open(ffi, platform, candidate));
+  const {
+    ftruncate,
+    posix_fallocate: fallocate,
+    fchmod,
+    mmap,
+    munmap,
+    close,
+    pipe2,
+    write,
+    read,
+    sigaction,
+    getppid,
+    fcntl,
+    getenv,
+    setenv,
+    clock_gettime,
+  } = libc;
+  const fstat = libc[platform.fstatSymbol];
+  const errnoPointer = libc[platform.errnoSymbol]() as bigint;
+  const { getInt32, toArrayBuffer, toString } = ffi;
+  return {
+    shm_open: (path, oflag, mode) => shm.shm_open(path, oflag, mode) as number,
+    shm_unlink: (path) => shm.shm_unlink(path) as number,
+    ftruncate: (fd, length) => ftruncate(fd, BigInt(length)) as number,
+    posix_fallocate: fallocate && ((fd, length) => fallocate(fd, 0n, BigInt(length)) as number),
+    fchmod: (fd, mode) => fchmod(fd, mode) as number,
+    fstat: (fd, buf) => fstat(fd, buf) as number,
+    mmap: (address, length, prot, flags, fd) => Number(mmap(BigInt(address), BigInt(length), prot, flags, fd, 0n)),
+    munmap: (address, length) => munmap(BigInt(address), BigInt(length)) as number,
+    close: (fd) => close(fd) as number,
+    pipe2: pipe2 && ((fds, flags) => pipe2(fds, flags) as number),
+    write: (fd, bytes) => Number(write(fd, bytes, BigInt(bytes.length))),
+    read: (fd, buffer) => Promise.resolve(Number(read(fd, buffer, BigInt(buffer.length)))),
+    sigaction: (signal, act, old) => sigaction(signal, act, old) as number,
+    getppid: () => getppid() as number,
+    fcntl: (fd, command, argument) => fcntl(fd, command, argument) as number,
+    getenv: (name) => {
+      const value = getenv(name) as bigint;
+      return value === 0n ? null : toString(value);
+    },
+    setenv: (name, value, overwrite) => setenv(name, value, overwrite) as number,
+    clock_gettime: (clock, timespec) => clock_gettime(clock, timespec) as number,
+    errno: () => getInt32(errnoPointer, 0),
+    arrayBuffer: (address: Address, offset: number, length: number) =>
+      toArrayBuffer(BigInt(address + offset), length, false),
+    // V8 on 64-bit makes ArrayBuffers of any size a mapping can have (5 GiB tried).
+    maxArrayBufferBytes: Number.MAX_SAFE_INTEGER,
+    // node:ffi's toArrayBuffer takes no deallocator: a forgotten mapping goes through the registry (src/mapping.ts).
+    unmappingArrayBuffer: undefined,
+    collectGarbage,
+  };
 }
 
 /**
@@ -248,71 +238,65 @@ const waitvSymbol: Record<string, NodeSymbol> = {
 export function bindNodeWait(platform: Platform, sync: LinuxSync): RawWait {
   const ffi = nodeFfi();
   if (!ffi) throw new Error("node:ffi is not available");
-  let lastError: unknown;
-  for (const candidate of platform.libraries) {
-    let s: NodeFunctions;
-    let waitv: NodeFunctions[string];
-    try {
-      s = ffi.dlopen(candidate.libc, waitSymbols).functions;
-      waitv = ffi.dlopen(candidate.libc, waitvSymbol).functions.syscall;
-    } catch (error) {
-      lastError = error;
-      continue;
-    }
-    const {
-      syscall,
-      pthread_mutexattr_init,
-      pthread_mutexattr_settype,
-      pthread_mutexattr_setpshared,
-      pthread_mutexattr_setrobust,
-      pthread_mutex_init,
-      pthread_mutex_lock,
-      pthread_mutex_trylock,
-      pthread_mutex_unlock,
-      pthread_mutex_consistent,
-      pthread_mutex_clocklock,
-      clock_gettime,
-      sched_getaffinity,
-      sched_getcpu,
-      getpid,
-      kill,
-    } = s;
-    const errnoPointer = s.__errno_location() as bigint;
-    const { getInt32, getRawPointer } = ffi;
-    const SYS_futex = BigInt(sync.SYS_futex);
-    const SYS_futex_waitv = BigInt(sync.SYS_futex_waitv);
-    const SYS_membarrier = BigInt(sync.SYS_membarrier);
-    // The BigInt of the address used last, kept: a loop on one word makes none.
-    let lastAddress = -1;
-    let lastBig = 0n;
-    const bigOf = (address: number) => address === lastAddress ? lastBig : (lastBig = BigInt(lastAddress = address));
-    return {
-      futex: (address, op, value, timeout) => syscall(SYS_futex, bigOf(address), op, value, timeout, 0n, 0) as number,
-      waitv: (waiters, count, deadline = null) =>
-        Number(waitv(SYS_futex_waitv, waiters, count, 0, deadline, sync.CLOCK_MONOTONIC)),
-      waitvNonblocking: undefined,
-      // the command in the pointer's register
-      membarrier: (command) => syscall(SYS_membarrier, BigInt(command), 0, 0, null, 0n, 0) as number,
-      mutexattr_init: (attr) => pthread_mutexattr_init(attr) as number,
-      mutexattr_settype: (attr, type) => pthread_mutexattr_settype(attr, type) as number,
-      mutexattr_setpshared: (attr, shared) => pthread_mutexattr_setpshared(attr, shared) as number,
-      mutexattr_setrobust: (attr, robust) => pthread_mutexattr_setrobust(attr, robust) as number,
-      mutex_init: (mutex, attr) => pthread_mutex_init(mutex, attr) as number,
-      mutex_lock: (mutex) => pthread_mutex_lock(mutex) as number,
-      mutex_trylock: (mutex) => pthread_mutex_trylock(mutex) as number,
-      mutex_unlock: (mutex) => pthread_mutex_unlock(mutex) as number,
-      mutex_consistent: (mutex) => pthread_mutex_consistent(mutex) as number,
-      mutex_clocklock: (mutex, clock, abstime) => pthread_mutex_clocklock(mutex, clock, abstime) as number,
-      clock_gettime: (clock, time) => clock_gettime(clock, time) as number,
-      sched_getaffinity: (pid, size, mask) => sched_getaffinity(pid, BigInt(size), mask) as number,
-      sched_getcpu: sched_getcpu as () => number,
-      getpid: () => getpid() as number,
-      kill: (pid, signal) => kill(pid, signal) as number,
-      errno: () => getInt32(errnoPointer, 0),
-      addressOf: (buffer) => Number(getRawPointer(buffer)),
-    };
-  }
-  throw lastError;
+  const { s, waitv } = firstLibrary(
+    platform.libraries,
+    (candidate): { s: NodeFunctions; waitv: NodeFunctions[string] } => ({
+      s: ffi.dlopen(candidate.libc, waitSymbols).functions,
+      waitv: ffi.dlopen(candidate.libc, waitvSymbol).functions.syscall,
+    }),
+  );
+  const {
+    syscall,
+    pthread_mutexattr_init,
+    pthread_mutexattr_settype,
+    pthread_mutexattr_setpshared,
+    pthread_mutexattr_setrobust,
+    pthread_mutex_init,
+    pthread_mutex_lock,
+    pthread_mutex_trylock,
+    pthread_mutex_unlock,
+    pthread_mutex_consistent,
+    pthread_mutex_clocklock,
+    clock_gettime,
+    sched_getaffinity,
+    sched_getcpu,
+    getpid,
+    kill,
+  } = s;
+  const errnoPointer = s.__errno_location() as bigint;
+  const { getInt32, getRawPointer } = ffi;
+  const SYS_futex = BigInt(sync.SYS_futex);
+  const SYS_futex_waitv = BigInt(sync.SYS_futex_waitv);
+  const SYS_membarrier = BigInt(sync.SYS_membarrier);
+  // The BigInt of the address used last, kept: a loop on one word makes none.
+  let lastAddress = -1;
+  let lastBig = 0n;
+  const bigOf = (address: number) => address === lastAddress ? lastBig : (lastBig = BigInt(lastAddress = address));
+  return {
+    futex: (address, op, value, timeout) => syscall(SYS_futex, bigOf(address), op, value, timeout, 0n, 0) as number,
+    waitv: (waiters, count, deadline = null) =>
+      Number(waitv(SYS_futex_waitv, waiters, count, 0, deadline, sync.CLOCK_MONOTONIC)),
+    waitvNonblocking: undefined,
+    // the command in the pointer's register
+    membarrier: (command) => syscall(SYS_membarrier, BigInt(command), 0, 0, null, 0n, 0) as number,
+    mutexattr_init: (attr) => pthread_mutexattr_init(attr) as number,
+    mutexattr_settype: (attr, type) => pthread_mutexattr_settype(attr, type) as number,
+    mutexattr_setpshared: (attr, shared) => pthread_mutexattr_setpshared(attr, shared) as number,
+    mutexattr_setrobust: (attr, robust) => pthread_mutexattr_setrobust(attr, robust) as number,
+    mutex_init: (mutex, attr) => pthread_mutex_init(mutex, attr) as number,
+    mutex_lock: (mutex) => pthread_mutex_lock(mutex) as number,
+    mutex_trylock: (mutex) => pthread_mutex_trylock(mutex) as number,
+    mutex_unlock: (mutex) => pthread_mutex_unlock(mutex) as number,
+    mutex_consistent: (mutex) => pthread_mutex_consistent(mutex) as number,
+    mutex_clocklock: (mutex, clock, abstime) => pthread_mutex_clocklock(mutex, clock, abstime) as number,
+    clock_gettime: (clock, time) => clock_gettime(clock, time) as number,
+    sched_getaffinity: (pid, size, mask) => sched_getaffinity(pid, BigInt(size), mask) as number,
+    sched_getcpu: sched_getcpu as () => number,
+    getpid: () => getpid() as number,
+    kill: (pid, signal) => kill(pid, signal) as number,
+    errno: () => getInt32(errnoPointer, 0),
+    addressOf: (buffer) => Number(getRawPointer(buffer)),
+  };
 }
 
 /** The part of `node:worker_threads` used here. */
@@ -416,43 +400,44 @@ export function bindNodeUring(platform: Platform, numbers: { setup: number; ente
   const ffi = nodeFfi();
   if (!ffi) return undefined;
   const process = (globalThis as unknown as { process: { getBuiltinModule(id: string): unknown } }).process;
-  for (const candidate of platform.libraries) {
-    let s: NodeFunctions;
-    let enter: NodeFunctions[string];
-    try {
-      s = ffi.dlopen(candidate.libc, uringSymbols).functions;
-      enter = ffi.dlopen(candidate.libc, uringEnterSymbol).functions.syscall;
-    } catch {
-      continue;
-    }
-    const setupNumber = BigInt(numbers.setup);
-    const enterNumber = BigInt(numbers.enter);
-    return {
-      setup: (entries, params) => s.syscall(setupNumber, entries, params) as number,
-      enter: (fd, toSubmit, minComplete, flags) =>
-        enter(enterNumber, fd, toSubmit, minComplete, flags, 0n, 0n) as number,
-      mmap: (length, prot, flags, fd, offset) => Number(s.mmap(0n, BigInt(length), prot, flags, fd, BigInt(offset))),
-      munmap: (address, length) => s.munmap(BigInt(address), BigInt(length)) as number,
-      close: (fd) => s.close(fd) as number,
-      pipe2: (fds, flags) => s.pipe2(fds, flags) as number,
-      arrayBuffer: (address, length) => ffi.toArrayBuffer(BigInt(address), length, false),
-      watch(fd, onReadable) {
-        // Made at the first wait: a ring that fails its probe closes the descriptor, which libuv must not hold.
-        let socket: InstanceType<NodeNet["Socket"]> | undefined;
-        return {
-          ref() {
-            if (!socket) {
-              const { Socket } = process.getBuiltinModule("node:net") as NodeNet;
-              socket = new Socket({ fd, readable: true, writable: false });
-              socket.on("data", onReadable);
-              socket.on("error", onReadable); // read what completed; the next wait finds the ring's state
-            }
-            socket.ref();
-          },
-          unref: () => socket?.unref(),
-        };
-      },
-    };
+  let opened;
+  try {
+    opened = firstLibrary(
+      platform.libraries,
+      (candidate): { s: NodeFunctions; enter: NodeFunctions[string] } => ({
+        s: ffi.dlopen(candidate.libc, uringSymbols).functions,
+        enter: ffi.dlopen(candidate.libc, uringEnterSymbol).functions.syscall,
+      }),
+    );
+  } catch {
+    return undefined; // no library here has them
   }
-  return undefined;
+  const { s, enter } = opened;
+  const setupNumber = BigInt(numbers.setup);
+  const enterNumber = BigInt(numbers.enter);
+  return {
+    setup: (entries, params) => s.syscall(setupNumber, entries, params) as number,
+    enter: (fd, toSubmit, minComplete, flags) => enter(enterNumber, fd, toSubmit, minComplete, flags, 0n, 0n) as number,
+    mmap: (length, prot, flags, fd, offset) => Number(s.mmap(0n, BigInt(length), prot, flags, fd, BigInt(offset))),
+    munmap: (address, length) => s.munmap(BigInt(address), BigInt(length)) as number,
+    close: (fd) => s.close(fd) as number,
+    pipe2: (fds, flags) => s.pipe2(fds, flags) as number,
+    arrayBuffer: (address, length) => ffi.toArrayBuffer(BigInt(address), length, false),
+    watch(fd, onReadable) {
+      // Made at the first wait: a ring that fails its probe closes the descriptor, which libuv must not hold.
+      let socket: InstanceType<NodeNet["Socket"]> | undefined;
+      return {
+        ref() {
+          if (!socket) {
+            const { Socket } = process.getBuiltinModule("node:net") as NodeNet;
+            socket = new Socket({ fd, readable: true, writable: false });
+            socket.on("data", onReadable);
+            socket.on("error", onReadable); // read what completed; the next wait finds the ring's state
+          }
+          socket.ref();
+        },
+        unref: () => socket?.unref(),
+      };
+    },
+  };
 }
