@@ -190,6 +190,7 @@ class Channel:
         self._words = buf[self._offset:self._offset + RING_OFFSET].cast("i")
         self.capacity = struct.unpack_from("<I", buf, self._offset + HEADER["capacity"])[0]
         self._mask = self.capacity - 1
+        self._head_seen = 0  # the head the last failed write saw (_observed)
         self._ring = buf[self._offset + RING_OFFSET:self._offset + RING_OFFSET + self.capacity]
         self._ring_words = self._ring.cast("i")
         mode = struct.unpack_from("<I", buf, self._offset + HEADER["mode"])[0]
@@ -258,6 +259,7 @@ class Channel:
         if used > self.capacity:
             raise MalformedChannelError(f"channel is corrupted: head {head}, tail {tail}")
         if self.capacity - used < needed:
+            self._head_seen = head  # what a sender then sleeps on: see _sleep
             return False
         start = tail
         if size > to_end:
@@ -382,6 +384,12 @@ class Channel:
             self._sleep(self._receive, WORD["tail"], deadline)
             gone = self._send.all_dead()
 
+    def _observed(self, word):
+        """The value to sleep on: a receiver, the tail now; a sender, the head its failed write saw, not the
+        head now: a receiver that made room since, and saw no sender waiting, woke no one, and a sender that
+        compared with a fresh head would sleep through that room (a whole slice)."""
+        return self._head_seen if word == WORD["head"] else self._get(word)
+
     def _sleep(self, side, word, deadline):
         left = SLICE if deadline is None else min(SLICE, deadline - time.monotonic())
         if left <= 0:
@@ -390,7 +398,7 @@ class Channel:
         with side:
             side.channel._set(side.waiting_word, side.channel._get(side.waiting_word) + 1)
             _fence_wakers()  # the count seen by a waker's later load, or its store seen by the loads below
-            observed = self._get(word)
+            observed = self._observed(word)
             tail, head = self._tail(), self._get(WORD["head"])
             changed = ((tail & POSITION_MASK) != head or tail != (observed & 0xFFFFFFFF) or tail & ENDED) \
                 if word == WORD["tail"] else (head != observed or tail & ENDED)
@@ -461,7 +469,7 @@ class Channel:
         try:
             side.channel._set(side.waiting_word, side.channel._get(side.waiting_word) + 1)
             _fence_wakers()  # as in _sleep
-            observed = self._get(word)
+            observed = self._observed(word)
             tail, head = self._tail(), self._get(WORD["head"])
             changed = ((tail & POSITION_MASK) != head or tail != (observed & 0xFFFFFFFF) or tail & ENDED) \
                 if word == WORD["tail"] else (head != observed or tail & ENDED)

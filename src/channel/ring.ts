@@ -217,8 +217,11 @@ export class Ring {
   /**
    * The one store that makes the records written (and a WRAP before them) visible. A plain one keeps
    * its place after the record's stores on a machine that keeps stores in order, which is the only
-   * kind where `plainStores` is set; the JIT keeps it before the load of the waiting count that follows
-   * (an Atomics.load, which no store moves past).
+   * kind where `plainStores` is set. It must also stay before the load of the waiting count that
+   * follows (channel.ts #wake): that is an Atomics.load, which V8 and JSC compile as a call into the
+   * engine (11-18 ns, bench/atomics.ts) that no store is moved across. The language does not promise
+   * this (a SeqCst load orders only what follows it): it rests on the engines, and an engine that
+   * inlined Atomics.load as a plain load would need this store to be Atomics.store again.
    */
   #publishTail(tail: number): void {
     if (this.plainStores) this.words[WORD.tail] = tail;

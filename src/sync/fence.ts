@@ -16,8 +16,10 @@
  * runs `fenceWakers()` (membarrier GLOBAL_EXPEDITED: a full barrier on each CPU that runs a registered
  * process, 0.3 us here with none running, 2.3 us with one spinning on the other CPU) before it loads the
  * word. Either the waker's store came before that barrier, and the sleeper's load sees it; or the
- * waker's load of the count comes after it, and sees the count. A sleeper not running is no problem: a
- * switch of processes is a full barrier.
+ * waker's load of the count comes after it, and sees the count. A waker not running is no problem: its
+ * last switch off its CPU was a full barrier. The fence interrupts every CPU then running a registered
+ * process, so its cost grows with the busy channel processes on the machine (2.3 us here with one),
+ * paid once per sleep, and only by a sleeper.
  *
  * Where the kernel refuses the fence, or the CPU does not keep stores in order (arm64), nobody
  * registers: wakers keep Atomics.store. Python's companion (shm_interop/channel.py) registers and fences
