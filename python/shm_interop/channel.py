@@ -303,7 +303,8 @@ class Channel:
                                    f"({', '.join(map(str, self._receive.pids()))})")
 
     def end(self):
-        """No more messages: receivers drain what is queued, then see the end."""
+        """No more messages: receivers drain what is queued, then see the end. On a channel of one sender, call
+        it from the sending process (it sets a bit of the tail, which that process stores without a lock)."""
         with self._send:
             self._set(WORD["tail"], self._tail() | ENDED)
         for word in ("tail", "head"):

@@ -444,7 +444,9 @@ export class Channel extends SharedObject<ChannelDescriptor> implements AsyncIte
 
   /**
    * Says that no more messages will come: receivers get what is queued, then the end (`receive`
-   * returns undefined, iteration stops). Sending afterwards is a ChannelError with code `ended`.
+   * returns undefined, iteration stops). Sending afterwards is a ChannelError with code `ended`. On a
+   * channel of one sender (`senders: "one"`), call it from the sending process: it sets a bit of the
+   * tail, which that process stores without a lock (on a side of many, the send lock orders the two).
    */
   end(): void {
     this.#checkOpen();
