@@ -5,7 +5,10 @@
  * and that a sleeper does fence, by counting. Then that no wake-up is lost, with real processes of each
  * kind on two CPUs: receivers sleeping on the tail (request/reply), senders sleeping on the head of a
  * full ring (one kind at a time, and all four at once). A sleep that misses its wake-up lasts its whole
- * slice (100 ms), so no wait may take that long. (These end-to-end tests cannot tell a missing fence:
+ * slice (100 ms), so a wait that long counts as one. A stall of the machine can make one too (seen once
+ * in 57 runs of these tests here: a send of 96.6 ms, the receiver held off its CPU), so each test allows
+ * MACHINE_STALLS of them: the wrong head that one of these tests found cost 800 slices in 20,000 sends.
+ * (These end-to-end tests cannot tell a missing fence:
  * the futex's own check in the kernel comes microseconds after the sleeper's look, by when any store
  * has long left its CPU's store buffer; the counting test is what checks the fence is there.)
  */
@@ -68,10 +71,12 @@ test("where the kernel has it, register and fence are the two commands, the quer
   ]);
 });
 
+/** Waits of a slice or more that a test allows: stalls of a busy VM, not lost wake-ups (see above). */
+const MACHINE_STALLS = 2;
+
 // A request over one channel and its reply over another, the two processes on two CPUs, so a waker's
 // plain store and a sleeper's look can meet; every 8th request comes after a pause of up to 1 ms, so the
-// echo's spin gives up and it sleeps, and the pinger's too while it waits. A sleep that missed its wake-up
-// lasts its whole slice (100 ms): no round trip may take that long, and every reply is its request's.
+// echo's spin gives up and it sleeps, and the pinger's too while it waits. Every reply is its request's.
 const PAIRS: [ChannelPeer, ChannelPeer][] = [["deno", "bun"], ["bun", "python"], ["python", "node"], ["node", "deno"]];
 for (const [pinger, echo] of PAIRS) {
   test(`no wake-up lost to a plain store: 20,000 round trips, ${pinger} pings and ${echo} echoes, on two CPUs`, {
@@ -87,7 +92,7 @@ for (const [pinger, echo] of PAIRS) {
         assert.equal(await ok(echoing), "echoed 20000");
         assert.equal(report.count, 20000);
         assert.equal(report.wrong, 0, "a reply that was not its request's");
-        assert.equal(report.slow, 0, `round trips that slept through their wake-up (longest ${report.maxMs} ms)`);
+        assert.ok(report.slow <= MACHINE_STALLS, `${report.slow} round trips of a slice (longest ${report.maxMs} ms)`);
       });
     });
   });
@@ -147,27 +152,31 @@ print(json.dumps(counts))
 const SENDERS: ChannelPeer[] = ["deno", "bun", "node", "python"];
 for (const sender of SENDERS) {
   for (const senders of ["one", "many"] as const) {
-    test(`a ${sender} sender waiting for room (senders: "${senders}"): 10,000 messages, no send sleeps a slice`, {
-      timeout: 120_000,
-    }, async () => {
-      await withChannel("fullring", { capacity: 64, senders, receivers: "one" }, async (channel) => {
-        const d = JSON.stringify(channel);
-        const draining = startChannelPeer("deno", ["drain", d, "40"], { limitMs: 90_000, cpu: 1 });
-        const report = JSON.parse(
-          await ok(startChannelPeer(sender, ["send-timed", d, "0", "10000"], {
-            limitMs: 90_000,
-            cpu: 0,
-          })),
-        );
-        const drained = JSON.parse(await ok(draining));
-        assert.deepEqual(drained, { count: 10000, wrong: 0 });
-        assert.equal(report.slow, 0, `sends that slept through their wake-up (longest ${report.maxMs} ms)`);
-      });
-    });
+    test(
+      `a ${sender} sender waiting for room (senders: "${senders}"): 10,000 messages, no send sleeps through its wake-up`,
+      {
+        timeout: 120_000,
+      },
+      async () => {
+        await withChannel("fullring", { capacity: 64, senders, receivers: "one" }, async (channel) => {
+          const d = JSON.stringify(channel);
+          const draining = startChannelPeer("deno", ["drain", d, "40"], { limitMs: 90_000, cpu: 1 });
+          const report = JSON.parse(
+            await ok(startChannelPeer(sender, ["send-timed", d, "0", "10000"], {
+              limitMs: 90_000,
+              cpu: 0,
+            })),
+          );
+          const drained = JSON.parse(await ok(draining));
+          assert.deepEqual(drained, { count: 10000, wrong: 0 });
+          assert.ok(report.slow <= MACHINE_STALLS, `${report.slow} sends of a slice (longest ${report.maxMs} ms)`);
+        });
+      },
+    );
   }
 }
 
-test("Deno, Bun, Node and Python senders at once into one full 64-byte ring: none sleeps a slice", {
+test("Deno, Bun, Node and Python senders at once into one full 64-byte ring: none sleeps through its wake-up", {
   timeout: 150_000,
 }, async () => {
   await withChannel("fullmix", { capacity: 64, senders: "many", receivers: "one" }, async (channel) => {
@@ -185,6 +194,7 @@ test("Deno, Bun, Node and Python senders at once into one full 64-byte ring: non
     );
     assert.deepEqual(JSON.parse(await ok(draining)), { count: each * SENDERS.length, wrong: 0 });
     const slow = reports.map((report, i) => `${SENDERS[i]}: ${JSON.parse(report).slow}`);
-    assert.ok(reports.every((report) => JSON.parse(report).slow === 0), `sends that slept a slice: ${slow.join(", ")}`);
+    const total = reports.reduce((sum, report) => sum + JSON.parse(report).slow, 0);
+    assert.ok(total <= MACHINE_STALLS, `sends of a slice: ${slow.join(", ")}`);
   });
 });
