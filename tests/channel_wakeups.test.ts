@@ -6,12 +6,10 @@
  * kind on two CPUs: receivers sleeping on the tail (request/reply), senders sleeping on the head of a
  * full ring (one kind at a time, and all four at once). A sleep that misses its wake-up lasts its whole
  * slice (100 ms), so a wait that long counts as one. A stall of the machine can make one too (seen once
- * in 57 runs of these tests here: a send of 96.6 ms, shorter than any slice, so not a lost wake-up), so
- * each test allows
- * MACHINE_STALLS of them: the wrong head that one of these tests found cost 800 slices in 20,000 sends.
- * (These end-to-end tests cannot tell a missing fence:
- * the futex's own check in the kernel comes microseconds after the sleeper's look, by when any store
- * has long left its CPU's store buffer; the counting test is what checks the fence is there.)
+ * in 57 runs here: a send of 96.6 ms, shorter than any slice), so each test allows MACHINE_STALLS of
+ * them; the wrong head that one of these tests found cost 800 slices in 20,000 sends. These end-to-end
+ * tests cannot tell a missing fence (the futex's own check in the kernel comes microseconds after the
+ * sleeper's look, by when any store has long left its CPU's store buffer): the counting test does.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
