@@ -13,10 +13,11 @@
  * word first and reads the count after: either it sees the waiter and wakes it, or the waiter's futex
  * sees the new word and does not sleep. That store is a plain one (on x86-64, where the kernel has
  * membarrier), and the waiter's fence between its count and its look makes the handshake hold
- * (src/sync/fence.ts): the cost of ordering is paid before a sleep, not on every message. Only a waiter changes its count (under its side's lock, when the
- * side has many processes): a waker never clears anything, so it can never clear the flag of a later
- * wait. Each sleep lasts at most SLICE_MS, after which the waiter checks that the other side still has a
- * live process, so no peer's death leaves it hung. Before sleeping, a waiter spins a little (the sync
+ * (src/sync/fence.ts): the cost of ordering is paid before a sleep, not on every message. Only a
+ * waiter changes its count (under its side's lock, when the side has many processes): a waker never
+ * clears anything, so it can never clear the flag of a later wait. Each sleep lasts at most SLICE_MS,
+ * after which the waiter checks that the other side still has a live process, so no peer's death
+ * leaves it hung. Before sleeping, a waiter spins a little (the sync
  * objects' adaptive Spinner), since a sleep and its wake-up cost 55-70 us across CPUs on this VM while
  * the other side usually acts within a few; and a blocking wait right after this process woke a sleeper
  * spins on through that sleeper's wake-up (see #spinOn). Either spin only while the other side runs on
