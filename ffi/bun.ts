@@ -1,5 +1,5 @@
 /** libc through `bun:ffi`. Only `ffi/runtime.ts` imports this file, and only inside Bun. */
-import { firstLibrary } from "./first_library.ts";
+import { firstLibrary, firstLibraryIfAny } from "./first_library.ts";
 import type { Address, RawLibc } from "./libc.ts";
 import type { LibraryCandidate, LinuxSync, Platform } from "./platforms.ts";
 import type { RawUring } from "./uring.ts";
@@ -246,18 +246,14 @@ export function bindBunUring(platform: Platform, numbers: { setup: number; enter
   const bun = (globalThis as unknown as {
     Bun: { file(fd: number): { stream(): ReadableStream<Uint8Array> } };
   }).Bun;
-  let opened;
-  try {
-    opened = firstLibrary(
-      platform.libraries,
-      (candidate): { s: BunSymbols; enter: BunSymbols[string] } => ({
-        s: ffi.dlopen(candidate.libc, uringSymbols).symbols,
-        enter: ffi.dlopen(candidate.libc, uringEnterSymbol).symbols.syscall,
-      }),
-    );
-  } catch {
-    return undefined; // no library here has them
-  }
+  const opened = firstLibraryIfAny(
+    platform.libraries,
+    (candidate): { s: BunSymbols; enter: BunSymbols[string] } => ({
+      s: ffi.dlopen(candidate.libc, uringSymbols).symbols,
+      enter: ffi.dlopen(candidate.libc, uringEnterSymbol).symbols.syscall,
+    }),
+  );
+  if (!opened) return undefined; // no library here has them
   const { s, enter } = opened;
   return {
     setup: (entries, params) => s.syscall(numbers.setup, entries, params),

@@ -26,3 +26,15 @@ export function firstLibrary<T>(
   }
   throw lastError;
 }
+
+/** `firstLibrary`, or undefined when no library opens: for calls a platform may lack (io_uring's). */
+export function firstLibraryIfAny<T>(
+  libraries: readonly LibraryCandidate[],
+  open: (candidate: LibraryCandidate) => T,
+): T | undefined {
+  try {
+    return firstLibrary(libraries, open);
+  } catch {
+    return undefined;
+  }
+}

@@ -7,7 +7,7 @@
  * above it sees plain numbers, as with Deno and Bun. It has no `nonblocking` calls: `read` blocks the
  * thread, as in Bun, and only the watcher, a process of its own, ever reads.
  */
-import { firstLibrary } from "./first_library.ts";
+import { firstLibrary, firstLibraryIfAny } from "./first_library.ts";
 import type { Address, RawLibc } from "./libc.ts";
 import type { LibraryCandidate, LinuxSync, Platform } from "./platforms.ts";
 import { type MaybeOptional, openWithOptional } from "./optional_symbols.ts";
@@ -400,18 +400,14 @@ export function bindNodeUring(platform: Platform, numbers: { setup: number; ente
   const ffi = nodeFfi();
   if (!ffi) return undefined;
   const process = (globalThis as unknown as { process: { getBuiltinModule(id: string): unknown } }).process;
-  let opened;
-  try {
-    opened = firstLibrary(
-      platform.libraries,
-      (candidate): { s: NodeFunctions; enter: NodeFunctions[string] } => ({
-        s: ffi.dlopen(candidate.libc, uringSymbols).functions,
-        enter: ffi.dlopen(candidate.libc, uringEnterSymbol).functions.syscall,
-      }),
-    );
-  } catch {
-    return undefined; // no library here has them
-  }
+  const opened = firstLibraryIfAny(
+    platform.libraries,
+    (candidate): { s: NodeFunctions; enter: NodeFunctions[string] } => ({
+      s: ffi.dlopen(candidate.libc, uringSymbols).functions,
+      enter: ffi.dlopen(candidate.libc, uringEnterSymbol).functions.syscall,
+    }),
+  );
+  if (!opened) return undefined; // no library here has them
   const { s, enter } = opened;
   const setupNumber = BigInt(numbers.setup);
   const enterNumber = BigInt(numbers.enter);
