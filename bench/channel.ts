@@ -63,10 +63,15 @@ function startChild(args: string[], cpus?: string) {
  */
 function pinSelf(cpus: string | undefined): () => void {
   if (cpus === undefined) return () => {};
+  // taskset -a lists the threads, then sets each: one that ends in between (the runtimes' pool threads
+  // end when idle) fails the call with "No such process" (here, 1 call in 3 beside a process making
+  // threads), so it is tried again, setting every thread again.
   const taskset = (args: string[]) => {
-    const run = spawnSync("taskset", args, { encoding: "utf8" });
-    check(run.status === 0, `taskset ${args.join(" ")}: ${run.stderr}`);
-    return run.stdout;
+    for (let attempt = 1;; attempt++) {
+      const run = spawnSync("taskset", args, { encoding: "utf8" });
+      if (run.status === 0) return run.stdout;
+      check(attempt < 20 && run.stderr.includes("No such process"), `taskset ${args.join(" ")}: ${run.stderr}`);
+    }
   };
   // "pid 123's current affinity list: 0,1"
   const own = taskset(["-c", "-p", String(process.pid)]).trim().split(": ").pop()!;

@@ -10,6 +10,8 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 passed=0
 failed=0
+# What failed, said again just before the count: CI shows a long log's head and tail only.
+recap=()
 # The most one runtime's test run may take (CI stops a run at 90 minutes): past it, that run fails.
 RUN_LIMIT=1500
 
@@ -24,6 +26,7 @@ check() {
     failed=$((failed + 1))
     echo "FAIL $label"
     tail -n 60 "$log"
+    recap+=("FAIL $label" "$(tail -n 8 "$log" | sed 's/^/  /')")
   fi
 }
 
@@ -41,12 +44,16 @@ timeout "$RUN_LIMIT" deno test --allow-all tests/ 2>&1 | tee "$log"
 summary=$(grep -E '^(ok|FAILED) \| ' "$log" | tail -n 1)
 if [ -z "$summary" ]; then
   echo "FAIL deno test printed no summary"
+  recap+=("FAIL deno test printed no summary (timed out after $RUN_LIMIT s?)")
   failed=$((failed + 1))
 else
   p=$(sed -nE 's/.*\| ([0-9]+) passed( \(([0-9]+) steps?\))?.*/\1 \3/p' <<<"$summary")
   f=$(sed -nE 's/.*\| ([0-9]+) failed( \(([0-9]+) steps?\))?.*/\1 \3/p' <<<"$summary")
   for n in $p; do passed=$((passed + n)); done
-  for n in $f; do failed=$((failed + n)); done
+  df=0
+  for n in $f; do df=$((df + n)); done
+  failed=$((failed + df))
+  [ "$df" -gt 0 ] && recap+=("FAIL deno test" "$(grep -E '^[^ ].* => ' "$log" | head -n 20 | sed 's/^/  /')")
 fi
 
 echo "== bun test"
@@ -55,10 +62,12 @@ bp=$(sed -nE 's/^ *([0-9]+) pass$/\1/p' "$log" | tail -n 1)
 bf=$(sed -nE 's/^ *([0-9]+) fail$/\1/p' "$log" | tail -n 1)
 if [ -z "$bp" ] || [ -z "$bf" ]; then
   echo "FAIL bun test printed no summary"
+  recap+=("FAIL bun test printed no summary (timed out after $RUN_LIMIT s?)")
   failed=$((failed + 1))
 else
   passed=$((passed + bp))
   failed=$((failed + bf))
+  [ "$bf" -gt 0 ] && recap+=("FAIL bun test" "$(grep -E '^\(fail\)' "$log" | head -n 20 | sed 's/^/  /')")
 fi
 
 # Node: --experimental-ffi turns node:ffi on before Node 26.9 (on by default since), and its one
@@ -71,11 +80,17 @@ nf=$(sed -nE 's/^ℹ fail ([0-9]+)$/\1/p' "$log" | tail -n 1)
 nc=$(sed -nE 's/^ℹ cancelled ([0-9]+)$/\1/p' "$log" | tail -n 1)
 if [ -z "$np" ] || [ -z "$nf" ] || [ -z "$nc" ]; then
   echo "FAIL node --test printed no summary"
+  recap+=("FAIL node --test printed no summary (timed out after $RUN_LIMIT s?)")
   failed=$((failed + 1))
 else
   passed=$((passed + np))
   failed=$((failed + nf + nc))
+  [ $((nf + nc)) -gt 0 ] && recap+=("FAIL node --test" "$(grep -E '^✖ ' "$log" | sort -u | head -n 20 | sed 's/^/  /')")
 fi
 
+if [ "${#recap[@]}" -gt 0 ]; then
+  echo "== what failed"
+  printf '%s\n' "${recap[@]}"
+fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
