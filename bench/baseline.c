@@ -582,11 +582,20 @@ static long futex_op(volatile int *word, int op, int value) {
 enum { SYNC, SPIN, TIMED, MODES };
 static const char *MODE_NAMES[] = {NULL, "spin", "timed"};
 
+/* One spin step: the CPU's hint that this is a spin-wait loop (PAUSE, YIELD), nothing elsewhere. */
+static inline void cpu_pause(void) {
+#if defined(__x86_64__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ volatile("yield");
+#endif
+}
+
 /* Waits until *word leaves `turn`. */
 static void wait_leaves(volatile int *word, int turn, int mode) {
     for (int i = 0; mode == SPIN && i < 2000; i++) {
         if (__atomic_load_n(word, __ATOMIC_SEQ_CST) != turn) return;
-        __builtin_ia32_pause();
+        cpu_pause();
     }
     while (__atomic_load_n(word, __ATOMIC_SEQ_CST) == turn) {
         if (mode == TIMED) {
@@ -757,13 +766,6 @@ static void cring_barrier_setup(void) {
 /* A spin's length in PAUSEs, whatever the gap: the same time before a sleep either way. */
 #define CRING_SPIN_PAUSES 20000
 
-static inline void cring_pause(void) {
-#if defined(__x86_64__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    __asm__ volatile("yield");
-#endif
-}
 
 /* Publishes the CPU this process runs on (sched_getcpu: the vDSO, no system call) in its side's word. */
 static void cring_publish(cring_t *r) {
@@ -795,7 +797,7 @@ static void cring_wait(cring_t *r, volatile uint32_t *word, volatile uint32_t *w
     const int gap = CRING_POLL_GAP > 0 ? CRING_POLL_GAP : 1;
     for (int i = 0; peer != 0 && peer != r->cpu && i < CRING_SPIN_PAUSES; i += gap) {
         if (__atomic_load_n(word, __ATOMIC_SEQ_CST) != seen) return;
-        for (int j = 0; j < gap; j++) cring_pause();
+        for (int j = 0; j < gap; j++) cpu_pause();
     }
     r->until_check = 0; /* a sleep may come: after it, this process may run elsewhere */
     __atomic_fetch_add(waiting, 1, __ATOMIC_SEQ_CST);
