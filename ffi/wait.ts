@@ -121,8 +121,9 @@ export interface FenceCalls {
   fenceOthers(): boolean;
 }
 
-/** A `pthread_mutex_t`, passed as its bytes (a view of the segment: a typed array is the cheapest way
- * to hand FFI a pointer in both runtimes). Results: 0, or -errno (`-EOWNERDEAD`: locked, and its owner died). */
+/** A `pthread_mutex_t`, passed as its bytes (a view of the segment: Bun and Node take the typed array as
+ * the pointer, Deno's binding makes its pointer once per view, `mutexPointer` in `deno.ts`). Results: 0, or
+ * -errno (`-EOWNERDEAD`: locked, and its owner died). */
 export interface MutexCalls {
   /** Bytes it takes, and whether a dead owner's lock passes on (false on macOS). */
   readonly size: number;
