@@ -718,6 +718,9 @@ typedef struct {
     uint32_t capacity, mask, head_seen, tail_seen, next;
     uint32_t cpu; /* the CPU this side last published, plus one */
     int until_check;
+    /* this side's ordered word and the other side's, at 76 and 140 (see cring_order_next) */
+    volatile uint32_t *own_ordered, *peer_ordered;
+    int ordered_left; /* publishes that may find no sleeper before own_ordered is cleared */
 } cring_t;
 
 enum { SENDER, RECEIVER };
@@ -777,10 +780,14 @@ static void cring_publish(cring_t *r) {
 /* One side of the ring at `base`, as this process (placed already) sees it. */
 static cring_t cring_at(unsigned char *base, uint32_t capacity, int role) {
     volatile uint32_t *sender_cpu = (volatile uint32_t *)(base + 72), *receiver_cpu = (volatile uint32_t *)(base + 136);
+    volatile uint32_t *sender_ordered = (volatile uint32_t *)(base + 76),
+                      *receiver_ordered = (volatile uint32_t *)(base + 140);
     cring_t r = {(volatile uint32_t *)(base + 64), (volatile uint32_t *)(base + 68),
                  (volatile uint32_t *)(base + 128), (volatile uint32_t *)(base + 132),
                  role == SENDER ? sender_cpu : receiver_cpu, role == SENDER ? receiver_cpu : sender_cpu,
-                 base + CH_RING_OFFSET, capacity, capacity - 1, 0, 0, 0, 0, 0};
+                 base + CH_RING_OFFSET, capacity, capacity - 1, 0, 0, 0, 0, 0,
+                 role == SENDER ? sender_ordered : receiver_ordered, role == SENDER ? receiver_ordered : sender_ordered,
+                 0};
     cring_barrier_setup();
     cring_publish(&r);
     return r;
@@ -801,8 +808,10 @@ static void cring_wait(cring_t *r, volatile uint32_t *word, volatile uint32_t *w
     }
     r->until_check = 0; /* a sleep may come: after it, this process may run elsewhere */
     __atomic_fetch_add(waiting, 1, __ATOMIC_SEQ_CST);
-    /* The waker's barrier (see cring_barrier_setup): after the raised count, before the look again. */
-    if (cring_barrier_calls && syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL_EXPEDITED, 0, 0) != 0)
+    /* The waker's barrier (see cring_barrier_setup): after the raised count, before the look again;
+     * not while the waker says it publishes sequentially consistent (cring_order_next). */
+    if (cring_barrier_calls && __atomic_load_n(r->peer_ordered, __ATOMIC_SEQ_CST) == 0 &&
+        syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL_EXPEDITED, 0, 0) != 0)
         die("membarrier");
     if (__atomic_load_n(word, __ATOMIC_SEQ_CST) == seen && still(r))
         futex_op((volatile int *)word, FUTEX_WAIT, (int)seen);
@@ -834,10 +843,28 @@ static unsigned char *cring_reserve(cring_t *r, uint32_t length, uint32_t *start
     return r->ring + at + 8;
 }
 
+/*
+ * After a publish that woke a sleeper, this side publishes sequentially consistent (and says so in its
+ * ordered word, so the other side's sleepers skip their membarrier) until 16 in a row found none: on
+ * one CPU, where both sides of a request and its reply sleep in turn, that is two membarriers less a
+ * round trip. Set after the release store it follows, cleared by a SEQ_CST store before the release
+ * stores it lets through (the library's channel.ts #orderNext, src/sync/fence.ts).
+ */
+static void cring_order_next(cring_t *r, int woke) {
+    if (!cring_barrier_lent) return;
+    int ordered = __atomic_load_n(r->own_ordered, __ATOMIC_RELAXED) != 0;
+    if (woke) {
+        r->ordered_left = 16;
+        if (!ordered) __atomic_store_n(r->own_ordered, 1, __ATOMIC_SEQ_CST);
+    } else if (ordered && --r->ordered_left <= 0) {
+        __atomic_store_n(r->own_ordered, 0, __ATOMIC_SEQ_CST);
+    }
+}
+
 /* Publishes `value` in the tail or the head and wakes a sleeper of the other side if its count is raised. */
-static void cring_advance(volatile uint32_t *word, uint32_t value, volatile uint32_t *waiting) {
+static void cring_advance(cring_t *r, volatile uint32_t *word, uint32_t value, volatile uint32_t *waiting) {
     uint32_t sleepers;
-    if (cring_barrier_lent) {
+    if (cring_barrier_lent && __atomic_load_n(r->own_ordered, __ATOMIC_RELAXED) == 0) {
         /* Release: the record's bytes (or, for the head, the reads of them) before the index. The
          * sleeper's membarrier stands in for the full barrier between the store and the load; the
          * compiler barrier keeps the load after the store in the code that barrier applies to. */
@@ -849,13 +876,14 @@ static void cring_advance(volatile uint32_t *word, uint32_t value, volatile uint
         sleepers = __atomic_load_n(waiting, __ATOMIC_SEQ_CST);
     }
     if (sleepers) futex_op((volatile int *)word, FUTEX_WAKE, 1);
+    cring_order_next(r, sleepers != 0);
 }
 
 static void cring_commit(cring_t *r, uint32_t start, uint32_t length) {
     uint32_t *header = (uint32_t *)(r->ring + (start & r->mask));
     header[0] = length;
     header[1] = 1;
-    cring_advance(r->tail, start + record_bytes(length), r->receivers_waiting);
+    cring_advance(r, r->tail, start + record_bytes(length), r->receivers_waiting);
 }
 
 static void cring_send(cring_t *r, const void *source, uint32_t length) {
@@ -882,7 +910,7 @@ static unsigned char *cring_peek(cring_t *r, uint32_t *length) {
     return (unsigned char *)(header + 2);
 }
 
-static void cring_release(cring_t *r) { cring_advance(r->head, r->next, r->senders_waiting); }
+static void cring_release(cring_t *r) { cring_advance(r, r->head, r->next, r->senders_waiting); }
 
 static void cring_receive(cring_t *r, void *target) {
     uint32_t length;

@@ -11,7 +11,17 @@ import { spawn } from "node:child_process";
 import { availableParallelism } from "node:os";
 import process from "node:process";
 import { Channel, MalformedObjectError } from "../mod.ts";
-import { PYTHON, ROOT, type Runtime } from "./helpers/processes.ts";
+import { PYTHON, ROOT, runPython, type Runtime } from "./helpers/processes.ts";
+import { waitCalls } from "../ffi/runtime.ts";
+import {
+  HEADER,
+  MAX_PEERS,
+  RECEIVE_LOCK_OFFSET,
+  RING_OFFSET,
+  SEND_LOCK_OFFSET,
+  VERSION,
+  WORD,
+} from "../src/channel/layout.ts";
 import { type ChannelPeer, ok, startChannelPeer, withChannel } from "./helpers/channels.ts";
 
 /** The CPU words, as Int32 indices of the channel's first 1024 bytes (layout.ts WORD). */
@@ -44,15 +54,16 @@ test("each side publishes the CPU it runs on, plus one, when it registers; 0 unt
   });
 });
 
-// Version 1 had no CPU words; version 2's sleepers do not fence, so a waker's plain store could pass them by.
-test("a channel of layout version 1 or 2 is refused on attach, by name of its version", async () => {
+// Version 1 had no CPU words; version 2's sleepers do not fence, so a waker's plain store could pass them by;
+// version 3's senders store plainly whatever the ordered words say, so a sleeper that skips its fence could miss them.
+test("a channel of layout version 1, 2 or 3 is refused on attach, by name of its version", async () => {
   await withChannel("chanpin", { capacity: 4096 }, (channel) => {
-    for (const old of [1, 2]) {
+    for (const old of [1, 2, 3]) {
       new DataView(channel.shm.view(0, 8).buffer, channel.shm.view(0, 8).byteOffset).setUint16(4, old, true);
       assert.throws(
         () => Channel.attach(channel.descriptor),
         (error: unknown) =>
-          error instanceof MalformedObjectError && new RegExp(`version ${old}\\b.*version 3`).test(error.message),
+          error instanceof MalformedObjectError && new RegExp(`version ${old}\\b.*version 4`).test(error.message),
       );
     }
   });
@@ -105,9 +116,13 @@ test("Python publishes its CPU as TypeScript does: pinned apart, both ways, ever
   }
 });
 
-test("Python refuses a channel of layout version 1 too", { timeout: 30_000 }, async () => {
+test("Python refuses a channel of layout version 1 or 3 too", { timeout: 30_000 }, async () => {
+  for (const old of [1, 3]) await refusedByPython(old);
+});
+
+async function refusedByPython(old: number): Promise<void> {
   await withChannel("chanpin", { capacity: 4096 }, async (channel) => {
-    new DataView(channel.shm.view(0, 8).buffer, channel.shm.view(0, 8).byteOffset).setUint16(4, 1, true);
+    new DataView(channel.shm.view(0, 8).buffer, channel.shm.view(0, 8).byteOffset).setUint16(4, old, true);
     const script = [
       "import sys",
       "from shm_interop.channel import Channel, MalformedChannelError",
@@ -125,6 +140,86 @@ test("Python refuses a channel of layout version 1 too", { timeout: 30_000 }, as
     child.stdout.on("data", (chunk) => out += chunk);
     const code = await new Promise((resolve) => child.on("close", resolve));
     assert.equal(code, 0);
-    assert.match(out, /has version 1 /);
+    assert.match(out, new RegExp(`has version ${old} `));
   });
+}
+
+// The ordered words (layout.ts, channel.ts #orderNext): a side of one that woke a sleeper publishes by
+// Atomics.store, and says so, until 16 publishes in a row find none; its sleepers then skip the fence.
+const SENDER_ORDERED = 76 / 4;
+const RECEIVER_ORDERED = 140 / 4;
+const RECEIVERS_WAITING = 68 / 4;
+const SENDERS_WAITING = 132 / 4;
+
+test("a side of one says it publishes in order after it woke a sleeper, until 16 publishes find none", async () => {
+  await withChannel("chanord", { capacity: 4096, senders: "one", receivers: "one" }, (channel) => {
+    const w = words(channel);
+    const ordering = waitCalls().fence.register(); // where the fence is refused, stores stay ordered, and unsaid
+    const expected = (set: boolean) => ordering && set ? 1 : 0;
+    const byte = new Uint8Array(8);
+    assert.equal(channel.trySend(byte), true);
+    assert.equal(w[SENDER_ORDERED], 0, "no sleeper: plain stores");
+    Atomics.store(w, RECEIVERS_WAITING, 1); // as a receiver asleep on the tail would
+    assert.equal(channel.trySend(byte), true);
+    assert.equal(w[SENDER_ORDERED], expected(true), "it woke a sleeper");
+    Atomics.store(w, RECEIVERS_WAITING, 0);
+    for (let i = 1; i <= 15; i++) assert.equal(channel.trySend(byte), true);
+    assert.equal(w[SENDER_ORDERED], expected(true), "15 publishes found no sleeper: still in order");
+    assert.equal(channel.trySend(byte), true);
+    assert.equal(w[SENDER_ORDERED], 0, "the 16th: plain again");
+    // the receiving side the same way, for the head
+    Atomics.store(w, SENDERS_WAITING, 1);
+    assert.equal(channel.tryReceiveInto(byte), 8);
+    assert.equal(w[RECEIVER_ORDERED], expected(true), "a receive that woke a waiting sender");
+    Atomics.store(w, SENDERS_WAITING, 0);
+    for (let i = 1; i <= 16; i++) assert.equal(channel.tryReceiveInto(byte), 8);
+    assert.equal(w[RECEIVER_ORDERED], 0);
+  });
+});
+
+test("a side of many never says it publishes in order (its Python senders store plainly)", async () => {
+  await withChannel("chanord", { capacity: 4096 }, (channel) => {
+    const w = words(channel);
+    Atomics.store(w, RECEIVERS_WAITING, 1);
+    Atomics.store(w, SENDERS_WAITING, 1);
+    assert.equal(channel.trySend(new Uint8Array(8)), true);
+    assert.equal(channel.tryReceiveInto(new Uint8Array(8)), 8);
+    assert.deepEqual([w[SENDER_ORDERED], w[RECEIVER_ORDERED]], [0, 0]);
+    Atomics.store(w, RECEIVERS_WAITING, 0);
+    Atomics.store(w, SENDERS_WAITING, 0);
+  });
+});
+
+test("a process that takes a side clears the ordered word a dead one left set: TypeScript and Python", {
+  timeout: 60_000,
+}, async () => {
+  for (const peer of ["bun", "python"] as Peer[]) {
+    // room for the 3 messages (each at most half the ring), so the sender never waits for this process
+    await withChannel("chanord", { capacity: 1 << 16, senders: "one", receivers: "one" }, async (channel) => {
+      const w = words(channel);
+      Atomics.store(w, SENDER_ORDERED, 1); // as a sender killed in order would leave it
+      const sent = await runPinned(peer, 0, ["send", JSON.stringify(channel), "1", "3"]);
+      assert.equal(sent, "sent 3");
+      assert.equal(w[SENDER_ORDERED], 0, `${peer} cleared it before its plain stores`);
+      for (let i = 0; i < 3; i++) assert.notEqual(channel.tryReceive(), undefined);
+    });
+  }
+});
+
+test("Python's channel table is TypeScript's layout", { timeout: 30_000 }, () => {
+  const out = runPython(
+    `import json, sys
+sys.path.insert(0, "${ROOT}python")
+from shm_interop import channel
+print(json.dumps({"version": channel.VERSION, "word": channel.WORD, "header": channel.HEADER, "ring": channel.RING_OFFSET,
+    "locks": [channel.SEND_LOCK_OFFSET, channel.RECEIVE_LOCK_OFFSET], "peers": channel.MAX_PEERS}))`,
+  );
+  const python = JSON.parse(out);
+  const snake = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+  assert.deepEqual(python.word, Object.fromEntries(Object.entries(WORD).map(([name, index]) => [snake(name), index])));
+  assert.deepEqual(python.header, { capacity: HEADER.capacity, mode: HEADER.mode, max_peers: HEADER.maxPeers });
+  assert.deepEqual(
+    [python.version, python.ring, python.locks, python.peers],
+    [VERSION, RING_OFFSET, [SEND_LOCK_OFFSET, RECEIVE_LOCK_OFFSET], MAX_PEERS],
+  );
 });

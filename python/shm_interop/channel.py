@@ -20,7 +20,11 @@ than risk that (ORDERED_PLAIN_ACCESSES says which case this is).
 The one ordering TSO does not give is a store before a later load, which the wake-up handshake needs (a
 waker stores the tail, then loads the count; a sleeper raises the count, then loads the tail): a process
 registers with membarrier when it registers a side, and a sleeper runs membarrier's global fence between
-its count and its look, as TypeScript's do (src/sync/fence.ts, _futex.fence_wakers).
+its count and its look, as TypeScript's do (src/sync/fence.ts, _futex.fence_wakers). Python always fences: its
+raised count is a plain store, which only the fence orders before its look. A TypeScript sender (or receiver) of
+a side of one sets that side's "ordered" word while it publishes by Atomics.store, and its sleepers skip the
+fence then; Python publishes plainly, so a Python process that takes such a side clears the word first, and
+fences, before its first publish (_Side.register).
 """
 import ctypes
 import json
@@ -41,10 +45,11 @@ from shm_interop._futex import register_fence as _register_fence
 ORDERED_PLAIN_ACCESSES = _MACHINE in ("x86_64", "AMD64", "amd64")
 
 RING_OFFSET = 1024
-VERSION = 3  # 2: the CPU words; 3: wakers may store plainly, so every sleeper fences (src/channel/layout.ts)
+# 2: the CPU words; 3: wakers may store plainly, so every sleeper fences; 4: the ordered words (src/channel/layout.ts)
+VERSION = 4
 HEADER = {"capacity": 16, "mode": 20, "max_peers": 24}
-WORD = {"tail": 16, "receivers_waiting": 17, "sender_cpu": 18, "head": 32, "senders_waiting": 33,
-        "receiver_cpu": 34, "sender_pids": 48, "receiver_pids": 80}
+WORD = {"tail": 16, "receivers_waiting": 17, "sender_cpu": 18, "sender_ordered": 19, "head": 32,
+        "senders_waiting": 33, "receiver_cpu": 34, "receiver_ordered": 35, "sender_pids": 48, "receiver_pids": 80}
 MAX_PEERS = 32
 SEND_LOCK_OFFSET = 448
 RECEIVE_LOCK_OFFSET = 704
@@ -98,12 +103,13 @@ def _current_cpu():
 
 
 class _Side:
-    def __init__(self, channel, many, pids_word, waiting_word, lock_offset, cpu_word):
+    def __init__(self, channel, many, pids_word, waiting_word, lock_offset, cpu_word, ordered_word):
         self.channel = channel
         self.slots = MAX_PEERS if many else 1
         self.pids_word = pids_word
         self.waiting_word = waiting_word
         self.cpu_word = cpu_word
+        self.ordered_word = ordered_word
         self.lock = _sync.Mutex(_shm=channel._shm, _offset=channel._offset + lock_offset) if many else None
         self.registered = False
 
@@ -166,8 +172,17 @@ class _Side:
             if free is None:
                 raise ChannelError("taken", f"this channel's {name} side has no free slot (one of {self.slots})")
             self.channel._set(self.pids_word + free, me)
+            self._clear_ordered()
         self.registered = True
         self.publish_cpu()
+
+    def _clear_ordered(self):
+        """A TypeScript process that held this side before may have died with its ordered word set (layout.ts):
+        Python publishes plainly, so the word goes back to 0, and the fence makes that seen by every sleeper
+        before this process's first publish (a sleeper that read it set has its raised count seen instead)."""
+        if self.channel._get(self.ordered_word) != 0:
+            self.channel._set(self.ordered_word, 0)
+            _fence_wakers()
 
 
 class Channel:
@@ -195,9 +210,9 @@ class Channel:
         self._ring_words = self._ring.cast("i")
         mode = struct.unpack_from("<I", buf, self._offset + HEADER["mode"])[0]
         self._send = _Side(self, mode & MANY_SENDERS, WORD["sender_pids"], WORD["senders_waiting"], SEND_LOCK_OFFSET,
-                           WORD["sender_cpu"])
+                           WORD["sender_cpu"], WORD["sender_ordered"])
         self._receive = _Side(self, mode & MANY_RECEIVERS, WORD["receiver_pids"], WORD["receivers_waiting"],
-                              RECEIVE_LOCK_OFFSET, WORD["receiver_cpu"])
+                              RECEIVE_LOCK_OFFSET, WORD["receiver_cpu"], WORD["receiver_ordered"])
         self.descriptor = {"kind": "channel", "name": self._shm.name, "offset": self._offset}
 
     attach = classmethod(lambda cls, descriptor: cls(descriptor))

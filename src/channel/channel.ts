@@ -85,6 +85,8 @@ let wakeSpinMs = WAKE_SPIN_MS;
 let wokeSleeper = false;
 /** A side asks again which CPU it runs on every this many waits (and after a spin that failed, before its sleep). */
 const CPU_CHECK_WAITS = 64;
+/** Publishes in a row that find no sleeper before a side of one goes back to plain stores (see #orderNext). */
+const ORDERED_PUBLISHES = 16;
 
 /** Whether a side is one process or many. */
 export type Parties = "one" | "many";
@@ -127,6 +129,10 @@ class Side {
   readonly spinner = new Spinner();
   /** Its CPU word (layout.ts), the CPU it last published there (plus one; 0: not known), and the waits until it asks again. */
   readonly cpuIndex: number;
+  /** Its ordered word (layout.ts): 1 while its one process publishes with Atomics.store (see #orderNext). */
+  readonly orderedIndex: number;
+  /** Publishes that may find no sleeper before this process's ordered word is cleared again (#orderNext). */
+  orderedLeft = 0;
   cpu = 0;
   untilCpuCheck = 0;
   /** What the wait being made spins for: the word, its value before, and whether to spin at all (see #spin). */
@@ -153,6 +159,7 @@ class Side {
     this.peers = peers;
     this.lock = lock;
     this.cpuIndex = name === "sender" ? WORD.senderCpu : WORD.receiverCpu;
+    this.orderedIndex = name === "sender" ? WORD.senderOrdered : WORD.receiverOrdered;
   }
 
   get many(): boolean {
@@ -654,6 +661,8 @@ export class Channel extends SharedObject<ChannelDescriptor> implements AsyncIte
     }
     side.registered = true;
     this.#ring.plainStores = plainStores(); // registered for the sleepers' fence: see #raiseHeld
+    // a process that died in this side's place may have left its ordered word set: this one starts plain
+    if (Atomics.load(this.#words, side.orderedIndex) !== 0) Atomics.store(this.#words, side.orderedIndex, 0);
     this.#publishCpu(side); // the other side's waits spin from now on, if it runs elsewhere
     if (side === this.#send) this.#sendFast = !side.lock;
     else this.#receiveFast = !side.lock;
@@ -734,10 +743,35 @@ export class Channel extends SharedObject<ChannelDescriptor> implements AsyncIte
 
   /** Wakes the sleepers of `side` (on `index`) if it says any are waiting. */
   #wake(side: Side, index: number): void {
-    if (Atomics.load(this.#words, side.waitingIndex) !== 0) {
+    const woke = Atomics.load(this.#words, side.waitingIndex) !== 0;
+    if (woke) {
       futex.notify(this.#words, index);
       wokeSleeper = true;
     }
+    this.#orderNext(side === this.#receive ? this.#send : this.#receive, woke);
+  }
+
+  /**
+   * Whether the next publishes of `publisher` (this process, on its side of one) go by Atomics.store:
+   * after a publish that woke a sleeper, yes, so that the sleeper's next sleep needs no fence (a
+   * membarrier: 0.3-2.3 us, twice a round trip where both sides sleep in turn); after ORDERED_PUBLISHES
+   * in a row that found no sleeper, back to plain stores (a stream, where the receiver keeps up or
+   * spins). Not after one: on one CPU a woken sleeper often runs before its waker sleeps, so every
+   * other publish of a request/reply finds no sleeper. The word says it to the sleepers (layout.ts
+   * "ordered"), and the ring reads it before each publish. Sound both ways (src/sync/fence.ts): it is
+   * set only after the plain store it follows, and cleared by Atomics.store before the plain stores it
+   * lets through, so a sleeper that saw it set (after raising its count) either sees every publish
+   * since, or its raised count is seen by the waker. Never on a side of many, whose Python senders
+   * store plainly whatever it says.
+   */
+  #orderNext(publisher: Side, woke: boolean): void {
+    if (publisher.lock || !this.#ring.plainStores) return;
+    const words = this.#words;
+    const ordered = words[publisher.orderedIndex] !== 0;
+    if (woke) {
+      publisher.orderedLeft = ORDERED_PUBLISHES;
+      if (!ordered) Atomics.store(words, publisher.orderedIndex, 1);
+    } else if (ordered && --publisher.orderedLeft <= 0) Atomics.store(words, publisher.orderedIndex, 0);
   }
 
   /** Runs `body` holding `side` (its lock, for a side of many). */
@@ -928,8 +962,10 @@ export class Channel extends SharedObject<ChannelDescriptor> implements AsyncIte
     const words = this.#words;
     Atomics.store(words, side.waitingIndex, Atomics.load(words, side.waitingIndex) + 1);
     // a waker stores the word plainly and then loads the count: the fence makes its store visible to
-    // the loads below, or this count visible to its load (src/sync/fence.ts)
-    fenceWakers();
+    // the loads below, or this count visible to its load (src/sync/fence.ts); not needed while the
+    // waker's ordered word says it publishes by Atomics.store (#orderNext)
+    const waker = side === this.#send ? this.#receive : this.#send;
+    if (Atomics.load(words, waker.orderedIndex) === 0) fenceWakers();
     // with the count raised, look again: a message (or room) that came meanwhile means no sleep (each
     // word read once: the word slept on is one of the two)
     const tail = Atomics.load(words, WORD.tail);

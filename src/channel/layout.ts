@@ -8,11 +8,11 @@
  *       | SHMO  | u16     | u16  | u32   | u32      | u32  | u32      | u32     |  src/shared_object.ts, then the ring's
  *       0       4         6      8       12         16     20         24        |  own fields), written once by create,
  *       mode: bit 0 many senders, bit 1 many receivers; state is 1 once made  |  checked by every attach
- * 64    +--------+---------+------+-------------------------------------------+
- *       | tail (u32: bit 31 = ended) | receivers waiting (u32) | sender CPU |   written by senders
- * 128   +----------------------------+-------------------------+------------+
- *       | head (u32)                 | senders waiting (u32)   | recv. CPU  |   written by receivers
- * 192   +----------------------------+-------------------------+------------+
+ * 64    +--------+---------+------+-----------------+------------------------+
+ *       | tail (u32: bit 31 = ended) | receivers waiting (u32) | sender CPU | sender ordered  |  written by senders
+ * 128   +----------------------------+-------------------------+------------+-----------------+
+ *       | head (u32)                 | senders waiting (u32)   | recv. CPU  | receiver ordered|  written by receivers
+ * 192   +----------------------------+-------------------------+------------+-----------------+
  *       | sender pids: 32 x i32 (0 = free)                                   |
  * 320   +--------------------------------------------------------------------+
  *       | receiver pids: 32 x i32                                            |
@@ -31,6 +31,12 @@
  * on, plus one (0: not known yet), each on its side's own line. A waiter spins before it sleeps only
  * while the other side's CPU is known and is not its own (see channel.ts #spinsNow): on one CPU a
  * spin burns the time slice the other side needs. Version 2 added them; version 1 had zeros there.
+ *
+ * `sender ordered` and `receiver ordered` (u32 at 76 and 140, version 4): 1 while the one process of
+ * that side (a side of `"one"`; never set on a side of many) publishes the tail (or the head) with
+ * `Atomics.store`, not a plain store, so that the other side's sleepers may skip their fence
+ * (src/sync/fence.ts): set after a publish that woke a sleeper, cleared after one that found none, and
+ * cleared by a process that takes the side. 0 otherwise, and in a new channel.
  *
  * `tail` and `head` count bytes written and read, modulo 2^31 (bit 31 of the tail word says the channel
  * has ended, so that a receiver asleep on the tail wakes for either). A position's place in the ring is
@@ -56,9 +62,10 @@
  * The layout version in the shared-object header. 2: the two CPU words. 3: the same bytes, and a new
  * rule: a waker may publish the tail or the head with a plain store, so every sleeper fences first
  * (src/sync/fence.ts); a version-2 reader would not, and could sleep through a message, so versions
- * are not mixed.
+ * are not mixed. 4: the two ordered words, which let a sleeper skip the fence; a version-3 sender
+ * would publish plainly whatever they say, so again versions are not mixed.
  */
-export const VERSION = 3;
+export const VERSION = 4;
 
 /** Byte offsets of the ring's own header fields, after the 16-byte shared-object header. */
 export const HEADER = { capacity: 16, mode: 20, maxPeers: 24 } as const;
@@ -68,9 +75,11 @@ export const WORD = {
   tail: 64 / 4,
   receiversWaiting: 68 / 4,
   senderCpu: 72 / 4,
+  senderOrdered: 76 / 4,
   head: 128 / 4,
   sendersWaiting: 132 / 4,
   receiverCpu: 136 / 4,
+  receiverOrdered: 140 / 4,
   senderPids: 192 / 4,
   receiverPids: 320 / 4,
 } as const;

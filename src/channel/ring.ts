@@ -224,13 +224,14 @@ export class Ring {
    * inlined Atomics.load as a plain load would need this store to be Atomics.store again.
    */
   #publishTail(tail: number): void {
-    if (this.plainStores) this.words[WORD.tail] = tail;
+    // the sender's own ordered word (layout.ts): while it says so, a sleeper skips its fence
+    if (this.plainStores && this.words[WORD.senderOrdered] === 0) this.words[WORD.tail] = tail;
     else Atomics.store(this.words, WORD.tail, tail);
   }
 
   /** The one store that hands read room back to the writers, after the record's loads (as `#publishTail`). */
   #publishHead(head: number): void {
-    if (this.plainStores) this.words[WORD.head] = head;
+    if (this.plainStores && this.words[WORD.receiverOrdered] === 0) this.words[WORD.head] = head;
     else Atomics.store(this.words, WORD.head, head);
   }
 
