@@ -206,6 +206,27 @@ test("a process that takes a side clears the ordered word a dead one left set: T
   }
 });
 
+// A dead holder's pid can come back as a Python process's (pid reuse; pid namespaces): Python then finds
+// its own pid in the slot, and must still clear the word it publishes plainly under (TypeScript does).
+test("Python clears a stale ordered word when the side's slot already holds its own pid", { timeout: 30_000 }, () => {
+  using channel = Channel.create({ capacity: 1 << 16, senders: "one", receivers: "one" });
+  const w = words(channel);
+  Atomics.store(w, SENDER_ORDERED, 1); // as a dead TypeScript sender of this pid would leave it
+  const out = runPython(
+    `import os, sys
+sys.path.insert(0, "${ROOT}python")
+from shm_interop.channel import Channel, WORD
+c = Channel(sys.argv[1])
+c._set(WORD["sender_pids"], os.getpid())  # the dead holder's pid, reused by this process
+c.send(b"x")
+print(c._get(WORD["sender_ordered"]))
+c.close()`,
+    [JSON.stringify(channel)],
+  );
+  assert.equal(out, "0", "Python published plainly with the ordered word still set");
+  assert.notEqual(channel.tryReceive(), undefined);
+});
+
 test("Python's channel table is TypeScript's layout", { timeout: 30_000 }, () => {
   const out = runPython(
     `import json, sys

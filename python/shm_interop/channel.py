@@ -163,7 +163,8 @@ class _Side:
             free = None
             for i in range(self.slots):
                 held = self.channel._get(self.pids_word + i)
-                if held == me:
+                if held == me:  # this process already, or a dead holder's pid reused: clear as TypeScript does
+                    self._clear_ordered()
                     self.registered = True
                     self.publish_cpu()
                     return
@@ -177,7 +178,8 @@ class _Side:
         self.publish_cpu()
 
     def _clear_ordered(self):
-        """A TypeScript process that held this side before may have died with its ordered word set (layout.ts):
+        """A TypeScript process that held this side before may have died with its ordered word set (layout.ts),
+        and its pid may since have come back as this one's:
         Python publishes plainly, so the word goes back to 0, and the fence makes that seen by every sleeper
         before this process's first publish (a sleeper that read it set has its raised count seen instead)."""
         if self.channel._get(self.ordered_word) != 0:

@@ -35,8 +35,9 @@
  * `sender ordered` and `receiver ordered` (u32 at 76 and 140, version 4): 1 while the one process of
  * that side (a side of `"one"`; never set on a side of many) publishes the tail (or the head) with
  * `Atomics.store`, not a plain store, so that the other side's sleepers may skip their fence
- * (src/sync/fence.ts): set after a publish that woke a sleeper, cleared after one that found none, and
- * cleared by a process that takes the side. 0 otherwise, and in a new channel.
+ * (src/sync/fence.ts): set after a publish that woke a sleeper, cleared once 16 publishes in a row found
+ * none (channel.ts #orderNext), and cleared by a process that takes the side (TypeScript: each register;
+ * Python: each register too, as it publishes plainly). 0 otherwise, and in a new channel.
  *
  * `tail` and `head` count bytes written and read, modulo 2^31 (bit 31 of the tail word says the channel
  * has ended, so that a receiver asleep on the tail wakes for either). A position's place in the ring is
