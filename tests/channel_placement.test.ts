@@ -190,21 +190,25 @@ test("a side of many never says it publishes in order (its Python senders store 
   });
 });
 
-test("a process that takes a side clears the ordered word a dead one left set: TypeScript and Python", {
-  timeout: 60_000,
-}, async () => {
-  for (const peer of ["bun", "python"] as Peer[]) {
-    // room for the 3 messages (each at most half the ring), so the sender never waits for this process
-    await withChannel("chanord", { capacity: 1 << 16, senders: "one", receivers: "one" }, async (channel) => {
-      const w = words(channel);
-      Atomics.store(w, SENDER_ORDERED, 1); // as a sender killed in order would leave it
-      const sent = await runPinned(peer, 0, ["send", JSON.stringify(channel), "1", "3"]);
-      assert.equal(sent, "sent 3");
-      assert.equal(w[SENDER_ORDERED], 0, `${peer} cleared it before its plain stores`);
-      for (let i = 0; i < 3; i++) assert.notEqual(channel.tryReceive(), undefined);
-    });
-  }
-});
+test(
+  "a process that takes a free side clears an ordered word left set (as a holder that died leaves it): TypeScript and Python",
+  {
+    timeout: 60_000,
+  },
+  async () => {
+    for (const peer of ["bun", "python"] as Peer[]) {
+      // room for the 3 messages (each at most half the ring), so the sender never waits for this process
+      await withChannel("chanord", { capacity: 1 << 16, senders: "one", receivers: "one" }, async (channel) => {
+        const w = words(channel);
+        Atomics.store(w, SENDER_ORDERED, 1); // as a sender killed in order would leave it
+        const sent = await runPinned(peer, 0, ["send", JSON.stringify(channel), "1", "3"]);
+        assert.equal(sent, "sent 3");
+        assert.equal(w[SENDER_ORDERED], 0, `${peer} cleared it before its plain stores`);
+        for (let i = 0; i < 3; i++) assert.notEqual(channel.tryReceive(), undefined);
+      });
+    }
+  },
+);
 
 // A dead holder's pid can come back as a Python process's (pid reuse; pid namespaces): Python then finds
 // its own pid in the slot, and must still clear the word it publishes plainly under (TypeScript does).

@@ -661,7 +661,8 @@ export class Channel extends SharedObject<ChannelDescriptor> implements AsyncIte
     }
     side.registered = true;
     this.#ring.plainStores = plainStores(); // registered for the sleepers' fence: see #raiseHeld
-    // a process that died in this side's place may have left its ordered word set: this one starts plain
+    // a process that died in this side's place may have left its ordered word set (and another handle of
+    // this process may have set it): this one starts plain, which is always sound (#orderNext)
     if (Atomics.load(this.#words, side.orderedIndex) !== 0) Atomics.store(this.#words, side.orderedIndex, 0);
     this.#publishCpu(side); // the other side's waits spin from now on, if it runs elsewhere
     if (side === this.#send) this.#sendFast = !side.lock;

@@ -8,7 +8,7 @@
  *       | SHMO  | u16     | u16  | u32   | u32      | u32  | u32      | u32     |  src/shared_object.ts, then the ring's
  *       0       4         6      8       12         16     20         24        |  own fields), written once by create,
  *       mode: bit 0 many senders, bit 1 many receivers; state is 1 once made  |  checked by every attach
- * 64    +--------+---------+------+-----------------+------------------------+
+ * 64    +----------------------------+-------------------------+------------+-----------------+
  *       | tail (u32: bit 31 = ended) | receivers waiting (u32) | sender CPU | sender ordered  |  written by senders
  * 128   +----------------------------+-------------------------+------------+-----------------+
  *       | head (u32)                 | senders waiting (u32)   | recv. CPU  | receiver ordered|  written by receivers
