@@ -1062,6 +1062,9 @@ static void bench_channel(void) {
     long batches = cfg.quick ? 3 : 15;
     long batch64 = cfg.quick ? 200000 >> 6 : 200000;
     one_way("oneway64", NULL, 1 << 16, 64, batches, batch64, 0, 1);
+    /* SHM_BENCH_ROWS=oneway64-reused: that row alone (bench/main.ts's rounds in turn, as bench/channel.ts) */
+    const char *rows = getenv("SHM_BENCH_ROWS");
+    if (rows != NULL && strcmp(rows, "oneway64-reused") == 0) return;
     one_way("oneway64", "free", 1 << 16, 64, batches, batch64, -1, -1);
     one_way("oneway64", "one-cpu", 1 << 16, 64, batches, batch64, 0, 0);
     one_way("oneway1M", NULL, 4 << 20, 1 << 20, cfg.quick ? 3 : 10, cfg.quick ? 2 : 200, 0, 1);

@@ -306,9 +306,15 @@ async function oneWay64Variants(config: Config): Promise<void> {
 /**
  * Every row, or with SHM_BENCH_ROWS=roundtrip in the environment only the round trips, with
  * SHM_BENCH_ROWS=oneway64 only the 64-byte rows one way (a quick look at a few rows: the key=value
- * config is shared with C and Python, which run every row).
+ * config is shared with C and Python, which run every row), with SHM_BENCH_ROWS=oneway64-reused only
+ * the first of them (as baseline.c does: bench/main.ts's rounds in turn).
  */
 export async function run(config: Config): Promise<void> {
+  if (process.env.SHM_BENCH_ROWS === "oneway64-reused") {
+    // that row alone: bench/main.ts's rounds in turn with C's (IN_TURN_ROWS there)
+    await oneWay64(config, "reused");
+    return;
+  }
   if (process.env.SHM_BENCH_ROWS === "roundtrip") {
     for (const placement of Object.keys(PLACEMENTS)) await roundTrip(config, placement);
     return;

@@ -16,7 +16,7 @@ import { existsSync } from "node:fs";
 import { type Config, configArgs, CONFIGS } from "./config.ts";
 import type { Impl, Result } from "./harness.ts";
 import { describeMachine, readText } from "./machine.ts";
-import { type Failure, renderReport, type RunInfo } from "./report.ts";
+import { type Failure, type InTurn, renderReport, type RunInfo } from "./report.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const BENCH = `${ROOT}bench/`;
@@ -31,9 +31,14 @@ if (unknown.length > 0 || (quick && renderOnly)) {
 }
 const config: Config = CONFIGS[quick ? "quick" : "full"];
 
-/** How many rounds of the one-CPU ping-pong in turn follow the benchmarks (roundsInTurn), and by whom. */
+/** How many rounds of the rows in turn follow the benchmarks (roundsInTurn), by whom, and which rows. */
 const IN_TURN_ROUNDS = 3;
 const IN_TURN: Impl[] = ["c", "deno", "bun", "node"];
+/** Each row's benchmark, the SHM_BENCH_ROWS value that runs it alone there, and its op (IN_TURN_KEYS in report.ts). */
+const IN_TURN_ROWS: { bench: string; rows: string; op: string }[] = [
+  { bench: "sync", rows: "pingpong-one-cpu", op: "pingpong/one-cpu" },
+  { bench: "channel", rows: "oneway64-reused", op: "oneway64" },
+];
 
 /** The benchmarks, in the order they run and are reported, and who implements each. */
 const BENCHMARKS: { name: string; impls: Impl[] }[] = [
@@ -259,39 +264,44 @@ async function main(): Promise<number> {
 }
 
 /**
- * The one-CPU futex ping-pong of C and of each runtime once more, in turn, IN_TURN_ROUNDS times: the
- * same row as in the sync section (`SHM_BENCH_ROWS=pingpong-one-cpu` makes baseline.c and sync.ts run it
- * alone), taken minutes apart there. On this VM a one-CPU round trip moves with whatever else runs on
- * that CPU (C 2.1 us alone, 4.2-5.9 us beside other work, the runtimes losing more than C then), so
- * rows measured minutes apart compare the moments more than the runtimes; rounds in turn compare the
- * runtimes. The p50 of each round, by implementation (the report divides each by C's of its round).
+ * Rows of C and of each runtime once more, in turn, IN_TURN_ROUNDS times: the same rows as in their
+ * sections (`SHM_BENCH_ROWS` makes baseline.c and the suite run one alone), taken minutes apart there.
+ * On this VM both move with the moment, not with the runtime: a one-CPU round trip with whatever else
+ * runs on that CPU (C 2.1 us alone, 4.2-5.9 us beside other work, the runtimes losing more than C
+ * then), and 64-byte messages between two pinned CPUs with where the host runs those two vCPUs (C's
+ * ring 16, 75 or 265 ns a message, each for tens of seconds at a time, every runtime with it:
+ * docs/runtime-facts.md). Rows measured minutes apart compare the moments more than the runtimes;
+ * rounds in turn compare the runtimes. The p50 of each round, by row (`bench:op`) and implementation
+ * (the report divides each by C's of its round).
  */
-async function roundsInTurn(haveC: boolean, failures: Failure[]): Promise<Partial<Record<Impl, number>>[]> {
-  if (!haveC) return [];
-  const rounds: Partial<Record<Impl, number>>[] = [];
+async function roundsInTurn(haveC: boolean, failures: Failure[]): Promise<InTurn> {
+  const inTurn: InTurn = {};
+  if (!haveC) return inTurn;
   for (let round = 1; round <= (quick ? 1 : IN_TURN_ROUNDS); round++) {
-    const p50: Partial<Record<Impl, number>> = {};
-    for (const impl of IN_TURN) {
-      console.error(`bench: one-CPU ping-pong in turn, round ${round}, ${impl}`);
-      const run = await runProcess(command(impl, "sync"), TIMEOUT_MS, { SHM_BENCH_ROWS: "pingpong-one-cpu" });
-      const records = outputRecords(
-        run.stdout,
-        (line) => failures.push({ bench: "sync-in-turn", impl, message: line }),
-      );
-      const row = records.find((result) => result.op === "pingpong/one-cpu" && result.variant === undefined);
-      if (run.code !== 0 || !row) {
-        failures.push({
-          bench: "sync-in-turn",
-          impl,
-          message: `no row (exit ${run.signal ?? run.code}): ${run.stderrTail}`,
-        });
-        continue;
+    for (const { bench, rows, op } of IN_TURN_ROWS) {
+      const p50: Partial<Record<Impl, number>> = {};
+      for (const impl of IN_TURN) {
+        console.error(`bench: ${bench} ${op} in turn, round ${round}, ${impl}`);
+        const run = await runProcess(command(impl, bench), TIMEOUT_MS, { SHM_BENCH_ROWS: rows });
+        const records = outputRecords(
+          run.stdout,
+          (line) => failures.push({ bench: `${bench}-in-turn`, impl, message: line }),
+        );
+        const row = records.find((result) => result.op === op && result.variant === undefined);
+        if (run.code !== 0 || !row) {
+          failures.push({
+            bench: `${bench}-in-turn`,
+            impl,
+            message: `no ${op} row (exit ${run.signal ?? run.code}): ${run.stderrTail}`,
+          });
+          continue;
+        }
+        p50[impl] = row.p50;
       }
-      p50[impl] = row.p50;
+      (inTurn[`${bench}:${op}`] ??= []).push(p50);
     }
-    rounds.push(p50);
   }
-  return rounds;
+  return inTurn;
 }
 
 function machine() {
