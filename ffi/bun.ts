@@ -1,4 +1,5 @@
 /** libc through `bun:ffi`. Only `ffi/runtime.ts` imports this file, and only inside Bun. */
+import { isMainThread } from "node:worker_threads";
 import { firstLibrary, firstLibraryIfAny } from "./first_library.ts";
 import type { Address, RawLibc } from "./libc.ts";
 import type { LibraryCandidate, LinuxSync, Platform } from "./platforms.ts";
@@ -125,8 +126,12 @@ export function bindBun(platform: Platform): RawLibc {
     maxArrayBufferBytes: BUN_MAX_ARRAY_BUFFER,
     // Runs munmap when the buffer is collected or detached, exactly once (docs/runtime-facts.md): when the
     // buffer itself dies, not merely a handle of it, so a native use that holds the buffer holds the mapping.
-    unmappingArrayBuffer: (address: Address, length: number) =>
-      ffi.toArrayBuffer(address, 0, length, length, munmapAddress),
+    // Not in a Worker: a terminated Worker's heap teardown runs these deallocators before its thread
+    // exits, so a robust mutex it held would be unmapped when the kernel walks the thread's robust list,
+    // and never handed on. A Worker's forgotten mappings go by the registry (src/mapping.ts) instead.
+    unmappingArrayBuffer: isMainThread
+      ? (address: Address, length: number) => ffi.toArrayBuffer(address, 0, length, length, munmapAddress)
+      : undefined,
     collectGarbage: () => {
       (globalThis as unknown as { Bun: { gc(force: boolean): void } }).Bun.gc(true);
       return true;

@@ -71,7 +71,8 @@ export interface RawLibc {
   /**
    * An ArrayBuffer over the whole mapping that unmaps it itself, exactly once, when the buffer is
    * garbage-collected or detached; undefined where the runtime cannot attach a native deallocator to
-   * a buffer (Deno). Bun: `toArrayBuffer(ptr, 0, len, len, munmap)`, libc's munmap with ctx = length.
+   * a buffer (Deno, Node), or where its deallocators would run too early (a Bun Worker: ffi/bun.ts).
+   * Bun: `toArrayBuffer(ptr, 0, len, len, munmap)`, libc's munmap with ctx = length.
    */
   readonly unmappingArrayBuffer: ((address: Address, length: number) => ArrayBuffer) | undefined;
   /** A full garbage collection now, where the runtime allows it (Bun; Deno with --v8-flags=--expose-gc): whether it ran. */

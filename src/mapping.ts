@@ -10,10 +10,10 @@
  *
  * How a forgotten mapping is given back depends on what the runtime can do:
  *
- * - Where a buffer can carry a native deallocator (Bun, a mapping of at most 4 GiB), the mapping's one
- *   whole buffer unmaps it when that buffer dies or is detached. The buffer dies only when nothing,
- *   JS or native, holds it any more, so nothing can reach the memory after the munmap.
- * - Elsewhere (Deno; Bun above 4 GiB, seen through windows), a FinalizationRegistry learns that the
+ * - Where a buffer can carry a native deallocator (Bun's main thread, a mapping of at most 4 GiB), the
+ *   mapping's one whole buffer unmaps it when that buffer dies or is detached. The buffer dies only
+ *   when nothing, JS or native, holds it any more, so nothing can reach the memory after the munmap.
+ * - Elsewhere (Deno, Node; Bun's Workers, see ffi/bun.ts; Bun above 4 GiB, seen through windows), a FinalizationRegistry learns that the
  *   handle, its buffers and views are unreachable from JS. A native operation the runtime still runs
  *   on another thread (Deno's async `pbkdf2`, for one) can hold the raw pointer after that, and would
  *   crash if the range were unmapped at once. So private zero pages take the segment's place at once

@@ -18,8 +18,8 @@ const GC_FLAGS: Record<Runtime, readonly string[]> = {
 };
 
 /** Runs a fixture in this runtime with a GC it can force; returns its stdout. */
-function runWithGc(fixture: string): string {
-  return runOk([runtimePath(THIS_RUNTIME), ...GC_FLAGS[THIS_RUNTIME], `${ROOT}${fixture}`]);
+function runWithGc(fixture: string, ...args: string[]): string {
+  return runOk([runtimePath(THIS_RUNTIME), ...GC_FLAGS[THIS_RUNTIME], `${ROOT}${fixture}`, ...args]);
 }
 
 /**
@@ -95,6 +95,11 @@ test("a create that fails after shm_open removes the half-made segment", () => {
 
 test("a handle dropped without close() releases its segment's memory when it is garbage-collected", () => {
   const out = runWithGc("tests/fixtures/forgotten_handles.ts");
+  assert.equal(out, "50 0");
+});
+
+test("a handle dropped without close() in a Worker releases its segment's memory when it is garbage-collected", () => {
+  const out = runWithGc("tests/fixtures/forgotten_handles.ts", "worker");
   assert.equal(out, "50 0");
 });
 

@@ -132,14 +132,12 @@ test("a Condition's waits (which unlock and relock) keep the hold bookkeeping ri
   condition.close();
 });
 
-// Bun: the terminated Worker's heap teardown runs its buffers' native deallocators, which munmap the
-// segment BEFORE the thread exits (its mappings go from 3 to 1 here): the kernel's robust-list walk then
-// reads unmapped memory and marks nothing, and the next locker waits forever. Not fixable in src/sync
-// (ffi/bun.ts's self-unmapping buffers would have to leave a mapping under a held mutex mapped).
-const BUN_WORKER_BUG = "Bun unmaps a terminated Worker's segments before its thread exits (see the comment)";
+// Bun tears a terminated Worker's heap down running its buffers' native deallocators before the thread
+// exits: with the self-unmapping buffers of ffi/bun.ts that unmapped the segment (its mappings went from
+// 3 to 1 here), the kernel's robust-list walk read unmapped memory and marked nothing, and the next
+// locker waited forever. So Bun makes no self-unmapping buffers in a Worker.
 test("a Worker terminated holding a mutex hands it on with ownerDied", {
   ...LONG,
-  skip: THIS_RUNTIME === "bun" ? BUN_WORKER_BUG : false,
 }, async () => {
   using mutex = Mutex.create();
   const worker = startWorker(new URL("./fixtures/review_hold_worker.ts", import.meta.url));
