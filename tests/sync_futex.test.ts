@@ -102,6 +102,24 @@ test(`a timer keeps firing while a futex.waitAsync is pending (${THIS_RUNTIME})`
   assert.ok(ticks >= 5, `the timer fired ${ticks} times in 150 ms`);
 });
 
+// Each wait of the thread that waits off the event loop lasts at most a second (Deno's pool, Bun's and
+// Node's wait thread: ffi/wait.ts POOL_WAIT_CHECK_SECONDS, ffi/wait_thread.ts), then waits again: a wait
+// with no timeout sleeps on through those looks, neither answered early nor lost, and is woken after.
+test(
+  "a futex.waitAsync with no timeout stays pending past the waiting thread's looks, then is woken",
+  LONG,
+  async () => {
+    using s = segment("fx_looks");
+    let answer: string | undefined;
+    const pending = futex.waitAsync(s.words, 0, 0).then((value) => answer = value);
+    await new Promise((resolve) => setTimeout(resolve, 2600));
+    assert.equal(answer, undefined, "answered with the word unchanged and no notify");
+    Atomics.store(s.words, 0, 1);
+    futex.notify(s.words, 0);
+    assert.equal(await pending, "ok");
+  },
+);
+
 for (const waiter of PEERS) {
   for (const notifier of PEERS) {
     for (const mode of waiter === "python3" ? ["sync"] : ["sync", "async"]) {
