@@ -531,6 +531,15 @@ def bench_sync():
     import multiprocessing
     sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "python"))
     from shm_interop import sync
+    samples = 3 if CONFIG["quick"] else 15
+    batch = 200 if CONFIG["quick"] else 2000
+    rounds = batch * (samples + 1)
+    if os.environ.get("SHM_BENCH_ROWS") == "pingpong-one-cpu":
+        # the multiprocessing.Pipe row on one CPU alone: bench/main.ts's rounds in turn (IN_TURN_ROWS)
+        a, b = Pipe()
+        emit_variant("sync", "pingpong/one-cpu", None, play_pair(
+            0, 0, pipe_side, lambda m: ((a, b)[m], m), rounds, batch), "round trip")
+        return
     progress("multiprocessing.Lock acquire + release")
     lock = multiprocessing.Lock()
     emit("sync", "lock", measure(lambda: (lock.acquire(), lock.release())), unit="op")
@@ -542,9 +551,6 @@ def bench_sync():
         segment = mutex.shm
         mutex.close()
         segment.unlink()
-    samples = 3 if CONFIG["quick"] else 15
-    batch = 200 if CONFIG["quick"] else 2000
-    rounds = batch * (samples + 1)
     for placement, (ping_cpu, pong_cpu) in PLACEMENTS.items():
         op = f"pingpong/{placement}"
         progress(f"{op} multiprocessing.Pipe")

@@ -31,13 +31,16 @@ if (unknown.length > 0 || (quick && renderOnly)) {
 }
 const config: Config = CONFIGS[quick ? "quick" : "full"];
 
-/** How many rounds of the rows in turn follow the benchmarks (roundsInTurn), by whom, and which rows. */
+/** How many rounds of the rows in turn follow the benchmarks (roundsInTurn), and which rows. */
 const IN_TURN_ROUNDS = 3;
-const IN_TURN: Impl[] = ["c", "deno", "bun", "node"];
-/** Each row's benchmark, the SHM_BENCH_ROWS value that runs it alone there, and its op (IN_TURN_KEYS in report.ts). */
-const IN_TURN_ROWS: { bench: string; rows: string; op: string }[] = [
-  { bench: "sync", rows: "pingpong-one-cpu", op: "pingpong/one-cpu" },
-  { bench: "channel", rows: "oneway64-reused", op: "oneway64" },
+/**
+ * Each row's benchmark, the SHM_BENCH_ROWS value that runs it alone there, its op (IN_TURN_KEYS in
+ * report.ts), and by whom: CPython's multiprocessing.Pipe joins the ping-pong (the 3x target's other
+ * side); its Queue, 30 s a row, stays in section 7.
+ */
+const IN_TURN_ROWS: { bench: string; rows: string; op: string; impls: Impl[] }[] = [
+  { bench: "sync", rows: "pingpong-one-cpu", op: "pingpong/one-cpu", impls: ["c", "cpython", "deno", "bun", "node"] },
+  { bench: "channel", rows: "oneway64-reused", op: "oneway64", impls: ["c", "deno", "bun", "node"] },
 ];
 
 /** The benchmarks, in the order they run and are reported, and who implements each. */
@@ -278,9 +281,9 @@ async function roundsInTurn(haveC: boolean, failures: Failure[]): Promise<InTurn
   const inTurn: InTurn = {};
   if (!haveC) return inTurn;
   for (let round = 1; round <= (quick ? 1 : IN_TURN_ROUNDS); round++) {
-    for (const { bench, rows, op } of IN_TURN_ROWS) {
+    for (const { bench, rows, op, impls } of IN_TURN_ROWS) {
       const p50: Partial<Record<Impl, number>> = {};
-      for (const impl of IN_TURN) {
+      for (const impl of impls) {
         console.error(`bench: ${bench} ${op} in turn, round ${round}, ${impl}`);
         const run = await runProcess(command(impl, bench), TIMEOUT_MS, { SHM_BENCH_ROWS: rows });
         const records = outputRecords(
