@@ -6,7 +6,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Condition, Mutex, SharedMemory } from "../mod.ts";
 import { PYTHON_BLOCKED_LOCKER, startPeer, untilInFutex } from "./helpers/sync.ts";
-import { run, RUNTIMES, scriptCommand, THIS_RUNTIME } from "./helpers/processes.ts";
+import { run, RUNTIMES, scriptCommand } from "./helpers/processes.ts";
 import { removeIfPresent, uniqueName } from "./helpers/segments.ts";
 import { startWorker } from "./helpers/worker.ts";
 
