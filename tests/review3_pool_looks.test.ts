@@ -1,0 +1,43 @@
+/**
+ * Review 3 of Deno's pool waits lasting at most POOL_WAIT_CHECK_SECONDS (ffi/wait.ts poolOffLoop): a
+ * `futex.waitAsync` that is pending must stay in the kernel as long as it is pending, or a notify that
+ * comes while the pool thread is back between two waits finds no sleeper and is lost.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { futex, SharedMemory } from "../mod.ts";
+import { uniqueName } from "./helpers/segments.ts";
+import { startWorker } from "./helpers/worker.ts";
+
+const LONG = { timeout: 60_000 };
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Blocks this thread (the event loop) for `ms`. */
+function busy(ms: number): void {
+  const end = performance.now() + ms;
+  while (performance.now() < end) { /* the main thread is busy: a long computation, a long GC */ }
+}
+
+test("a notify that comes while the event loop is busy past the pool wait's second still wakes a pending waitAsync", LONG, async () => {
+  using shm = new SharedMemory({ name: uniqueName("r3_looks"), create: true, size: 4096 });
+  const words = new Int32Array(shm.buf.buffer);
+  const worker = startWorker(new URL("./fixtures/review3_notifier_worker.ts", import.meta.url));
+  assert.equal(await worker.next<string>(), "ready");
+  let answer: string | undefined;
+  const pending = futex.waitAsync(words, 0, 0).then((value) => answer = value, (error) => answer = String(error));
+  try {
+    await sleep(300); // the wait is in the kernel now (t = 0.3 s; its pool call ends at t = 1 s)
+    const woken = worker.next<number>();
+    worker.postMessage({ name: shm.name, afterMs: 1300 }); // notify at t = 1.6 s, word unchanged
+    busy(2000); // the event loop is busy from t = 0.3 s to t = 2.3 s
+    const count = await woken;
+    await Promise.race([pending, sleep(1500)]);
+    assert.equal(answer, "ok", `the notify (it woke ${count}) came while the waitAsync was pending; it is ${answer ?? "still pending"}`);
+    assert.equal(count, 1, "a kernel sleeper took the notify");
+  } finally {
+    Atomics.store(words, 0, 1); // end a wait left pending by the failure above
+    futex.notify(words, 0);
+    await Promise.race([pending, sleep(2000)]);
+    worker.terminate();
+  }
+});
