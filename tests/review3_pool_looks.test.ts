@@ -41,3 +41,26 @@ test("a notify that comes while the event loop is busy past the pool wait's seco
     worker.terminate();
   }
 });
+
+// Deno runs about 32 `nonblocking` calls at once: with more groups (127 waits each) than that, the other
+// groups' calls wait in the pool's queue, not in the kernel, and a notify finds no sleeper there. Before
+// POOL_WAIT_CHECK_SECONDS the same (the first 32 calls held the threads for good); now the groups take turns.
+test("with 630 groups pending, a notify with the word unchanged wakes a wait in each of 20 late groups", LONG, async () => {
+  const count = 630 * 127;
+  using shm = new SharedMemory({ name: uniqueName("r3_queued"), create: true, size: count * 4 });
+  const words = new Int32Array(shm.buf.buffer);
+  const waits = Array.from({ length: count }, (_, i) => futex.waitAsync(words, i, 0, { timeout: 30_000 }));
+  try {
+    await sleep(1500);
+    const late = Array.from({ length: 20 }, (_, g) => (600 + g) * 127);
+    const woke = late.map((i) => futex.notify(words, i));
+    const answers = await Promise.all(late.map((i) => Promise.race([waits[i], sleep(3000).then(() => "pending")])));
+    assert.deepEqual(answers, late.map(() => "ok"), `the notifies woke ${woke.join(" ")}`);
+  } finally {
+    for (let i = 0; i < count; i++) {
+      Atomics.store(words, i, 1);
+      futex.notify(words, i);
+    }
+    await Promise.race([Promise.allSettled(waits), sleep(10_000)]);
+  }
+});
