@@ -1,0 +1,39 @@
+/**
+ * Review 3: Deno runs a `nonblocking` FFI call on the same pool of threads as its own blocking work (file
+ * reads among it), and that pool runs about 32 at once. Each group of up to 127 pending waitAsync holds
+ * one of those threads (ffi/wait.ts poolOffLoop), now for at most a second at a time
+ * (POOL_WAIT_CHECK_SECONDS), before that for as long as the wait lasted. So with 32 groups or more (4,064
+ * pending waits) every file read of the program queues behind them: up to a second each now (800-990 ms
+ * measured), forever before. Bun and Node wait through io_uring or a thread of their own.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
+import { futex, SharedMemory } from "../mod.ts";
+import { uniqueName } from "./helpers/segments.ts";
+
+const LONG = { timeout: 60_000 };
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+test("a file read is not held up by 40 groups of pending waitAsync (5,080 waits)", LONG, async () => {
+  const count = 40 * 127;
+  using shm = new SharedMemory({ name: uniqueName("r3_share"), create: true, size: count * 4 });
+  const words = new Int32Array(shm.buf.buffer);
+  const waits = Array.from({ length: count }, (_, i) => futex.waitAsync(words, i, 0, { timeout: 30_000 }));
+  try {
+    await sleep(1200);
+    const took: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const start = performance.now();
+      await Promise.race([readFile("/proc/self/stat"), sleep(5000)]);
+      took.push(Math.round(performance.now() - start));
+    }
+    assert.ok(Math.max(...took) < 200, `three reads of a small file took ${took.join(", ")} ms`);
+  } finally {
+    for (let i = 0; i < count; i++) {
+      Atomics.store(words, i, 1);
+      futex.notify(words, i);
+    }
+    await Promise.race([Promise.allSettled(waits), sleep(10_000)]);
+  }
+});
