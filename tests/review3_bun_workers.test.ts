@@ -6,7 +6,8 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Mutex } from "../mod.ts";
+import { Channel, Mutex } from "../mod.ts";
+import { segmentExists, uniqueName } from "./helpers/segments.ts";
 import { run, scriptCommand, THIS_RUNTIME } from "./helpers/processes.ts";
 import { startWorker } from "./helpers/worker.ts";
 
@@ -33,6 +34,27 @@ for (const how of ["exit", "close", "throw"] as const) {
     }
   });
 }
+
+// A channel's side of many senders is a robust mutex in the channel's own segment, held from tryReserve()
+// to commit(). In Bun before 78a2f01 the terminated Worker's teardown unmapped its attach of that segment,
+// and the next sender waited for the lock for good (seen: sendAsync never answered).
+test("a Worker terminated between tryReserve() and commit() hands the channel's send side on", LONG, async () => {
+  const name = uniqueName("r3_reserve");
+  const worker = startWorker(new URL("./fixtures/review3_reserve_worker.ts", import.meta.url));
+  {
+    using channel = Channel.create({ capacity: 4096, name });
+    try {
+      const reserved = worker.next<string>();
+      worker.postMessage(channel.descriptor);
+      assert.equal(await reserved, "reserved");
+    } finally {
+      worker.terminate();
+    }
+    await channel.sendAsync("after", { timeout: 10_000 });
+    assert.equal(channel.tryReceive(), "after");
+  }
+  assert.equal(segmentExists(name), false);
+});
 
 // Bun's main thread completes this loop (hostile_mappings.test.ts): a collection during the loop runs the
 // mappings' deallocators, which unmap them. A Worker's mappings now wait for the FinalizationRegistry,
