@@ -414,9 +414,11 @@ function inTurnRounds(info: RunInfo, key: string): Partial<Record<Impl, number>>
   return saved?.[key] ?? [];
 }
 
+/** The middle value, or the mean of the two middle ones (an even count: a round that failed). */
 function medianOf(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
-  return sorted[(sorted.length - 1) >> 1];
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
 /**
@@ -597,9 +599,9 @@ function targets(results: Results, info: RunInfo): Verdict[] {
           inTurn
             ? `${speedVersus(v, "Pipe")}, the median of ${inTurn.rounds} round${
               inTurn.rounds === 1 ? "" : "s"
-            } in turn (${inTurn.all.map((r) => formatRatio(1 / r)).join(", ")} faster; section 6's rows: ${
-              sectionRatio === undefined ? "—" : speedVersus(sectionRatio, "Pipe")
-            })`
+            } in turn (${
+              inTurn.all.map((r) => r <= 1 ? `${formatRatio(1 / r)} faster` : `${formatRatio(r)} slower`).join(", ")
+            }; section 6's rows: ${sectionRatio === undefined ? "—" : speedVersus(sectionRatio, "Pipe")})`
             : speedVersus(v, "Pipe"),
         "≥ 3× faster",
       );

@@ -124,7 +124,7 @@ function waitSymbols() {
     // the same on a pool thread: a Promise, the event loop running meanwhile (errno is lost there)
     waitv_nb: {
       name: "syscall",
-      parameters: ["i64", "buffer", "u32", "u32", "buffer", "i32"],
+      parameters: ["i64", "buffer", "u32", "u32", "pointer", "i32"],
       result: "i32",
       nonblocking: true,
     },
@@ -208,8 +208,7 @@ export function bindDenoWait(platform: Platform, sync: LinuxSync): RawWait {
     // the command in the pointer's register: a pointer of its number (0 is null), made once per command
     membarrier: (command) =>
       s.futex(SYS_membarrier, commands[command] ??= Deno.UnsafePointer.create(BigInt(command)), 0, 0, null, null, 0),
-    waitvNonblocking: (waiters, count, deadline) =>
-      s.waitv_nb(SYS_waitv, waiters, count, 0, deadline, sync.CLOCK_MONOTONIC),
+    waitvNonblocking: (waiters, count) => s.waitv_nb(SYS_waitv, waiters, count, 0, null, 0),
     mutexattr_init: (attr) => s.pthread_mutexattr_init(attr),
     mutexattr_settype: (attr, type) => s.pthread_mutexattr_settype(attr, type),
     mutexattr_setpshared: (attr, shared) => s.pthread_mutexattr_setpshared(attr, shared),

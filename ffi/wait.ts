@@ -33,13 +33,8 @@ export interface RawWait {
    * symbol (its integer arguments go in the same registers): QUERY's mask, 0, or -1 (errno).
    */
   membarrier(command: number): number;
-  /**
-   * The same on another thread, the event loop running meanwhile (Deno), until `deadline` (absolute,
-   * CLOCK_MONOTONIC; its errno is lost there); undefined where the runtime cannot.
-   */
-  readonly waitvNonblocking:
-    | ((waiters: Uint8Array, count: number, deadline: BigInt64Array) => Promise<number>)
-    | undefined;
+  /** The same on another thread, the event loop running meanwhile (Deno); undefined where the runtime cannot. */
+  readonly waitvNonblocking: ((waiters: Uint8Array, count: number) => Promise<number>) | undefined;
   /** `int pthread_mutexattr_init(pthread_mutexattr_t *attr)`, and the setters: each 0 or an error number. */
   mutexattr_init(attr: Uint8Array): number;
   mutexattr_settype(attr: Uint8Array, type: number): number;
@@ -321,27 +316,16 @@ function controlWord(raw: RawWait): { word: Int32Array; address: Address } {
   return { word, address: raw.addressOf(word.buffer) };
 }
 
-/** The longest one pool `futex_waitv` lasts before its set is waited on again. */
-export const POOL_WAIT_CHECK_SECONDS = 1;
-
-/**
- * Deno: `futex_waitv` on the runtime's pool of threads (`nonblocking: true`). Its errno is lost there: only
- * the index it returns is used. Each call lasts at most `POOL_WAIT_CHECK_SECONDS`, then the set is waited
- * on again (as after an interrupt): a Worker terminated under a pending wait runs nothing more, and its
- * pool thread, blocked in the kernel, kept the Worker's event-loop descriptors (an epoll and an eventfd)
- * until the wait ended, forever for a wait with no timeout (docs/runtime-facts.md).
- */
+/** Deno: `futex_waitv` on the runtime's pool of threads (`nonblocking: true`). Its errno is lost there: only
+ * the index it returns is used. */
 export function poolOffLoop(raw: RawWait, sync: LinuxSync): OffLoopWaiter {
   const blocking = raw.waitvNonblocking!;
   const control = controlWord(raw);
   const capacity = sync.FUTEX_WAITV_MAX - 1;
-  const checkSeconds = BigInt(POOL_WAIT_CHECK_SECONDS);
   // One buffer (and its 32-bit view: a new typed array costs 330 ns in Deno) for the pending call's
-  // waiters and one for its deadline, written again only once that call has returned; a second call
-  // meanwhile gets its own.
+  // waiters, written again only once that call has returned; a second call meanwhile gets its own.
   const bytes = new Uint8Array((capacity + 1) * WAITV_BYTES);
   const words = new Uint32Array(bytes.buffer);
-  const deadline = new BigInt64Array(2);
   let calls = 0;
   const ended = (index: number, count: number) => {
     calls--;
@@ -357,14 +341,11 @@ export function poolOffLoop(raw: RawWait, sync: LinuxSync): OffLoopWaiter {
     wait(addresses, expected) {
       const word = { address: control.address, expected: Atomics.load(control.word, 0) };
       let waiters: Uint8Array = bytes;
-      let until = deadline;
       if (calls === 0) writeWaitv(words, sync, addresses, expected, word);
-      else [waiters, until] = [encodeWaitv(sync, addresses, expected, word), new BigInt64Array(2)];
-      raw.clock_gettime(sync.CLOCK_MONOTONIC, until);
-      until[0] += checkSeconds;
+      else waiters = encodeWaitv(sync, addresses, expected, word);
       calls++;
       const count = addresses.length;
-      return blocking(waiters, count + 1, until).then((index) => ended(index, count), failed);
+      return blocking(waiters, count + 1).then((index) => ended(index, count), failed);
     },
     interrupt() {
       // No call pending: nothing to end (and no system call spent on it).

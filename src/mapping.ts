@@ -22,6 +22,7 @@
  *   space comes back when it is needed, with no timer. An operation that still holds a pointer into a
  *   forgotten segment that long is the one case left unsafe, exactly as `close()` under it would be.
  */
+import { readFileSync } from "node:fs";
 import type { Address } from "../ffi/libc.ts";
 import { libc } from "../ffi/runtime.ts";
 import { detach } from "./intrinsics.ts";
@@ -38,6 +39,29 @@ export const UNMAP_GRACE_MS = 5000;
 /** The ranges of collected mappings, now zero pages, oldest first, with when they became so. */
 const retired: { address: Address; length: number; since: number }[] = [];
 
+/**
+ * Mappings of this thread that only the registry gives back (live, or retired zero pages): these are
+ * not freed by a garbage collection inside a synchronous loop, since the registry's callbacks run only
+ * once the loop yields. A loop that forgets enough of them would take every mapping the kernel allows
+ * the process (`vm.max_map_count`), and the runtime's own next mapping then aborts the process (Bun
+ * in a Worker did, at 65,530). So `mapShared` stops at `REGISTRY_HEADROOM` short of that limit: ENOMEM,
+ * a SharedMemoryError like the kernel's own, while the runtime still has mappings of its own to make.
+ */
+let registered = 0;
+/** How many mappings the process keeps for the runtime, at least (or an eighth of the limit). */
+const REGISTRY_HEADROOM = 4096;
+let registryLimit: number | undefined;
+
+/** The most registry-only mappings `mapShared` makes: `vm.max_map_count` less the headroom (Linux). */
+function limitOfRegistered(): number {
+  if (registryLimit !== undefined) return registryLimit;
+  let max = Infinity;
+  try {
+    max = Number(readFileSync("/proc/sys/vm/max_map_count", "utf8").trim()) || Infinity;
+  } catch { /* not Linux, or no /proc: no limit but the kernel's */ }
+  return registryLimit = max - Math.max(REGISTRY_HEADROOM, Math.floor(max / 8));
+}
+
 const forgotten = new FinalizationRegistry<{ address: Address; length: number }>(({ address, length }) => {
   // If the zero pages cannot be put in (the kernel is out of mappings), the segment stays mapped: its
   // memory is then freed when the process ends, as before any of this existed.
@@ -50,7 +74,7 @@ function reclaimRetired(): number {
   const cutoff = performance.now() - UNMAP_GRACE_MS;
   while (retired.length > 0 && retired[0].since <= cutoff) {
     const { address, length } = retired.shift()!;
-    libc().munmap(address, length);
+    if (libc().munmap(address, length) === 0) registered--;
     reclaimed++;
   }
   return reclaimed;
@@ -64,12 +88,24 @@ function reclaimRetired(): number {
  */
 export function mapShared(length: number, fd: number): Address | number {
   if (retired.length > 0) reclaimRetired();
+  if (registered >= limitOfRegistered()) {
+    libc().collectGarbage();
+    reclaimRetired();
+    if (registered >= limitOfRegistered()) return -errnoNumber("ENOMEM");
+  }
   const address = libc().mmap(length, fd);
   if (address >= 0 || libc().platform.errnoCodes[-address] !== "ENOMEM") return address;
   const collected = libc().collectGarbage();
   const reclaimed = reclaimRetired();
   if (!collected && reclaimed === 0) return address;
   return libc().mmap(length, fd);
+}
+
+/** The platform's errno number for `code`. */
+function errnoNumber(code: string): number {
+  const codes = libc().platform.errnoCodes;
+  for (const number in codes) if (codes[number] === code) return Number(number);
+  throw new Error(`no errno ${code} on this platform`);
 }
 
 export class Mapping {
@@ -88,7 +124,10 @@ export class Mapping {
     this.#length = length;
     this.#whole = this.#selfUnmappingBuffer(address, length);
     this.#selfUnmapping = this.#whole !== undefined;
-    if (!this.#selfUnmapping) forgotten.register(this, { address, length }, this);
+    if (!this.#selfUnmapping) {
+      forgotten.register(this, { address, length }, this);
+      registered++;
+    }
   }
 
   /** True once `release()` ran. */
@@ -142,7 +181,10 @@ export class Mapping {
     }
     this.#windows.clear();
     this.#whole = undefined;
-    return this.#selfUnmapping ? 0 : libc().munmap(this.#address, this.#length);
+    if (this.#selfUnmapping) return 0;
+    const result = libc().munmap(this.#address, this.#length);
+    if (result === 0) registered--;
+    return result;
   }
 
   /** The whole mapping as a buffer that unmaps it itself, where the runtime can make one; else undefined. */

@@ -13,12 +13,26 @@ import { renderReport, type RunInfo } from "../bench/report.ts";
 type Round = Partial<Record<Impl, number>>;
 
 function row(bench: string, op: string, impl: Impl, p50: number, variant?: string): Result {
-  return { bench, op, impl, p50, p25: p50, p75: p50, min: p50, max: p50, samples: 15, unit: "op", ...(variant ? { variant } : {}) };
+  return {
+    bench,
+    op,
+    impl,
+    p50,
+    p25: p50,
+    p75: p50,
+    min: p50,
+    max: p50,
+    samples: 15,
+    unit: "op",
+    ...(variant ? { variant } : {}),
+  };
 }
 
 /** Section rows: ping-pong C 2000 ns, runtimes 4000 ns (2x C), Pipe 9000 ns; ring 100 ns (10 M/s), pipe 2000 ns, Queue 8000 ns. */
 const RESULTS: Result[] = [
-  ...(["c", "deno", "bun", "node"] as Impl[]).map((impl) => row("sync", "pingpong/one-cpu", impl, impl === "c" ? 2000 : 4000)),
+  ...(["c", "deno", "bun", "node"] as Impl[]).map((impl) =>
+    row("sync", "pingpong/one-cpu", impl, impl === "c" ? 2000 : 4000)
+  ),
   row("sync", "pingpong/one-cpu", "cpython", 9000),
   ...(["c", "deno", "bun", "node"] as Impl[]).map((impl) => row("channel", "oneway64", impl, 100)),
   ...(["deno", "bun", "node"] as Impl[]).map((impl) => row("channel", "oneway64", impl, 2000, "pipe")),
@@ -40,7 +54,13 @@ function render(inTurn: RunInfo["inTurn"]): string {
     ["cpu", "virtualized", "memory", "kernel", "os", "libc", "deno", "bun", "node", "python", "cc", "mitata", "commit"]
       .map((key) => [key, "x"]),
   );
-  return renderReport({ results: RESULTS, failures: [], skipped: [], machine: { ...machine, cores: 2 } as never, info });
+  return renderReport({
+    results: RESULTS,
+    failures: [],
+    skipped: [],
+    machine: { ...machine, cores: 2 } as never,
+    info,
+  });
 }
 
 /** The cells of the target row whose label starts with `label`: Deno, Bun, Node. */
@@ -61,7 +81,10 @@ test("a saved run whose inTurn is the old array renders: the ping-pong target fr
     { c: 2000, deno: 2600, bun: 2400, node: 2600 },
   ];
   const report = render(rounds);
-  assert.match(targetCells(report, PING)[0], /^\*\*met\*\*: 1\.20× C's time, the median of 3 rounds in turn \(1\.10×, 1\.20×, 1\.30×/);
+  assert.match(
+    targetCells(report, PING)[0],
+    /^\*\*met\*\*: 1\.20× C's time, the median of 3 rounds in turn \(1\.10×, 1\.20×, 1\.30×/,
+  );
   // the old rounds had no CPython: the Pipe target is section 6's (4000 / 9000)
   assert.match(targetCells(report, PIPE)[0], /2\.25× faster than Pipe \(target/);
   assert.match(targetCells(report, RING)[0], /^\*\*missed\*\*: 10\.0 M messages\/s \(target/);
@@ -88,7 +111,11 @@ test("the new form: the ring's speed is its own median in turn, the Pipe target 
   // Deno ÷ CPython of each round: 0.25, 0.30, 0.28: the median 0.28 (3.57× faster)
   assert.match(pipe, /^\*\*met\*\*: 3\.57× faster than Pipe, the median of 3 rounds in turn/, pipe);
   const ring = targetCells(report, RING)[0];
-  assert.match(ring, /^\*\*met\*\*: 16\.1 M messages\/s, the ring's median of 3 rounds in turn \(C beside it: 12\.5 M messages\/s/, ring);
+  assert.match(
+    ring,
+    /^\*\*met\*\*: 16\.1 M messages\/s, the ring's median of 3 rounds in turn \(C beside it: 12\.5 M messages\/s/,
+    ring,
+  );
   assert.ok(report.includes("64-byte messages one way between two pinned CPUs (reused buffers) again"));
   assert.equal(/NaN|Infinity/.test(report), false, "no NaN or Infinity anywhere");
 });

@@ -26,7 +26,11 @@ for (const how of ["exit", "close", "throw"] as const) {
       assert.equal(await locked, "locked");
       assert.equal(mutex.tryLock(), false);
       worker.next().catch(() => {}); // the error of "throw"
-      assert.equal(await mutex.lockAsync({ timeout: 10_000 }), true, `the lock of a Worker ended by ${how} was handed on`);
+      assert.equal(
+        await mutex.lockAsync({ timeout: 10_000 }),
+        true,
+        `the lock of a Worker ended by ${how} was handed on`,
+      );
       assert.equal(mutex.ownerDied, true);
       mutex.unlock();
     } finally {

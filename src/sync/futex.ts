@@ -278,7 +278,7 @@ class Group {
 /**
  * A segment closing under pending waits: each thread that waits is interrupted, so that its entries are
  * checked again, and those on the closed segment (their views now empty) reject at once instead of
- * sleeping on until a wake-up that may never come, or until the thread's next look a second later.
+ * sleeping on until a wake-up that may never come (Deno's pool thread waits with no time limit).
  */
 beforeSegmentCloses(() => {
   for (const group of groups) if (group.entries.size > 0) group.thread.interrupt();
