@@ -10,6 +10,7 @@ import { futex, SharedMemory } from "../mod.ts";
 import { uniqueName } from "./helpers/segments.ts";
 import { startWorker } from "./helpers/worker.ts";
 import { THIS_RUNTIME } from "./helpers/processes.ts";
+import { waitsOnEveryWord } from "./helpers/sync.ts";
 
 const LONG = { timeout: 60_000 };
 const DENO_POOL = "Deno's pool runs about 32 waits at once; later groups queue (known: docs/runtime-facts.md)";
@@ -59,21 +60,11 @@ test("with 630 groups pending, a notify with the word unchanged wakes a wait in 
   ...LONG,
   skip: THIS_RUNTIME === "deno" ? DENO_POOL : false,
 }, async () => {
-  const count = 630 * 127;
-  using shm = new SharedMemory({ name: uniqueName("r3_queued"), create: true, size: count * 4 });
-  const words = new Int32Array(shm.buf.buffer);
-  const waits = Array.from({ length: count }, (_, i) => futex.waitAsync(words, i, 0, { timeout: 30_000 }));
-  try {
-    await sleep(1500);
-    const late = Array.from({ length: 20 }, (_, g) => (600 + g) * 127);
-    const woke = late.map((i) => futex.notify(words, i));
-    const answers = await Promise.all(late.map((i) => Promise.race([waits[i], sleep(3000).then(() => "pending")])));
-    assert.deepEqual(answers, late.map(() => "ok"), `the notifies woke ${woke.join(" ")}`);
-  } finally {
-    for (let i = 0; i < count; i++) {
-      Atomics.store(words, i, 1);
-      futex.notify(words, i);
-    }
-    await Promise.race([Promise.allSettled(waits), sleep(10_000)]);
-  }
+  await using pending = waitsOnEveryWord("r3_queued", 630 * 127);
+  const { words, waits } = pending;
+  await sleep(1500);
+  const late = Array.from({ length: 20 }, (_, g) => (600 + g) * 127);
+  const woke = late.map((i) => futex.notify(words, i));
+  const answers = await Promise.all(late.map((i) => Promise.race([waits[i], sleep(3000).then(() => "pending")])));
+  assert.deepEqual(answers, late.map(() => "ok"), `the notifies woke ${woke.join(" ")}`);
 });

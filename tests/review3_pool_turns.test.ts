@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { futex, SharedMemory } from "../mod.ts";
 import { uniqueName } from "./helpers/segments.ts";
 import { THIS_RUNTIME } from "./helpers/processes.ts";
+import { waitsOnEveryWord } from "./helpers/sync.ts";
 
 const LONG = { timeout: 60_000 };
 const DENO_POOL = "Deno's pool runs about 32 waits at once; later groups queue (known: docs/runtime-facts.md)";
@@ -25,24 +26,15 @@ test(
   },
   async () => {
     const count = 630 * 127;
-    using shm = new SharedMemory({ name: uniqueName("r3_turns"), create: true, size: count * 4 });
-    const words = new Int32Array(shm.buf.buffer);
-    const waits = Array.from({ length: count }, (_, i) => futex.waitAsync(words, i, 0, { timeout: 30_000 }));
-    try {
-      await sleep(1500);
-      const last = count - 1;
-      const start = performance.now();
-      Atomics.store(words, last, 1);
-      futex.notify(words, last);
-      const answer = await Promise.race([waits[last], sleep(5000).then(() => "still pending after 5 s")]);
-      assert.equal(answer, "ok", `after ${Math.round(performance.now() - start)} ms`);
-    } finally {
-      for (let i = 0; i < count; i++) {
-        Atomics.store(words, i, 1);
-        futex.notify(words, i);
-      }
-      await Promise.race([Promise.allSettled(waits), sleep(10_000)]);
-    }
+    await using pending = waitsOnEveryWord("r3_turns", count);
+    const { words, waits } = pending;
+    await sleep(1500);
+    const last = count - 1;
+    const start = performance.now();
+    Atomics.store(words, last, 1);
+    futex.notify(words, last);
+    const answer = await Promise.race([waits[last], sleep(5000).then(() => "still pending after 5 s")]);
+    assert.equal(answer, "ok", `after ${Math.round(performance.now() - start)} ms`);
   },
 );
 

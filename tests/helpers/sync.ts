@@ -1,7 +1,9 @@
 /** Peers for the sync tests: a Deno, Bun, Node or python3 process running tests/fixtures/sync_peer.{ts,py}. */
 import { type ChildProcess, spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
+import { futex, SharedMemory, type WaitResult } from "../../mod.ts";
 import { PYTHON, ROOT, scriptCommand } from "./processes.ts";
+import { uniqueName } from "./segments.ts";
 
 /** The four kinds of process every sync behaviour is tried across. */
 export type Peer = "deno" | "bun" | "node" | "python3";
@@ -128,3 +130,30 @@ if locked:
     mutex.release()
 mutex.close()
 `;
+
+/**
+ * `count` pending `futex.waitAsync`s, one on each word of a new segment, each limited to 30 s. Disposing
+ * it changes and notifies every word, waits (10 s at most) for every wait to settle, and removes the
+ * segment: the review tests of many groups at once.
+ */
+export function waitsOnEveryWord(tag: string, count: number): {
+  words: Int32Array;
+  waits: Promise<WaitResult>[];
+  [Symbol.asyncDispose](): Promise<void>;
+} {
+  const shm = new SharedMemory({ name: uniqueName(tag), create: true, size: count * 4 });
+  const words = new Int32Array(shm.buf.buffer);
+  const waits = Array.from({ length: count }, (_, i) => futex.waitAsync(words, i, 0, { timeout: 30_000 }));
+  return {
+    words,
+    waits,
+    async [Symbol.asyncDispose]() {
+      for (let i = 0; i < count; i++) {
+        Atomics.store(words, i, 1);
+        futex.notify(words, i);
+      }
+      await Promise.race([Promise.allSettled(waits), new Promise((resolve) => setTimeout(resolve, 10_000))]);
+      shm[Symbol.dispose]();
+    },
+  };
+}
