@@ -13,13 +13,13 @@
  * - Where a buffer can carry a native deallocator (Bun's main thread, a mapping of at most 4 GiB), the
  *   mapping's one whole buffer unmaps it when that buffer dies or is detached. The buffer dies only
  *   when nothing, JS or native, holds it any more, so nothing can reach the memory after the munmap.
- * - Elsewhere (Deno, Node; Bun's Workers, see ffi/bun.ts; Bun above 4 GiB, seen through windows), a FinalizationRegistry learns that the
- *   handle, its buffers and views are unreachable from JS. A native operation the runtime still runs
- *   on another thread (Deno's async `pbkdf2`, for one) can hold the raw pointer after that, and would
- *   crash if the range were unmapped at once. So private zero pages take the segment's place at once
- *   (its memory is freed; a late native access reads zeros), and the range itself is unmapped once
- *   `UNMAP_GRACE_MS` have passed, at the next mapping this process makes (`mapShared`): the address
- *   space comes back when it is needed, with no timer. An operation that still holds a pointer into a
+ * - Elsewhere (Deno, Node; Bun's Workers, see ffi/bun.ts; Bun above 4 GiB, seen through windows), a
+ *   FinalizationRegistry learns that the handle, its buffers and views are unreachable from JS. A
+ *   native operation the runtime still runs on another thread (Deno's async `pbkdf2`, for one) can
+ *   hold the raw pointer after that, and would crash if the range were unmapped at once. So private
+ *   zero pages take the segment's place at once (its memory is freed; a late native access reads
+ *   zeros), and the range itself is unmapped once `UNMAP_GRACE_MS` have passed, at the next mapping
+ *   this process makes (`mapShared`): the address space comes back when it is needed, with no timer. An operation that still holds a pointer into a
  *   forgotten segment that long is the one case left unsafe, exactly as `close()` under it would be.
  */
 import { readFileSync } from "node:fs";
