@@ -24,7 +24,7 @@
  */
 import { readFileSync } from "node:fs";
 import type { Address } from "../ffi/libc.ts";
-import { libc } from "../ffi/runtime.ts";
+import { libc, systemCalls } from "../ffi/runtime.ts";
 import { detach } from "./intrinsics.ts";
 
 /** Each ArrayBuffer of a mapping points back to it, so the mapping lives as long as any view does. */
@@ -91,7 +91,7 @@ export function mapShared(length: number, fd: number): Address | number {
   if (registered >= limitOfRegistered()) {
     libc().collectGarbage();
     reclaimRetired();
-    if (registered >= limitOfRegistered()) return -errnoNumber("ENOMEM");
+    if (registered >= limitOfRegistered()) return -systemCalls().errnoOf("ENOMEM");
   }
   const address = libc().mmap(length, fd);
   if (address >= 0 || libc().platform.errnoCodes[-address] !== "ENOMEM") return address;
@@ -99,13 +99,6 @@ export function mapShared(length: number, fd: number): Address | number {
   const reclaimed = reclaimRetired();
   if (!collected && reclaimed === 0) return address;
   return libc().mmap(length, fd);
-}
-
-/** The platform's errno number for `code`. */
-function errnoNumber(code: string): number {
-  const codes = libc().platform.errnoCodes;
-  for (const number in codes) if (codes[number] === code) return Number(number);
-  throw new Error(`no errno ${code} on this platform`);
 }
 
 export class Mapping {
