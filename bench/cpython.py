@@ -534,11 +534,16 @@ def bench_sync():
     samples = 3 if CONFIG["quick"] else 15
     batch = 200 if CONFIG["quick"] else 2000
     rounds = batch * (samples + 1)
-    if os.environ.get("SHM_BENCH_ROWS") == "pingpong-one-cpu":
-        # the multiprocessing.Pipe row on one CPU alone: bench/main.ts's rounds in turn (IN_TURN_ROWS)
+
+    def pipe_row(op, ping_cpu, pong_cpu):
+        """The multiprocessing.Pipe ping-pong, the rows without a variant the JS rows are divided by."""
         a, b = Pipe()
-        emit_variant("sync", "pingpong/one-cpu", None, play_pair(
-            0, 0, pipe_side, lambda m: ((a, b)[m], m), rounds, batch), "round trip")
+        emit_variant("sync", op, None, play_pair(ping_cpu, pong_cpu, pipe_side, lambda m: ((a, b)[m], m), rounds,
+                                                   batch), "round trip")
+
+    if os.environ.get("SHM_BENCH_ROWS") == "pingpong-one-cpu":
+        # the one-CPU Pipe row alone: bench/main.ts's rounds in turn (IN_TURN_ROWS)
+        pipe_row("pingpong/one-cpu", *PLACEMENTS["one-cpu"])
         return
     progress("multiprocessing.Lock acquire + release")
     lock = multiprocessing.Lock()
@@ -554,9 +559,7 @@ def bench_sync():
     for placement, (ping_cpu, pong_cpu) in PLACEMENTS.items():
         op = f"pingpong/{placement}"
         progress(f"{op} multiprocessing.Pipe")
-        a, b = Pipe()
-        emit_variant("sync", op, None, play_pair(ping_cpu, pong_cpu, pipe_side, lambda m: ((a, b)[m], m), rounds,
-                                                   batch), "round trip")
+        pipe_row(op, ping_cpu, pong_cpu)
         progress(f"{op} multiprocessing.Event")
         events = (multiprocessing.Event(), multiprocessing.Event())
         emit_variant("sync", op, "multiprocessing.Event", play_pair(

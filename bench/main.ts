@@ -16,7 +16,7 @@ import { existsSync } from "node:fs";
 import { type Config, configArgs, CONFIGS } from "./config.ts";
 import type { Impl, Result } from "./harness.ts";
 import { describeMachine, readText } from "./machine.ts";
-import { type Failure, type InTurn, renderReport, type RunInfo } from "./report.ts";
+import { type Failure, type InTurn, inTurnKey, renderReport, type RunInfo } from "./report.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const BENCH = `${ROOT}bench/`;
@@ -301,7 +301,7 @@ async function roundsInTurn(haveC: boolean, failures: Failure[]): Promise<InTurn
         }
         p50[impl] = row.p50;
       }
-      (inTurn[`${bench}:${op}`] ??= []).push(p50);
+      (inTurn[inTurnKey(bench, op)] ??= []).push(p50);
     }
   }
   return inTurn;

@@ -49,8 +49,21 @@ export interface RunInfo {
 /** Each row run in turn: its rounds, each round's p50 per implementation. */
 export type InTurn = Record<string, Partial<Record<Impl, number>>[]>;
 
-/** The rows run in turn (bench/main.ts IN_TURN_ROWS), by `bench:op`. */
-const IN_TURN_KEYS = { pingPong: "sync:pingpong/one-cpu", oneWay64: "channel:oneway64" } as const;
+/** How a row run in turn is keyed in `InTurn` (bench/main.ts roundsInTurn writes, this file reads). */
+export function inTurnKey(bench: string, op: string): string {
+  return `${bench}:${op}`;
+}
+
+/** The rows run in turn (bench/main.ts IN_TURN_ROWS) that the report reads. */
+const IN_TURN_KEYS = {
+  pingPong: inTurnKey("sync", "pingpong/one-cpu"),
+  oneWay64: inTurnKey("channel", "oneway64"),
+} as const;
+
+/** "median of N rounds in turn", of `inTurnOf`'s answer. */
+function medianOfRounds({ rounds }: { rounds: number }): string {
+  return `median of ${rounds} round${rounds === 1 ? "" : "s"} in turn`;
+}
 
 export interface ReportInput {
   results: Result[];
@@ -564,11 +577,9 @@ function targets(results: Results, info: RunInfo): Verdict[] {
         WITHIN_C[impl],
         (v) =>
           inTurn
-            ? `${formatRatio(v)} C's time, the median of ${inTurn.rounds} round${
-              inTurn.rounds === 1 ? "" : "s"
-            } in turn (${inTurn.all.map(formatRatio).join(", ")}; section 6's rows: ${
-              sectionRatio === undefined ? "—" : formatRatio(sectionRatio)
-            })`
+            ? `${formatRatio(v)} C's time, the ${medianOfRounds(inTurn)} (${
+              inTurn.all.map(formatRatio).join(", ")
+            }; section 6's rows: ${sectionRatio === undefined ? "—" : formatRatio(sectionRatio)})`
             : `${formatRatio(v)} C's time`,
         `≤ ${WITHIN_C[impl]}×`,
       );
@@ -597,9 +608,7 @@ function targets(results: Results, info: RunInfo): Verdict[] {
         1 / 3,
         (v) =>
           inTurn
-            ? `${speedVersus(v, "Pipe")}, the median of ${inTurn.rounds} round${
-              inTurn.rounds === 1 ? "" : "s"
-            } in turn (${
+            ? `${speedVersus(v, "Pipe")}, the ${medianOfRounds(inTurn)} (${
               inTurn.all.map((r) => r <= 1 ? `${formatRatio(1 / r)} faster` : `${formatRatio(r)} slower`).join(", ")
             }; section 6's rows: ${sectionRatio === undefined ? "—" : speedVersus(sectionRatio, "Pipe")})`
             : speedVersus(v, "Pipe"),
@@ -615,9 +624,7 @@ function targets(results: Results, info: RunInfo): Verdict[] {
   const ringOf = (impl: Impl) => {
     const section = results.median("channel", "oneway64", impl);
     const inTurn = inTurnOf(info, IN_TURN_KEYS.oneWay64, impl);
-    const where = inTurn
-      ? `the ring's median of ${inTurn.rounds} round${inTurn.rounds === 1 ? "" : "s"} in turn`
-      : "section 7's ring";
+    const where = inTurn ? `the ring's ${medianOfRounds(inTurn)}` : "section 7's ring";
     return { ns: inTurn?.median ?? section, section, inTurn, where };
   };
   out.push({
